@@ -1,0 +1,431 @@
+//! Executes a plan: check the image, register changed families, repoint every target by
+//! compare-and-swap read–modify–write, read back and verify; on any failure put back every
+//! target already repointed, exactly as it was.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::ecs::{self, LiveTaskDef};
+use crate::aws::events::{self, PutError};
+use crate::aws::{Aws, ecr};
+use crate::error::{Error, Result};
+use crate::live::RuleRef;
+use crate::normalize::TAG_PREFIX;
+use crate::plan::{Destination, FamilyChange, Plan, TargetAction, TargetPlan};
+use crate::progress::Progress;
+use crate::render::split_tags;
+
+pub const TAG_RELEASE: &str = "jobdeploy:release";
+pub const TAG_MANIFEST_COMMIT: &str = "jobdeploy:manifest-commit";
+pub const TAG_SOURCE_COMMIT: &str = "jobdeploy:source-commit";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub release: String,
+    pub registered: Vec<Registered>,
+    pub repointed: Vec<Repointed>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub family: String,
+    pub revision: i64,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repointed {
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    pub target_id: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Everything a deploy needs besides the plan.
+pub struct DeployInput<'a> {
+    pub plan: &'a Plan,
+    pub source_commit: Option<String>,
+}
+
+/// Checks that must pass before the first write.
+pub async fn preflight(aws: &Aws, plan: &Plan) -> Result<()> {
+    if let Some(repo) = plan.release.image.ecr() {
+        ecr::check_image(&aws.sdk, &plan.release.image, &repo).await?;
+    }
+    Ok(())
+}
+
+pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
+    let plan = input.plan;
+    preflight(aws, plan).await?;
+    let registered = register_all(aws, &input, progress).await?;
+    let new_arns: BTreeMap<&str, &LiveTaskDef> =
+        registered.iter().map(|td| (td.family.as_str(), td)).collect();
+    let registered_list: Vec<Registered> = registered
+        .iter()
+        .map(|td| Registered {
+            family: td.family.clone(),
+            revision: td.revision,
+            arn: td.arn.clone(),
+        })
+        .collect();
+
+    let mut moves = Vec::new();
+    for target in plan.targets.iter().filter(|t| t.action != TargetAction::Keep) {
+        let to = match &target.to {
+            Destination::Existing { arn, .. } => arn.clone(),
+            Destination::New { .. } => match new_arns.get(target.family.as_str()) {
+                Some(td) => td.arn.clone(),
+                None => {
+                    return Err(Error::new(format!(
+                        "internal: family {} was not registered",
+                        target.family
+                    )));
+                }
+            },
+        };
+        moves.push(Move { target, to });
+    }
+    let repointed = repoint_all(aws, &moves, progress)
+        .await
+        .map_err(|e| with_registered_note(e, &registered_list))?;
+    Ok(Outcome {
+        release: plan.release.id.clone(),
+        registered: registered_list,
+        repointed,
+    })
+}
+
+fn with_registered_note(err: Error, registered: &[Registered]) -> Error {
+    if registered.is_empty() {
+        return err;
+    }
+    let list: Vec<String> = registered
+        .iter()
+        .map(|r| format!("{}:{}", r.family, r.revision))
+        .collect();
+    let message = format!(
+        "{}\nRegistered (unused, harmless, reused by the next deploy): {}",
+        err.message(),
+        list.join(", ")
+    );
+    let mut out = Error::new(message);
+    for hint in err.hints() {
+        out = out.hint(hint.clone());
+    }
+    out
+}
+
+async fn register_all(aws: &Aws, input: &DeployInput<'_>, progress: &Progress) -> Result<Vec<LiveTaskDef>> {
+    let plan = input.plan;
+    let to_register: Vec<_> = plan
+        .families
+        .iter()
+        .filter(|f| f.change == FamilyChange::Register)
+        .collect();
+    let results: Vec<Result<LiveTaskDef>> = stream::iter(to_register)
+        .map(|family| async move {
+            let (body, mut tags) = split_tags(&family.body);
+            tags.retain(|(k, _)| !k.starts_with(TAG_PREFIX));
+            tags.push((TAG_RELEASE.into(), plan.release.id.clone()));
+            if let Some(commit) = &plan.release.manifest_commit {
+                tags.push((TAG_MANIFEST_COMMIT.into(), commit.clone()));
+            }
+            if let Some(commit) = &input.source_commit {
+                tags.push((TAG_SOURCE_COMMIT.into(), commit.clone()));
+            }
+            let td = ecs::register(&aws.ecs, &body, &tags).await?;
+            progress.line(format!("registered {}:{}", td.family, td.revision));
+            Ok(td)
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let ok: Vec<LiveTaskDef> = ok.into_iter().filter_map(Result::ok).collect();
+    if let Some(Err(first)) = failed.into_iter().next() {
+        let done: Vec<String> = ok.iter().map(|t| format!("{}:{}", t.family, t.revision)).collect();
+        let mut message = format!("{}\nNo target was changed.", first.message());
+        if !done.is_empty() {
+            message.push_str(&format!(
+                " Registered (unused, reused by the next deploy): {}",
+                done.join(", ")
+            ));
+        }
+        return Err(Error::new(message).hint("fix the cause and run `jobdeploy deploy` again"));
+    }
+    Ok(ok)
+}
+
+struct Move<'a> {
+    target: &'a TargetPlan,
+    to: String,
+}
+
+/// A rule whose targets were written, with what to put back.
+struct Written {
+    rule: RuleRef,
+    originals: Vec<Value>,
+}
+
+fn with_task_definition(raw: &Value, arn: &str) -> Value {
+    let mut target = raw.clone();
+    if let Some(ecs) = target.get_mut("EcsParameters").and_then(Value::as_object_mut) {
+        ecs.insert("TaskDefinitionArn".into(), Value::String(arn.to_string()));
+    }
+    target
+}
+
+fn target_id(raw: &Value) -> &str {
+    raw.get("Id").and_then(Value::as_str).unwrap_or_default()
+}
+
+enum RuleFailure {
+    /// Nothing of this rule was written.
+    Untouched(Error),
+    /// A PutTargets may have applied part of the rule; put the originals back too.
+    Partial(Error, Written),
+}
+
+async fn repoint_all(aws: &Aws, moves: &[Move<'_>], progress: &Progress) -> Result<Vec<Repointed>> {
+    let mut by_rule: BTreeMap<&RuleRef, Vec<&Move<'_>>> = BTreeMap::new();
+    for m in moves {
+        by_rule.entry(&m.target.rule).or_default().push(m);
+    }
+    let abort = AtomicBool::new(false);
+    let results: Vec<Option<Result<Written, RuleFailure>>> = stream::iter(by_rule)
+        .map(|(rule, moves)| {
+            let abort = &abort;
+            async move {
+                if abort.load(Ordering::SeqCst) {
+                    return None;
+                }
+                let result = repoint_rule(aws, rule, &moves, progress).await;
+                if result.is_err() {
+                    abort.store(true, Ordering::SeqCst);
+                }
+                Some(result)
+            }
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+
+    let mut written = Vec::new();
+    let mut failures = Vec::new();
+    for result in results.into_iter().flatten() {
+        match result {
+            Ok(w) => written.push(w),
+            Err(RuleFailure::Untouched(e)) => failures.push(e),
+            Err(RuleFailure::Partial(e, w)) => {
+                failures.push(e);
+                written.push(w);
+            }
+        }
+    }
+    if failures.is_empty() {
+        if let Err(e) = verify(aws, moves, &written).await {
+            failures.push(e);
+        } else {
+            return Ok(moves
+                .iter()
+                .map(|m| Repointed {
+                    rule: m.target.rule.clone(),
+                    target_id: m.target.target_id.clone(),
+                    from: m.target.from.arn.clone(),
+                    to: m.to.clone(),
+                })
+                .collect());
+        }
+    }
+    Err(revert(aws, &written, failures, progress).await)
+}
+
+async fn repoint_rule(
+    aws: &Aws,
+    rule: &RuleRef,
+    moves: &[&Move<'_>],
+    progress: &Progress,
+) -> Result<Written, RuleFailure> {
+    let where_ = format!("rule {} (bus {})", rule.rule, rule.event_bus);
+    // Compare-and-swap: the targets must still be what the plan saw.
+    let current = events::list_targets(&aws.events, &rule.rule, &rule.event_bus)
+        .await
+        .map_err(RuleFailure::Untouched)?;
+    let mut originals = Vec::new();
+    let mut updated = Vec::new();
+    for m in moves {
+        let id = &m.target.target_id;
+        match current.iter().find(|t| target_id(t) == id) {
+            Some(now) if *now == m.target.raw => {
+                originals.push(now.clone());
+                updated.push(with_task_definition(now, &m.to));
+            }
+            Some(_) => {
+                return Err(RuleFailure::Untouched(
+                    Error::new(format!(
+                        "{where_} target {id} changed since the plan was made; another deploy may be running"
+                    ))
+                    .hint("serialise releases with a GitHub Actions `concurrency:` group, then run `jobdeploy plan` again"),
+                ));
+            }
+            None => {
+                return Err(RuleFailure::Untouched(Error::new(format!(
+                    "{where_} target {id} disappeared since the plan was made"
+                ))));
+            }
+        }
+    }
+    match events::put_targets(&aws.events, &rule.rule, &rule.event_bus, &updated).await {
+        Ok(()) => {
+            for m in moves {
+                progress.line(format!(
+                    "repointed {where_} target {}: {} → {}",
+                    m.target.target_id,
+                    m.target.from.label(),
+                    crate::live::TaskDefRef::parse(&m.to).label()
+                ));
+            }
+            Ok(Written {
+                rule: rule.clone(),
+                originals,
+            })
+        }
+        Err(e) => {
+            let err = Error::new(format!("{where_}: {e}"));
+            match e {
+                PutError::Failed(..) => Err(RuleFailure::Partial(
+                    err,
+                    Written {
+                        rule: rule.clone(),
+                        originals,
+                    },
+                )),
+                // A call that errored may still have been applied (e.g. a timeout after the
+                // write), so it is reverted like a partial write.
+                PutError::Call(_) => Err(RuleFailure::Partial(
+                    err,
+                    Written {
+                        rule: rule.clone(),
+                        originals,
+                    },
+                )),
+            }
+        }
+    }
+}
+
+/// Reads every written rule back: each moved target must be on its new revision and
+/// otherwise identical to what it was.
+async fn verify(aws: &Aws, moves: &[Move<'_>], written: &[Written]) -> Result<()> {
+    let expected: BTreeMap<(&RuleRef, &str), Value> = moves
+        .iter()
+        .map(|m| {
+            (
+                (&m.target.rule, m.target.target_id.as_str()),
+                with_task_definition(&m.target.raw, &m.to),
+            )
+        })
+        .collect();
+    stream::iter(written)
+        .map(|w| {
+            let expected = &expected;
+            async move {
+                let now = events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await?;
+                for original in &w.originals {
+                    let id = target_id(original);
+                    let want = expected.get(&(&w.rule, id));
+                    let got = now.iter().find(|t| target_id(t) == id);
+                    if want.is_none() || got != want {
+                        return Err(Error::new(format!(
+                            "rule {} (bus {}) target {id}: read back does not match what was written",
+                            w.rule.rule, w.rule.event_bus
+                        )));
+                    }
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(aws.concurrency)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
+}
+
+/// Puts every written target back as it was. Returns the error to report, which says what
+/// failed, what state things are in now, and what to run.
+async fn revert(aws: &Aws, written: &[Written], failures: Vec<Error>, progress: &Progress) -> Error {
+    let results: Vec<(&Written, Result<(), PutError>)> = stream::iter(written)
+        .map(|w| async move {
+            let r = events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &w.originals).await;
+            if r.is_ok() {
+                progress.line(format!("reverted rule {} (bus {})", w.rule.rule, w.rule.event_bus));
+            }
+            (w, r)
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+    let mut message = String::from("deploy failed, nothing was left half-done:");
+    for f in &failures {
+        message.push_str(&format!("\n  {}", f.message()));
+    }
+    let reverted: usize = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(w, _)| w.originals.len())
+        .sum();
+    let stuck: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
+    if stuck.is_empty() {
+        message.push_str(&format!(
+            "\nEvery target is back on the revision it had before ({reverted} reverted)."
+        ));
+        let mut err = Error::new(message).hint("fix the cause and run `jobdeploy deploy` again");
+        for f in &failures {
+            for h in f.hints() {
+                err = err.hint(h.clone());
+            }
+        }
+        return err;
+    }
+    message = message.replace(
+        "nothing was left half-done:",
+        "and putting targets back failed too:",
+    );
+    message.push_str("\nTargets now (read back):");
+    for (w, result) in &stuck {
+        let Err(e) = result else { continue };
+        message.push_str(&format!(
+            "\n  rule {} (bus {}): revert failed: {e}",
+            w.rule.rule, w.rule.event_bus
+        ));
+    }
+    for w in written {
+        match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
+            Ok(now) => {
+                for original in &w.originals {
+                    let id = target_id(original);
+                    let arn = now
+                        .iter()
+                        .find(|t| target_id(t) == id)
+                        .and_then(|t| t.pointer("/EcsParameters/TaskDefinitionArn"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("(unknown)");
+                    message.push_str(&format!(
+                        "\n  rule {} (bus {}) target {id}: {}",
+                        w.rule.rule,
+                        w.rule.event_bus,
+                        crate::live::TaskDefRef::parse(arn).label()
+                    ));
+                }
+            }
+            Err(e) => message.push_str(&format!("\n  {}", e.message())),
+        }
+    }
+    Error::new(message).hint("run `jobdeploy deploy` again: it converges from any mix of old and new")
+}

@@ -1,0 +1,124 @@
+//! ECS: clusters and task definitions.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::raw::RawJson;
+use super::{describe_error, error_code};
+use crate::error::{Error, Result};
+
+/// A registered task definition revision as DescribeTaskDefinition shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveTaskDef {
+    pub arn: String,
+    pub family: String,
+    pub revision: i64,
+    pub status: String,
+    /// The `taskDefinition` object plus `tags`: the shape templates are compared with.
+    #[serde(skip)]
+    pub body: Value,
+}
+
+impl LiveTaskDef {
+    pub fn from_response(response: &Value) -> Result<Self> {
+        let Some(Value::Object(td)) = response.get("taskDefinition") else {
+            return Err(Error::new("response has no taskDefinition"));
+        };
+        let mut body = td.clone();
+        if let Some(tags) = response.get("tags") {
+            body.insert("tags".into(), tags.clone());
+        }
+        let text = |k: &str| td.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok(Self {
+            arn: text("taskDefinitionArn"),
+            family: text("family"),
+            revision: td.get("revision").and_then(Value::as_i64).unwrap_or_default(),
+            status: text("status"),
+            body: Value::Object(body),
+        })
+    }
+
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.body
+            .get("tags")?
+            .as_array()?
+            .iter()
+            .find(|t| t.get("key").and_then(Value::as_str) == Some(key))?
+            .get("value")?
+            .as_str()
+    }
+}
+
+/// The cluster's ARN; an error naming the cluster when it does not exist.
+pub async fn cluster_arn(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<String> {
+    let out = ecs
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .map_err(|e| Error::new(format!("DescribeClusters {cluster}: {}", describe_error(&e))))?;
+    out.clusters()
+        .iter()
+        .find(|c| c.status() != Some("INACTIVE"))
+        .and_then(|c| c.cluster_arn())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::new(format!("ECS cluster `{cluster}` does not exist in this account and region"))
+                .hint("check `cluster` and `region` in jobdeploy.toml")
+        })
+}
+
+/// `family` (newest ACTIVE revision), `family:N` or an ARN. `None` when ECS has no such
+/// task definition.
+pub async fn describe(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<Option<LiveTaskDef>> {
+    let raw = RawJson::capture();
+    let result = ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            let response = raw.response("DescribeTaskDefinition")?;
+            LiveTaskDef::from_response(&response)
+                .map(Some)
+                .map_err(|e| e.context(format!("DescribeTaskDefinition {task_definition}")))
+        }
+        Err(e) if error_code(&e) == Some("ClientException") => Ok(None),
+        Err(e) => Err(Error::new(format!(
+            "DescribeTaskDefinition {task_definition}: {}",
+            describe_error(&e)
+        ))),
+    }
+}
+
+/// Registers `body` (a RegisterTaskDefinition request without tags) with `tags`.
+pub async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    body: &Value,
+    tags: &[(String, String)],
+) -> Result<LiveTaskDef> {
+    let mut request = match body {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    request.insert("tags".into(), crate::render::tags_json(tags));
+    let family = request
+        .get("family")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let raw = RawJson::send(&Value::Object(request));
+    ecs.register_task_definition()
+        .family(&family)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|e| Error::new(format!("RegisterTaskDefinition {family}: {}", describe_error(&e))))?;
+    let response = raw.response("RegisterTaskDefinition")?;
+    LiveTaskDef::from_response(&response).map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))
+}

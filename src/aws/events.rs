@@ -1,0 +1,143 @@
+//! EventBridge rules and their targets, read and written as raw JSON.
+
+use serde_json::{Map, Value};
+
+use super::describe_error;
+use super::raw::RawJson;
+use crate::error::{Error, Result};
+
+/// Names of the rules on `bus` with a target whose `Arn` is `target_arn` (our cluster).
+pub async fn rule_names_by_target(
+    events: &aws_sdk_eventbridge::Client,
+    target_arn: &str,
+    bus: &str,
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = events
+            .list_rule_names_by_target()
+            .target_arn(target_arn)
+            .event_bus_name(bus)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::new(format!(
+                    "ListRuleNamesByTarget on bus `{bus}`: {}",
+                    describe_error(&e)
+                ))
+            })?;
+        names.extend(out.rule_names().iter().cloned());
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(names)
+}
+
+/// Every target of a rule, exactly as EventBridge returns it.
+pub async fn list_targets(
+    events: &aws_sdk_eventbridge::Client,
+    rule: &str,
+    bus: &str,
+) -> Result<Vec<Value>> {
+    let mut targets = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let raw = RawJson::capture();
+        events
+            .list_targets_by_rule()
+            .rule(rule)
+            .event_bus_name(bus)
+            .set_next_token(token.take())
+            .customize()
+            .interceptor(raw.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::new(format!(
+                    "ListTargetsByRule {rule} (bus {bus}): {}",
+                    describe_error(&e)
+                ))
+            })?;
+        let page = raw.response("ListTargetsByRule")?;
+        if let Some(Value::Array(list)) = page.get("Targets") {
+            targets.extend(list.iter().cloned());
+        }
+        match page.get("NextToken").and_then(Value::as_str) {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(targets)
+}
+
+/// A target EventBridge refused in a PutTargets that otherwise returned 200.
+#[derive(Debug, Clone)]
+pub struct FailedEntry {
+    pub target_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Writes whole targets (PutTargets replaces a target by Id). At most 10 per call, so
+/// larger lists go in several calls. `FailedEntryCount > 0` is an error.
+pub async fn put_targets(
+    events: &aws_sdk_eventbridge::Client,
+    rule: &str,
+    bus: &str,
+    targets: &[Value],
+) -> Result<(), PutError> {
+    for chunk in targets.chunks(10) {
+        let mut body = Map::new();
+        body.insert("Rule".into(), Value::String(rule.to_string()));
+        body.insert("EventBusName".into(), Value::String(bus.to_string()));
+        body.insert("Targets".into(), Value::Array(chunk.to_vec()));
+        let raw = RawJson::send(&Value::Object(body));
+        let out = events
+            .put_targets()
+            .rule(rule)
+            .event_bus_name(bus)
+            .customize()
+            .interceptor(raw)
+            .send()
+            .await
+            .map_err(|e| PutError::Call(describe_error(&e)))?;
+        if out.failed_entry_count() > 0 || !out.failed_entries().is_empty() {
+            let failed = out
+                .failed_entries()
+                .iter()
+                .map(|f| FailedEntry {
+                    target_id: f.target_id().unwrap_or("?").to_string(),
+                    code: f.error_code().unwrap_or("?").to_string(),
+                    message: f.error_message().unwrap_or_default().to_string(),
+                })
+                .collect();
+            return Err(PutError::Failed(out.failed_entry_count(), failed));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub enum PutError {
+    Call(String),
+    Failed(i32, Vec<FailedEntry>),
+}
+
+impl std::fmt::Display for PutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Call(message) => write!(f, "PutTargets: {message}"),
+            Self::Failed(count, entries) => {
+                write!(f, "PutTargets: FailedEntryCount {count}")?;
+                for e in entries {
+                    write!(f, "; target {}: {} {}", e.target_id, e.code, e.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

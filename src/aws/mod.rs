@@ -1,0 +1,109 @@
+//! Thin adapters over the AWS SDK. Clients come from the standard chain (`AWS_PROFILE`,
+//! `AWS_REGION`, `AWS_ENDPOINT_URL`, web identity for OIDC), with adaptive retry.
+//!
+//! Task definitions and targets travel as raw JSON (see [`raw`]): a template is the wire body
+//! of RegisterTaskDefinition, and a target is written back exactly as ListTargetsByRule
+//! returned it, so no field is lost in a typed round trip — including fields newer than this
+//! SDK.
+
+pub mod ecr;
+pub mod ecs;
+pub mod events;
+pub mod raw;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone)]
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub ecs: aws_sdk_ecs::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub region: String,
+    pub concurrency: usize,
+}
+
+impl Aws {
+    /// Loads the SDK config and checks region and credentials before anything is called, so
+    /// a missing one is a clear error rather than a failure halfway.
+    pub async fn connect(region: Option<&str>, concurrency: usize) -> Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::adaptive()
+                    .with_max_attempts(6)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_string()));
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+            Error::new("no AWS region configured")
+                .hint("set `region` in jobdeploy.toml, AWS_REGION, or a region in your AWS profile")
+        })?;
+        let provider = sdk.credentials_provider().ok_or_else(|| {
+            Error::new("no AWS credentials provider").hint(
+                "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use aws-actions/configure-aws-credentials",
+            )
+        })?;
+        provider.provide_credentials().await.map_err(|e| {
+            Error::new(format!(
+                "no AWS credentials: {}",
+                DisplayErrorContext(&e)
+            ))
+            .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use aws-actions/configure-aws-credentials (OIDC)")
+        })?;
+        Ok(Self {
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
+            sdk,
+            region,
+            concurrency: concurrency.max(1),
+        })
+    }
+}
+
+/// `Code: message` for service errors; the whole cause chain for the rest (timeouts,
+/// connection refused, …).
+pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => DisplayErrorContext(e).to_string(),
+            }
+        }
+        other => DisplayErrorContext(other).to_string(),
+    }
+}
+
+pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}

@@ -1,0 +1,44 @@
+use std::process::ExitCode;
+
+use crate::apply::{self, DeployInput};
+use crate::cli::{Cli, DeployArgs, PlanArgs};
+use crate::error::Result;
+use crate::github;
+use crate::progress::Progress;
+use crate::report::{self, Format, Style};
+
+pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
+    if args.dry_run {
+        return super::plan::run(cli, &PlanArgs { exit_code: false }).await;
+    }
+    let progress = Progress::new(cli.quiet);
+    let planned = super::make_plan(cli, &progress).await?;
+    let plan = &planned.plan;
+    let masker = &planned.local.masker;
+    if cli.format == Format::Human {
+        // The plan is what the log reader needs first; the outcome follows.
+        super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
+    }
+    let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
+    let outcome = apply::deploy(
+        &planned.aws,
+        DeployInput {
+            plan,
+            source_commit,
+        },
+        &progress,
+    )
+    .await?;
+    super::print(&masker.mask(&report::outcome(&outcome, cli.format)));
+    let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
+    github::publish(
+        &masker.mask(&format!(
+            "{}\n{}",
+            report::plan_markdown(plan, masker),
+            report::outcome_markdown(&outcome)
+        )),
+        &outcome.release,
+        changed,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,95 @@
+//! One module per subcommand. The shared pipeline — config → release → rendered → live →
+//! plan — lives here so every command reads the same state the same way.
+
+pub mod deploy;
+pub mod plan;
+pub mod render;
+
+use std::process::ExitCode;
+
+use crate::aws::Aws;
+use crate::cli::{Cli, Command};
+use crate::config::LoadedConfig;
+use crate::error::Result;
+use crate::live;
+use crate::manifest::Release;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::render::{RenderContext, Rendered, load_templates, render};
+use crate::secrets::{self, Masker};
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Plan(args) => plan::run(&cli, args).await,
+        Command::Deploy(args) => deploy::run(&cli, args).await,
+        Command::Render(args) => render::run(&cli, args),
+    }
+}
+
+/// Config, release and rendered templates: everything before AWS.
+pub struct Local {
+    pub config: LoadedConfig,
+    pub release: Release,
+    pub rendered: Vec<Rendered>,
+    pub masker: Masker,
+}
+
+pub fn load_local(cli: &Cli, progress: &Progress) -> Result<Local> {
+    let config = LoadedConfig::load(cli.config.as_deref())?;
+    let release = match &cli.tag {
+        Some(tag) => Release::from_tag(tag, config.image_name()?)?,
+        None => Release::from_manifest(&config)?,
+    };
+    let templates = load_templates(&config.taskdefs_dir())?;
+    let ctx = RenderContext::new(&release, &config.config.vars);
+    let mut rendered = Vec::with_capacity(templates.len());
+    let mut secret_values = Vec::new();
+    for template in &templates {
+        let r = render(template, &ctx)?;
+        for w in &r.warnings {
+            progress.warn(w);
+        }
+        secret_values.extend(r.secrets.iter().cloned());
+        secrets::collect(&r.body, &mut secret_values);
+        rendered.push(r);
+    }
+    Ok(Local {
+        config,
+        release,
+        rendered,
+        masker: Masker::new(secret_values),
+    })
+}
+
+pub struct Planned {
+    pub local: Local,
+    pub aws: Aws,
+    pub plan: Plan,
+}
+
+pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
+    let local = load_local(cli, progress)?;
+    let aws = Aws::connect(local.config.config.region.as_deref(), usize::from(cli.concurrency)).await?;
+    let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
+    let state = live::read(&aws, &local.config, &families).await?;
+    if cli.verbose > 0 {
+        for s in &state.skipped {
+            progress.line(format!(
+                "left alone: {}/{}{}: {}",
+                s.rule.event_bus,
+                s.rule.rule,
+                s.target_id.as_deref().map(|t| format!(" target {t}")).unwrap_or_default(),
+                s.reason
+            ));
+        }
+    }
+    let plan = Plan::compute(&local.release, &local.rendered, &state);
+    Ok(Planned { local, aws, plan })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

@@ -1,0 +1,60 @@
+//! One error type for the whole tool: a message that says what failed and where, plus hints
+//! that say what to run next. `main` prints it and picks the exit code.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub struct Error {
+    message: String,
+    hints: Vec<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// Adds a line telling the user what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Prefixes the message with where it happened (a file, a rule, a family).
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn hints(&self) -> &[String] {
+        &self.hints
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Lets `?` add context to foreign errors in one call: `.ctx(|| format!("{path}"))?`.
+pub trait ResultExt<T> {
+    fn ctx<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> ResultExt<T> for std::result::Result<T, E> {
+    fn ctx<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|e| Error::new(format!("{}: {e}", context())))
+    }
+}

@@ -1,0 +1,33 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use jobdeploy::cli::Cli;
+use jobdeploy::{commands, github};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            if github::in_actions() {
+                eprintln!("::error title=jobdeploy::{}", github::escape(err.message()));
+            }
+            eprintln!("Error: {}", err.message());
+            for hint in err.hints() {
+                eprintln!("Hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

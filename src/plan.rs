@@ -1,0 +1,365 @@
+//! The plan: pure code from (release, rendered templates, live state). No I/O, so every
+//! decision about what a release changes is unit-tested here.
+
+use serde::Serialize;
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::live::{LiveState, LiveTarget, RuleRef, TaskDefRef};
+use crate::manifest::Release;
+use crate::normalize::{canonical_text, normalize};
+use crate::render::Rendered;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub release: Release,
+    pub families: Vec<FamilyPlan>,
+    pub targets: Vec<TargetPlan>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    pub arn: String,
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FamilyChange {
+    Unchanged,
+    Register,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyPlan {
+    pub family: String,
+    pub file: String,
+    /// The newest ACTIVE revision, when the family exists.
+    pub live: Option<Revision>,
+    pub change: FamilyChange,
+    /// Unified diff of live vs rendered, both normalized; only when registering.
+    pub diff: Option<String>,
+    /// The rendered request body that will be registered.
+    #[serde(skip)]
+    pub body: Value,
+}
+
+/// Where a target should point after the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Destination {
+    /// An existing revision: the family did not change.
+    Existing { arn: String, revision: i64 },
+    /// The revision this deploy registers; its number is known only afterwards.
+    New { expected_revision: Option<i64> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetAction {
+    Keep,
+    Repoint,
+    /// Family-only ARN floating to "latest": pinned to the release's revision.
+    Pin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    pub target_id: String,
+    pub family: String,
+    pub from: TaskDefRef,
+    pub to: Destination,
+    pub action: TargetAction,
+    /// The target as read when planning; the deploy refuses to write if it changed since.
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub families_to_register: usize,
+    pub families_unchanged: usize,
+    pub targets_to_repoint: usize,
+    pub targets_unchanged: usize,
+}
+
+impl Plan {
+    pub fn compute(release: &Release, rendered: &[Rendered], live: &LiveState) -> Self {
+        let families: Vec<FamilyPlan> = rendered
+            .iter()
+            .map(|r| family_plan(r, live.families.get(&r.family).and_then(Option::as_ref)))
+            .collect();
+        let targets: Vec<TargetPlan> = live
+            .targets
+            .iter()
+            .filter_map(|t| {
+                families
+                    .iter()
+                    .find(|f| f.family == t.task_definition.family)
+                    .map(|f| target_plan(t, f))
+            })
+            .collect();
+        let summary = Summary {
+            families_to_register: families
+                .iter()
+                .filter(|f| f.change == FamilyChange::Register)
+                .count(),
+            families_unchanged: families
+                .iter()
+                .filter(|f| f.change == FamilyChange::Unchanged)
+                .count(),
+            targets_to_repoint: targets
+                .iter()
+                .filter(|t| t.action != TargetAction::Keep)
+                .count(),
+            targets_unchanged: targets
+                .iter()
+                .filter(|t| t.action == TargetAction::Keep)
+                .count(),
+        };
+        Self {
+            release: release.clone(),
+            families,
+            targets,
+            summary,
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.summary.families_to_register > 0 || self.summary.targets_to_repoint > 0
+    }
+
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        if !self.has_changes() {
+            return format!(
+                "No changes: release {} is live ({} families, {} targets).",
+                self.release.id,
+                s.families_unchanged,
+                s.targets_unchanged
+            );
+        }
+        format!(
+            "Plan: release {}: {} to register, {} unchanged; {} to repoint, {} already current.",
+            self.release.id,
+            plural(s.families_to_register, "family", "families"),
+            s.families_unchanged,
+            plural(s.targets_to_repoint, "target", "targets"),
+            s.targets_unchanged
+        )
+    }
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn family_plan(rendered: &Rendered, live: Option<&crate::aws::ecs::LiveTaskDef>) -> FamilyPlan {
+    let file = rendered.path.display().to_string();
+    let live_revision = live.map(|l| Revision {
+        arn: l.arn.clone(),
+        revision: l.revision,
+    });
+    let unchanged = live.is_some_and(|l| normalize(&l.body) == normalize(&rendered.body));
+    let diff = (!unchanged).then(|| {
+        let old = live.map(|l| canonical_text(&l.body)).unwrap_or_default();
+        let new = canonical_text(&rendered.body);
+        let old_header = match live {
+            Some(l) => format!("{}:{} (live)", l.family, l.revision),
+            None => format!("{} (not registered yet)", rendered.family),
+        };
+        TextDiff::from_lines(&old, &new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_header, &format!("{file} (rendered)"))
+            .to_string()
+    });
+    FamilyPlan {
+        family: rendered.family.clone(),
+        file,
+        live: live_revision,
+        change: if unchanged {
+            FamilyChange::Unchanged
+        } else {
+            FamilyChange::Register
+        },
+        diff,
+        body: rendered.body.clone(),
+    }
+}
+
+fn target_plan(target: &LiveTarget, family: &FamilyPlan) -> TargetPlan {
+    let to = match (&family.change, &family.live) {
+        (FamilyChange::Unchanged, Some(live)) => Destination::Existing {
+            arn: live.arn.clone(),
+            revision: live.revision,
+        },
+        (_, live) => Destination::New {
+            expected_revision: live.as_ref().map(|l| l.revision + 1),
+        },
+    };
+    let action = match (&to, target.task_definition.revision) {
+        (_, None) => TargetAction::Pin,
+        (Destination::Existing { arn, .. }, Some(_)) if *arn == target.task_definition.arn => {
+            TargetAction::Keep
+        }
+        _ => TargetAction::Repoint,
+    };
+    TargetPlan {
+        rule: target.rule.clone(),
+        target_id: target.target_id.clone(),
+        family: family.family.clone(),
+        from: target.task_definition.clone(),
+        to,
+        action,
+        raw: target.raw.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ecs::LiveTaskDef;
+    use crate::image::ImageRef;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    const ACCOUNT: &str = "arn:aws:ecs:us-east-1:123456789012";
+
+    fn release(tag: &str) -> Release {
+        Release::from_tag(tag, &ImageRef::parse("web").unwrap()).unwrap()
+    }
+
+    fn body(family: &str, tag: &str) -> Value {
+        json!({"family": family, "containerDefinitions": [{"name": "app", "image": format!("web:{tag}")}]})
+    }
+
+    fn rendered(family: &str, tag: &str) -> Rendered {
+        Rendered {
+            family: family.into(),
+            path: PathBuf::from(format!("taskdefs/{family}.json")),
+            body: body(family, tag),
+            warnings: vec![],
+            secrets: vec![],
+        }
+    }
+
+    fn live_td(family: &str, revision: i64, tag: &str) -> LiveTaskDef {
+        let mut b = body(family, tag);
+        b["taskDefinitionArn"] = json!(format!("{ACCOUNT}:task-definition/{family}:{revision}"));
+        b["revision"] = json!(revision);
+        b["containerDefinitions"][0]["cpu"] = json!(0);
+        LiveTaskDef {
+            arn: format!("{ACCOUNT}:task-definition/{family}:{revision}"),
+            family: family.into(),
+            revision,
+            status: "ACTIVE".into(),
+            body: b,
+        }
+    }
+
+    fn target(rule: &str, id: &str, td: &str) -> LiveTarget {
+        LiveTarget {
+            rule: RuleRef {
+                event_bus: "default".into(),
+                rule: rule.into(),
+            },
+            target_id: id.into(),
+            task_definition: TaskDefRef::parse(&format!("{ACCOUNT}:task-definition/{td}")),
+            raw: json!({"Id": id}),
+        }
+    }
+
+    fn live(families: Vec<LiveTaskDef>, targets: Vec<LiveTarget>) -> LiveState {
+        LiveState {
+            cluster_arn: format!("{ACCOUNT}:cluster/batch"),
+            families: families
+                .into_iter()
+                .map(|f| (f.family.clone(), Some(f)))
+                .collect::<BTreeMap<_, _>>(),
+            targets,
+            skipped: vec![],
+        }
+    }
+
+    #[test]
+    fn new_tag_registers_and_repoints() {
+        let state = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("nightly", "t1", "web:4"), target("hourly", "t1", "web:3")],
+        );
+        let plan = Plan::compute(&release("v2"), &[rendered("web", "v2")], &state);
+        assert_eq!(plan.families[0].change, FamilyChange::Register);
+        let diff = plan.families[0].diff.as_deref().unwrap();
+        assert!(diff.contains("-") && diff.contains("web:v1") && diff.contains("web:v2"), "{diff}");
+        assert!(diff.contains("web:4 (live)"), "{diff}");
+        assert!(plan.targets.iter().all(|t| t.action == TargetAction::Repoint));
+        assert!(plan.targets.iter().all(|t| t.to == Destination::New { expected_revision: Some(5) }));
+        assert!(plan.has_changes());
+        assert_eq!(plan.summary.targets_to_repoint, 2);
+    }
+
+    #[test]
+    fn same_tag_is_no_change_despite_ecs_defaults() {
+        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web:4")]);
+        let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
+        assert_eq!(plan.families[0].change, FamilyChange::Unchanged);
+        assert!(plan.families[0].diff.is_none());
+        assert_eq!(plan.targets[0].action, TargetAction::Keep);
+        assert!(!plan.has_changes());
+        assert!(plan.summary_line().starts_with("No changes"));
+    }
+
+    #[test]
+    fn stale_target_moves_to_existing_revision() {
+        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web:2")]);
+        let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
+        assert_eq!(plan.targets[0].action, TargetAction::Repoint);
+        assert_eq!(
+            plan.targets[0].to,
+            Destination::Existing {
+                arn: format!("{ACCOUNT}:task-definition/web:4"),
+                revision: 4
+            }
+        );
+    }
+
+    #[test]
+    fn floating_target_is_pinned() {
+        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web")]);
+        let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
+        assert_eq!(plan.targets[0].action, TargetAction::Pin);
+        assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn new_family_is_registered() {
+        let state = live(vec![], vec![]);
+        let plan = Plan::compute(&release("v1"), &[rendered("report", "v1")], &state);
+        assert_eq!(plan.families[0].change, FamilyChange::Register);
+        assert!(plan.families[0].diff.as_deref().unwrap().contains("not registered yet"));
+        assert_eq!(plan.summary.families_to_register, 1);
+    }
+
+    #[test]
+    fn only_changed_families_register() {
+        let state = live(
+            vec![live_td("web", 4, "v1"), live_td("report", 9, "v2")],
+            vec![target("a", "t", "web:4"), target("b", "t", "report:9")],
+        );
+        let plan = Plan::compute(
+            &release("v2"),
+            &[rendered("report", "v2"), rendered("web", "v2")],
+            &state,
+        );
+        let by = |f: &str| plan.families.iter().find(|p| p.family == f).unwrap().change;
+        assert_eq!(by("report"), FamilyChange::Unchanged);
+        assert_eq!(by("web"), FamilyChange::Register);
+        assert_eq!(plan.summary.targets_to_repoint, 1);
+        assert_eq!(plan.summary.targets_unchanged, 1);
+    }
+}

@@ -1,0 +1,26 @@
+//! Status lines on stderr (data goes to stdout). Quiet mode drops them.
+
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet }
+    }
+
+    pub fn line(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
+    pub fn warn(&self, text: impl AsRef<str>) {
+        if crate::github::in_actions() {
+            eprintln!("::warning::{}", crate::github::escape(text.as_ref()));
+        } else {
+            eprintln!("warning: {}", text.as_ref());
+        }
+    }
+}
