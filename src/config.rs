@@ -176,7 +176,10 @@ impl LoadedConfig {
     }
 
     pub fn taskdefs_dir(&self) -> PathBuf {
-        self.base_dir().join(&self.config.taskdefs.dir)
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(&self.config.taskdefs.dir),
+            _ => self.config.taskdefs.dir.clone(),
+        }
     }
 
     /// The configured image name; rendering `{{ image }}` needs it even with `--tag`.

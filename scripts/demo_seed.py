@@ -1,0 +1,92 @@
+"""Seeds the moto account scripts/demo deploys to: a cluster, an ECR repository with image
+tags, the current task definitions (rendered by jobdeploy itself for the old tag) and rules,
+some of them ours and some that jobdeploy must leave alone."""
+
+import json
+import sys
+
+import boto3
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def main(rendered_path: str, tags: list[str]) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecr = boto3.client("ecr", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+
+    batch = ecs.create_cluster(clusterName="batch")["cluster"]["clusterArn"]
+    other = ecs.create_cluster(clusterName="analytics")["cluster"]["clusterArn"]
+
+    ecr.create_repository(repositoryName="web")
+    for tag in tags:
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": f"sha256:{tag.encode().hex():0<64}"[:71]},
+                "layers": [],
+            }
+        )
+        ecr.put_image(repositoryName="web", imageManifest=manifest, imageTag=tag)
+
+    with open(rendered_path) as f:
+        rendered = json.load(f)
+    arns = {}
+    for family, body in rendered.items():
+        arns[family] = ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"]
+
+    network = {
+        "awsvpcConfiguration": {
+            "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
+            "SecurityGroups": ["sg-0123abcd"],
+            "AssignPublicIp": "DISABLED",
+        }
+    }
+    role = f"arn:aws:iam::{ACCOUNT}:role/eventbridge-ecs-run-task"
+
+    def ecs_target(target_id, cluster, task_definition, input=None):
+        params = {
+            "TaskDefinitionArn": task_definition,
+            "TaskCount": 1,
+            "LaunchType": "FARGATE",
+            "NetworkConfiguration": network,
+            "PlatformVersion": "LATEST",
+            "PropagateTags": "TASK_DEFINITION",
+        }
+        target = {"Id": target_id, "Arn": cluster, "RoleArn": role, "EcsParameters": params}
+        if input is not None:
+            target["Input"] = input
+        return target
+
+    def rule(name, schedule, targets, bus="default", state="ENABLED"):
+        if bus != "default":
+            try:
+                events.create_event_bus(Name=bus)
+            except events.exceptions.ResourceAlreadyExistsException:
+                pass
+        if bus == "default":
+            events.put_rule(Name=name, ScheduleExpression=schedule, State=state)
+        else:  # custom buses take event patterns only
+            events.put_rule(Name=name, EventPattern=schedule, State=state, EventBusName=bus)
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
+    family_only = arns["web-batch"].rsplit(":", 1)[0]
+    rule("nightly-report", "cron(0 18 * * ? *)", [ecs_target("report", batch, arns["nightly-report"])])
+    rule(
+        "web-batch-hourly",
+        "rate(1 hour)",
+        [
+            ecs_target("batch", batch, arns["web-batch"], input='{"containerOverrides":[]}'),
+            {"Id": "audit-log", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:batch-audit"},
+        ],
+    )
+    rule("web-batch-weekly", "cron(0 3 ? * SUN *)", [ecs_target("batch", batch, family_only)], state="DISABLED")
+    rule("legacy-cleanup", "rate(1 day)", [ecs_target("cleanup", batch, arns["web-batch"])])
+    rule("analytics-export", "rate(6 hours)", [ecs_target("export", other, arns["web-batch"])])
+    rule("replica-sync", '{"source": ["acme.replica"]}', [ecs_target("sync", batch, arns["web-batch"])], bus="data")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])

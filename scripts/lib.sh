@@ -1,0 +1,45 @@
+# Shared by scripts/demo and scripts/test. Source it; do not run it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+MOTO_VERSION="5.2.5"
+
+# Creates .venv with moto's server (and boto3, which moto brings) when missing.
+ensure_venv() {
+  if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, boto3" 2>/dev/null; then
+    echo "==> installing moto[server]==$MOTO_VERSION into .venv" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip >&2
+    "$VENV/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
+  fi
+}
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts moto_server on a free loopback port; sets MOTO_PID and AWS_ENDPOINT_URL.
+start_moto() {
+  local port log
+  port="$(free_port)"
+  log="${1:-/dev/null}"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/')" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "moto_server did not start on port $port" >&2
+  return 1
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
+}
