@@ -1,0 +1,447 @@
+//! Test harness: a moto server per test, a recording proxy in front of it, real git repos,
+//! AWS SDK clients for seeding and checking, and the built binary.
+
+#![allow(dead_code)]
+
+pub mod proxy;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{KeyValuePair, Tag};
+use aws_sdk_eventbridge::types::Target;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web";
+
+fn moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("JOBDEPLOY_TEST_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A moto server of this test's own, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let server = moto_server();
+        assert!(
+            server.exists(),
+            "{} is missing: run scripts/test, which installs moto into .venv",
+            server.display()
+        );
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new(&server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server starts");
+            let mut moto = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = moto.child.try_wait() {
+                    break; // port taken by someone else: try another
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return moto;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("moto_server did not start");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SDK clients pointed at an endpoint, for seeding and for checking what jobdeploy did.
+pub struct Aws {
+    pub rt: tokio::runtime::Runtime,
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+impl Aws {
+    pub fn new(endpoint: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(endpoint)
+                .region(aws_config::Region::new(REGION))
+                .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ))
+                .load(),
+        );
+        Self {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            events: aws_sdk_eventbridge::Client::new(&config),
+            rt,
+        }
+    }
+
+    pub fn create_cluster(&self, name: &str) -> String {
+        let out = self
+            .rt
+            .block_on(self.ecs.create_cluster().cluster_name(name).send())
+            .expect("create cluster");
+        out.cluster().and_then(|c| c.cluster_arn()).expect("arn").to_string()
+    }
+
+    pub fn push_image(&self, repo: &str, tag: &str) {
+        let _ = self
+            .rt
+            .block_on(self.ecr.create_repository().repository_name(repo).send());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:{:0>64}"}},"layers":[]}}"#,
+            tag.len()
+        );
+        self.rt
+            .block_on(
+                self.ecr
+                    .put_image()
+                    .repository_name(repo)
+                    .image_manifest(manifest)
+                    .image_tag(tag)
+                    .send(),
+            )
+            .expect("put image");
+    }
+
+    /// Registers a task definition like the `app.json` template renders for `tag`.
+    pub fn register(&self, family: &str, tag: &str) -> String {
+        let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+            .name("app")
+            .image(format!("{IMAGE}:{tag}"))
+            .essential(true)
+            .environment(KeyValuePair::builder().name("RELEASE").value(tag).build())
+            .build();
+        let out = self
+            .rt
+            .block_on(
+                self.ecs
+                    .register_task_definition()
+                    .family(family)
+                    .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+                    .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+                    .cpu("256")
+                    .memory("512")
+                    .container_definitions(container)
+                    .tags(Tag::builder().key("team").value("batch").build())
+                    .send(),
+            )
+            .expect("register");
+        out.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_string()
+    }
+
+    pub fn put_rule(&self, name: &str, bus: &str, state: aws_sdk_eventbridge::types::RuleState) {
+        if bus != "default" {
+            let _ = self.rt.block_on(self.events.create_event_bus().name(bus).send());
+        }
+        let mut rule = self.events.put_rule().name(name).event_bus_name(bus).state(state);
+        rule = if bus == "default" {
+            rule.schedule_expression("rate(1 hour)")
+        } else {
+            rule.event_pattern(r#"{"source":["acme.batch"]}"#)
+        };
+        self.rt.block_on(rule.send()).expect("put rule");
+    }
+
+    pub fn put_targets(&self, rule: &str, bus: &str, targets: Vec<Target>) {
+        let out = self
+            .rt
+            .block_on(
+                self.events
+                    .put_targets()
+                    .rule(rule)
+                    .event_bus_name(bus)
+                    .set_targets(Some(targets))
+                    .send(),
+            )
+            .expect("put targets");
+        assert_eq!(out.failed_entry_count(), 0);
+    }
+
+    pub fn targets(&self, rule: &str, bus: &str) -> Vec<Target> {
+        self.rt
+            .block_on(
+                self.events
+                    .list_targets_by_rule()
+                    .rule(rule)
+                    .event_bus_name(bus)
+                    .send(),
+            )
+            .expect("list targets")
+            .targets()
+            .to_vec()
+    }
+
+    pub fn task_definition_of(&self, rule: &str, bus: &str, id: &str) -> String {
+        self.targets(rule, bus)
+            .iter()
+            .find(|t| t.id() == id)
+            .and_then(|t| t.ecs_parameters())
+            .map(|e| e.task_definition_arn().to_string())
+            .expect("target exists")
+    }
+
+    pub fn rule_state(&self, rule: &str, bus: &str) -> String {
+        self.rt
+            .block_on(self.events.describe_rule().name(rule).event_bus_name(bus).send())
+            .expect("describe rule")
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn revisions(&self, family: &str) -> Vec<String> {
+        self.rt
+            .block_on(
+                self.ecs
+                    .list_task_definitions()
+                    .family_prefix(family)
+                    .send(),
+            )
+            .expect("list task definitions")
+            .task_definition_arns()
+            .to_vec()
+    }
+
+    pub fn tags_of(&self, arn: &str) -> Vec<(String, String)> {
+        let out = self
+            .rt
+            .block_on(
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition(arn)
+                    .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                    .send(),
+            )
+            .expect("describe");
+        out.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn td_arn(family: &str, revision: u32) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}")
+}
+
+/// A minimal ECS target on `cluster`.
+pub fn ecs_target(id: &str, cluster: &str, task_definition: &str) -> Target {
+    Target::builder()
+        .id(id)
+        .arn(cluster)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"))
+        .ecs_parameters(
+            aws_sdk_eventbridge::types::EcsParameters::builder()
+                .task_definition_arn(task_definition)
+                .task_count(1)
+                .launch_type(aws_sdk_eventbridge::types::LaunchType::Fargate)
+                .build()
+                .expect("ecs parameters"),
+        )
+        .build()
+        .expect("target")
+}
+
+/// An app repo: jobdeploy.toml plus taskdefs/, in a temp dir.
+pub struct App {
+    pub dir: tempfile::TempDir,
+}
+
+pub const APP_TEMPLATE: &str = r#"{
+  "family": "FAMILY",
+  "networkMode": "awsvpc",
+  "requiresCompatibilities": ["FARGATE"],
+  "cpu": "0.25 vCPU",
+  "memory": "512",
+  "containerDefinitions": [
+    {
+      "name": "app",
+      "image": "{{ image }}",
+      "environment": [{"name": "RELEASE", "value": "{{ release }}"}]
+    }
+  ],
+  "tags": [{"key": "team", "value": "batch"}]
+}
+"#;
+
+impl App {
+    /// `config` is the whole jobdeploy.toml; `families` get the standard template.
+    pub fn new(config: &str, families: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("jobdeploy.toml"), config).expect("write config");
+        std::fs::create_dir_all(dir.path().join("taskdefs")).expect("taskdefs dir");
+        for family in families {
+            std::fs::write(
+                dir.path().join(format!("taskdefs/{family}.json")),
+                APP_TEMPLATE.replace("FAMILY", family),
+            )
+            .expect("write template");
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Runs the built binary in the app dir with a pinned environment.
+    pub fn run(&self, endpoint: &str, args: &[&str]) -> Run {
+        self.run_env(endpoint, args, &[])
+    }
+
+    pub fn run_env(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let cache = self.dir.path().join(".cache");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobdeploy"));
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("JOBDEPLOY_CACHE_DIR", cache)
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("run jobdeploy");
+        Run::from(output)
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self) -> Self {
+        assert_eq!(self.code, 1, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A real git repository holding Kubernetes manifests.
+pub struct ManifestRepo {
+    pub dir: tempfile::TempDir,
+    pub repo: git2::Repository,
+}
+
+impl ManifestRepo {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main");
+        let repo = git2::Repository::init_opts(dir.path(), &opts).expect("git init");
+        Self { dir, repo }
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    /// Writes the files and commits them on the current branch; returns the commit SHA.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, text) in files {
+            let full = self.dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            std::fs::write(full, text).expect("write");
+        }
+        let mut index = self.repo.index().expect("index");
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .expect("add");
+        index.write().expect("write index");
+        let tree = self.repo.find_tree(index.write_tree().expect("tree")).expect("tree");
+        let sig = git2::Signature::now("release bot", "bot@example.com").expect("sig");
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .expect("commit")
+            .to_string()
+    }
+
+    pub fn kustomization(tag: &str) -> String {
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../base]\nimages:\n  - name: {IMAGE}\n    newTag: {tag}\n"
+        )
+    }
+}
+
+pub fn config(cluster: &str, manifest: &str) -> String {
+    format!("cluster = \"{cluster}\"\n\n[manifest]\nimage = \"{IMAGE}\"\n{manifest}\n")
+}

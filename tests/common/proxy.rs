@@ -1,0 +1,140 @@
+//! A recording HTTP proxy between jobdeploy (`AWS_ENDPOINT_URL`) and moto: every request's
+//! action (X-Amz-Target, else method and path) is logged, so tests can assert which calls
+//! were made — "plan writes nothing" is checked here, not hoped for.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+pub struct Proxy {
+    pub url: String,
+    log: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Calls that change AWS state.
+pub fn is_write(action: &str) -> bool {
+    ["Register", "Deregister", "Put", "Update", "Create", "Delete", "Tag", "Untag", "Remove"]
+        .iter()
+        .any(|w| action.starts_with(w))
+}
+
+impl Proxy {
+    pub fn start(upstream: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let upstream = upstream.to_string();
+        let shared_log = log.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let client = client.clone();
+                let upstream = upstream.clone();
+                let log = shared_log.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        forward(req, client.clone(), upstream.clone(), log.clone())
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url,
+            log,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn actions(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn writes(&self) -> Vec<String> {
+        self.actions().into_iter().filter(|a| is_write(a)).collect()
+    }
+
+    pub fn count(&self, action: &str) -> usize {
+        self.actions().iter().filter(|a| *a == action).count()
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut l) = self.log.lock() {
+            l.clear();
+        }
+    }
+}
+
+async fn forward(
+    req: Request<Incoming>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: String,
+    log: Arc<Mutex<Vec<String>>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let action = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
+    if let Ok(mut l) = log.lock() {
+        l.push(action);
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        builder = builder.header(name, value);
+    }
+    let Ok(request) = builder.body(Full::new(body)) else {
+        return Ok(Response::builder()
+            .status(500)
+            .body(Full::new(Bytes::from("proxy: bad request")))
+            .unwrap_or_default());
+    };
+    match client.request(request).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            Ok(Response::from_parts(parts, Full::new(bytes)))
+        }
+        Err(e) => Ok(Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::from(format!("proxy: {e}"))))
+            .unwrap_or_default()),
+    }
+}

@@ -1,0 +1,422 @@
+//! End to end: the built binary against moto (through a recording proxy) and real git repos.
+
+mod common;
+
+use aws_sdk_eventbridge::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeadLetterConfig,
+    EcsParameters, NetworkConfiguration, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, PropagateTags, RetryPolicy, RuleState, Tag, Target,
+};
+use common::proxy::Proxy;
+use common::*;
+
+/// moto, a proxy in front of it, a cluster `batch`, and the image tags v1..v3 in ECR.
+struct World {
+    _moto: Moto,
+    proxy: Proxy,
+    aws: Aws,
+    cluster: String,
+}
+
+impl World {
+    fn new() -> Self {
+        let moto = Moto::start();
+        let proxy = Proxy::start(&moto.url);
+        let aws = Aws::new(&moto.url);
+        let cluster = aws.create_cluster("batch");
+        for tag in ["v1", "v2", "v3"] {
+            aws.push_image("web", tag);
+        }
+        Self {
+            _moto: moto,
+            proxy,
+            aws,
+            cluster,
+        }
+    }
+
+    fn run(&self, app: &App, args: &[&str]) -> Run {
+        app.run(&self.proxy.url, args)
+    }
+}
+
+fn tag_config() -> String {
+    config("batch", "")
+}
+
+/// Every field a target can carry, so that a deploy that drops one fails.
+fn full_target(cluster: &str, task_definition: &str) -> Target {
+    let ecs = EcsParameters::builder()
+        .task_definition_arn(task_definition)
+        .task_count(2)
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(3)
+                .base(1)
+                .build()
+                .expect("strategy"),
+        )
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets("subnet-0a1b2c3d")
+                        .subnets("subnet-4e5f6a7b")
+                        .security_groups("sg-0123abcd")
+                        .assign_public_ip(AssignPublicIp::Enabled)
+                        .build()
+                        .expect("vpc"),
+                )
+                .build(),
+        )
+        .platform_version("1.4.0")
+        .group("family:nightly")
+        .propagate_tags(PropagateTags::TaskDefinition)
+        .enable_ecs_managed_tags(true)
+        .enable_execute_command(true)
+        .reference_id("ref-42")
+        .placement_constraints(
+            PlacementConstraint::builder()
+                .r#type(PlacementConstraintType::MemberOf)
+                .expression("attribute:ecs.os-type == linux")
+                .build(),
+        )
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Spread)
+                .field("attribute:ecs.availability-zone")
+                .build(),
+        )
+        .tags(Tag::builder().key("cost-center").value("42").build().expect("tag"))
+        .build()
+        .expect("ecs parameters");
+    Target::builder()
+        .id("nightly")
+        .arn(cluster)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"))
+        .input(r#"{"containerOverrides":[{"name":"app","command":["bin/rake","nightly"]}]}"#)
+        .retry_policy(
+            RetryPolicy::builder()
+                .maximum_retry_attempts(4)
+                .maximum_event_age_in_seconds(3600)
+                .build(),
+        )
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:batch-dlq"))
+                .build(),
+        )
+        .ecs_parameters(ecs)
+        .build()
+        .expect("target")
+}
+
+#[test]
+fn deploy_changes_only_the_task_definition_of_every_target_field() {
+    let w = World::new();
+    let old = w.aws.register("web", "v1");
+    w.aws.put_rule("nightly", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("nightly", "default", vec![full_target(&w.cluster, &old)]);
+    let before = w.aws.targets("nightly", "default");
+
+    let app = App::new(&tag_config(), &["web"]);
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+
+    let after = w.aws.targets("nightly", "default");
+    assert_eq!(after.len(), 1);
+    let new_arn = after[0]
+        .ecs_parameters()
+        .map(|e| e.task_definition_arn().to_string());
+    assert_eq!(new_arn.as_deref(), Some(td_arn("web", 2).as_str()));
+    // Put the old ARN back into the new target: then it must equal the old target exactly.
+    let mut restored = after[0].clone();
+    restored.ecs_parameters = before[0].ecs_parameters.clone().map(|mut e| {
+        e.task_definition_arn = old.clone();
+        e
+    });
+    assert_eq!(restored, before[0]);
+    assert!(w.proxy.count("PutRule") == 0, "{:?}", w.proxy.actions());
+}
+
+#[test]
+fn targets_that_are_not_ours_are_left_alone() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    let api = w.aws.register("api", "v1"); // no template for api
+    let other_cluster = w.aws.create_cluster("analytics");
+
+    // Ours: a rule with an ECS target plus a non-ECS target; a DISABLED rule; a floating one.
+    w.aws.put_rule("hourly", "default", RuleState::Enabled);
+    let sqs = Target::builder()
+        .id("audit")
+        .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:audit"))
+        .input("{\"a\":1}")
+        .build()
+        .expect("sqs target");
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web), sqs.clone()],
+    );
+    w.aws.put_rule("paused", "default", RuleState::Disabled);
+    w.aws
+        .put_targets("paused", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    let floating = web.rsplit_once(':').map(|(f, _)| f.to_string()).expect("family arn");
+    w.aws.put_rule("floating", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("floating", "default", vec![ecs_target("batch", &w.cluster, &floating)]);
+
+    // Not ours: other cluster, family without template, excluded rule, other bus.
+    w.aws.put_rule("other-cluster", "default", RuleState::Enabled);
+    w.aws.put_targets(
+        "other-cluster",
+        "default",
+        vec![ecs_target("x", &other_cluster, &web)],
+    );
+    w.aws.put_rule("api-job", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("api-job", "default", vec![ecs_target("x", &w.cluster, &api)]);
+    w.aws.put_rule("legacy-cleanup", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("legacy-cleanup", "default", vec![ecs_target("x", &w.cluster, &web)]);
+    w.aws.put_rule("on-data-bus", "data", RuleState::Enabled);
+    w.aws
+        .put_targets("on-data-bus", "data", vec![ecs_target("x", &w.cluster, &web)]);
+
+    let untouched = |w: &World| {
+        [
+            ("other-cluster", "default"),
+            ("api-job", "default"),
+            ("legacy-cleanup", "default"),
+            ("on-data-bus", "data"),
+        ]
+        .map(|(r, b)| w.aws.targets(r, b))
+    };
+    let before = untouched(&w);
+
+    let app = App::new(
+        &format!("{}\n[rules]\nexclude = [\"legacy-*\"]\n", tag_config()),
+        &["web"],
+    );
+    let plan = w.run(&app, &["plan", "--tag", "v2", "-v"]).ok();
+    assert!(plan.stdout.contains("pinned"), "{}", plan.stdout);
+    assert!(plan.stderr.contains("legacy-cleanup: excluded"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("target audit: not an ECS target"), "{}", plan.stderr);
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+
+    let new = td_arn("web", 2);
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), new);
+    assert_eq!(w.aws.task_definition_of("paused", "default", "batch"), new);
+    assert_eq!(w.aws.task_definition_of("floating", "default", "batch"), new);
+    assert_eq!(w.aws.rule_state("paused", "default"), "DISABLED");
+    let hourly = w.aws.targets("hourly", "default");
+    assert_eq!(hourly.iter().find(|t| t.id() == "audit"), Some(&sqs));
+    assert_eq!(untouched(&w), before);
+}
+
+#[test]
+fn plan_writes_nothing_and_deploy_is_idempotent() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    w.aws.put_rule("hourly", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    let app = App::new(&tag_config(), &["web", "report"]);
+
+    w.proxy.clear();
+    let plan = w.run(&app, &["plan", "--tag", "v2", "--exit-code"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("web:1 → web:2 (new)"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("report (not registered yet)"), "{}", plan.stdout);
+    assert!(!w.proxy.actions().is_empty());
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+    w.run(&app, &["deploy", "--dry-run", "--tag", "v2"]).ok();
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.proxy.count("RegisterTaskDefinition"), 2);
+    assert_eq!(w.proxy.count("PutTargets"), 1);
+
+    w.proxy.clear();
+    let again = w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert!(again.stdout.contains("already live"), "{}", again.stdout);
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+    assert_eq!(w.aws.revisions("web").len(), 2);
+    w.run(&app, &["plan", "--tag", "v2", "--exit-code"]).ok();
+}
+
+#[test]
+fn registered_revisions_carry_release_tags() {
+    let w = World::new();
+    let manifests = ManifestRepo::new();
+    let commit = manifests.commit(
+        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v2"))],
+        "web v2",
+    );
+    let app = App::new(
+        &config(
+            "batch",
+            &format!("repo = \"{}\"\npath = \"apps/web\"\n", manifests.url()),
+        ),
+        &["web"],
+    );
+    app.run_env(&w.proxy.url, &["deploy"], &[("GITHUB_SHA", "abc123def")])
+        .ok();
+    let tags = w.aws.tags_of(&td_arn("web", 1));
+    let tag = |k: &str| tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    assert_eq!(tag("jobdeploy:release").as_deref(), Some("v2"));
+    assert_eq!(tag("jobdeploy:manifest-commit"), Some(commit));
+    assert_eq!(tag("jobdeploy:source-commit").as_deref(), Some("abc123def"));
+    assert_eq!(tag("team").as_deref(), Some("batch"));
+}
+
+#[test]
+fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    w.aws.put_rule("hourly", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    let manifests = ManifestRepo::new();
+    manifests.commit(
+        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v2"))],
+        "web v2",
+    );
+    let app = App::new(
+        &config(
+            "batch",
+            &format!(
+                "repo = \"{}\"\nref = \"main\"\npath = \"apps/web\"\n",
+                manifests.url()
+            ),
+        ),
+        &["web"],
+    );
+    w.run(&app, &["deploy"]).ok();
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+
+    manifests.commit(
+        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v3"))],
+        "web v3",
+    );
+    let plan = w.run(&app, &["plan"]).ok();
+    assert!(plan.stdout.contains("Release v3"), "{}", plan.stdout);
+    w.run(&app, &["deploy"]).ok();
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 3));
+}
+
+#[test]
+fn a_local_clone_works_like_a_url() {
+    let w = World::new();
+    let manifests = ManifestRepo::new();
+    manifests.commit(
+        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v3"))],
+        "web v3",
+    );
+    let app = App::new(
+        &config(
+            "batch",
+            &format!(
+                "repo = \"{}\"\npath = \"apps/web/kustomization.yaml\"\n",
+                manifests.dir.path().display()
+            ),
+        ),
+        &["web"],
+    );
+    let plan = w.run(&app, &["plan"]).ok();
+    assert!(plan.stdout.contains("Release v3"), "{}", plan.stdout);
+}
+
+#[test]
+fn a_tag_missing_from_ecr_fails_before_any_write() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    w.aws.put_rule("hourly", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    let app = App::new(&tag_config(), &["web"]);
+    w.proxy.clear();
+    let run = w.run(&app, &["deploy", "--tag", "v9"]).fails();
+    assert!(run.stderr.contains("web:v9") && run.stderr.contains("does not exist in ECR"), "{}", run.stderr);
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), web);
+}
+
+#[test]
+fn a_missing_cluster_is_named() {
+    let w = World::new();
+    let app = App::new(&config("nope", ""), &["web"]);
+    let run = w.run(&app, &["plan", "--tag", "v1"]).fails();
+    assert!(run.stderr.contains("`nope` does not exist"), "{}", run.stderr);
+}
+
+#[test]
+fn json_and_markdown_plans() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    w.aws.put_rule("hourly", "default", RuleState::Enabled);
+    w.aws
+        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    let app = App::new(&tag_config(), &["web"]);
+    let json = w.run(&app, &["plan", "--tag", "v2", "--format", "json"]).ok();
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
+    assert_eq!(plan["release"]["id"], "v2");
+    assert_eq!(plan["families"][0]["change"], "register");
+    assert_eq!(plan["targets"][0]["rule"], "hourly");
+    assert_eq!(plan["targets"][0]["from"]["revision"], 1);
+    assert_eq!(plan["targets"][0]["to"]["expected_revision"], 2);
+    assert_eq!(plan["summary"]["targets_to_repoint"], 1);
+    let md = w.run(&app, &["plan", "--tag", "v2", "--format", "markdown"]).ok();
+    assert!(md.stdout.contains("```diff"), "{}", md.stdout);
+    assert!(md.stdout.contains("| default | `hourly` | `batch` | `web:1` | `web:2 (new)` |"), "{}", md.stdout);
+}
+
+#[test]
+fn github_actions_summary_outputs_and_masking() {
+    let w = World::new();
+    let app = App::new(&tag_config(), &["web"]);
+    app.write(
+        "taskdefs/web.json",
+        &APP_TEMPLATE.replace("FAMILY", "web").replace(
+            r#"{"name": "RELEASE", "value": "{{ release }}"}"#,
+            r#"{"name": "RELEASE", "value": "{{ release }}"}, {"name": "API_TOKEN", "value": "{{ env('SERVICE_TOKEN') }}"}"#,
+        ),
+    );
+    let summary = app.path().join("summary.md");
+    let output = app.path().join("output.txt");
+    let run = app
+        .run_env(
+            &w.proxy.url,
+            &["deploy", "--tag", "v2"],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_STEP_SUMMARY", summary.to_str().expect("path")),
+                ("GITHUB_OUTPUT", output.to_str().expect("path")),
+                ("SERVICE_TOKEN", "hunter2-secret-value"),
+            ],
+        )
+        .ok();
+    let summary = std::fs::read_to_string(summary).expect("summary written");
+    let output = std::fs::read_to_string(output).expect("outputs written");
+    assert!(summary.contains("### jobdeploy plan: release `v2`"), "{summary}");
+    assert!(output.contains("release=v2\n") && output.contains("changed=true\n"), "{output}");
+    for text in [&run.stdout, &run.stderr, &summary] {
+        assert!(!text.contains("hunter2"), "secret leaked: {text}");
+    }
+    assert!(run.stdout.contains("****"), "{}", run.stdout);
+    // The registered definition has the real value: masking is for output only.
+    let rendered = app
+        .run_env(&w.proxy.url, &["render", "web", "--tag", "v2"], &[("SERVICE_TOKEN", "hunter2-secret-value")])
+        .ok();
+    assert!(!rendered.stdout.contains("hunter2"), "{}", rendered.stdout);
+
+    let failing = app.run_env(
+        &w.proxy.url,
+        &["deploy", "--tag", "v9"],
+        &[("GITHUB_ACTIONS", "true"), ("SERVICE_TOKEN", "x")],
+    );
+    assert_eq!(failing.code, 1);
+    assert!(failing.stderr.contains("::error title=jobdeploy::"), "{}", failing.stderr);
+}
