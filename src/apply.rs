@@ -362,7 +362,21 @@ async fn verify(aws: &Aws, moves: &[Move<'_>], written: &[Written]) -> Result<()
 async fn revert(aws: &Aws, written: &[Written], failures: Vec<Error>, progress: &Progress) -> Error {
     let results: Vec<(&Written, Result<(), PutError>)> = stream::iter(written)
         .map(|w| async move {
-            let r = events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &w.originals).await;
+            // Only what really changed is put back: a write that failed may have changed
+            // nothing, and rewriting it would only fail again.
+            let changed: Vec<Value> = match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
+                Ok(now) => w
+                    .originals
+                    .iter()
+                    .filter(|o| now.iter().find(|t| target_id(t) == target_id(o)) != Some(*o))
+                    .cloned()
+                    .collect(),
+                Err(_) => w.originals.clone(),
+            };
+            if changed.is_empty() {
+                return (w, Ok(()));
+            }
+            let r = events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &changed).await;
             if r.is_ok() {
                 progress.line(format!("reverted rule {} (bus {})", w.rule.rule, w.rule.event_bus));
             }
@@ -375,16 +389,9 @@ async fn revert(aws: &Aws, written: &[Written], failures: Vec<Error>, progress: 
     for f in &failures {
         message.push_str(&format!("\n  {}", f.message()));
     }
-    let reverted: usize = results
-        .iter()
-        .filter(|(_, r)| r.is_ok())
-        .map(|(w, _)| w.originals.len())
-        .sum();
     let stuck: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
     if stuck.is_empty() {
-        message.push_str(&format!(
-            "\nEvery target is back on the revision it had before ({reverted} reverted)."
-        ));
+        message.push_str("\nEvery target is back on the revision it had before.");
         let mut err = Error::new(message).hint("fix the cause and run `jobdeploy deploy` again");
         for f in &failures {
             for h in f.hints() {

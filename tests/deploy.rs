@@ -420,3 +420,52 @@ fn github_actions_summary_outputs_and_masking() {
     assert_eq!(failing.code, 1);
     assert!(failing.stderr.contains("::error title=jobdeploy::"), "{}", failing.stderr);
 }
+
+/// Two rules of ours; the second one's write fails as `reply` says.
+fn failing_deploy(reply: common::proxy::Reply) -> (World, String, String) {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    for rule in ["a-first", "b-second", "c-third"] {
+        w.aws.put_rule(rule, "default", RuleState::Enabled);
+        w.aws
+            .put_targets(rule, "default", vec![full_target(&w.cluster, &web)]);
+    }
+    w.proxy.inject(common::proxy::Fault {
+        action: "PutTargets",
+        rule: Some("b-second"),
+        reply,
+    });
+    let app = App::new(&tag_config(), &["web"]);
+    let run = w.run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"]).fails();
+    (w, web, run.stderr)
+}
+
+#[test]
+fn failed_entry_count_reverts_every_repointed_target() {
+    let (w, web, stderr) = failing_deploy(common::proxy::Reply::FailedEntry);
+    assert!(stderr.contains("rule b-second"), "{stderr}");
+    assert!(stderr.contains("FailedEntryCount 1"), "{stderr}");
+    assert!(stderr.contains("back on the revision it had before"), "{stderr}");
+    for rule in ["a-first", "b-second", "c-third"] {
+        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), web, "{rule}");
+        assert_eq!(w.aws.targets(rule, "default")[0], full_target(&w.cluster, &web));
+    }
+}
+
+#[test]
+fn access_denied_reverts_and_a_rerun_converges() {
+    let (w, web, stderr) = failing_deploy(common::proxy::Reply::Error(400, "AccessDeniedException"));
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+    assert!(stderr.contains("rule b-second"), "{stderr}");
+    for rule in ["a-first", "b-second", "c-third"] {
+        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), web, "{rule}");
+    }
+    // The fault is lifted: the same deploy converges and reuses the revision it registered.
+    let app = App::new(&tag_config(), &["web"]);
+    let healthy = Proxy::start(&w._moto.url);
+    app.run(&healthy.url, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(healthy.count("RegisterTaskDefinition"), 0);
+    for rule in ["a-first", "b-second", "c-third"] {
+        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), td_arn("web", 2));
+    }
+}

@@ -17,7 +17,25 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 pub struct Proxy {
     pub url: String,
     log: Arc<Mutex<Vec<String>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
     _runtime: tokio::runtime::Runtime,
+}
+
+/// What the proxy answers instead of forwarding.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with `FailedEntryCount: 1` for the first target in the request.
+    FailedEntry,
+    /// An AWS JSON error with this HTTP status and `__type`.
+    Error(u16, &'static str),
+}
+
+/// Replies instead of forwarding when the action matches and the body names the rule.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub action: &'static str,
+    pub rule: Option<&'static str>,
+    pub reply: Reply,
 }
 
 /// Calls that change AWS state.
@@ -39,6 +57,8 @@ impl Proxy {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
+        let shared_faults = faults.clone();
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
@@ -51,9 +71,10 @@ impl Proxy {
                 let client = client.clone();
                 let upstream = upstream.clone();
                 let log = shared_log.clone();
+                let faults = shared_faults.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
-                        forward(req, client.clone(), upstream.clone(), log.clone())
+                        forward(req, client.clone(), upstream.clone(), log.clone(), faults.clone())
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -64,6 +85,7 @@ impl Proxy {
         Self {
             url,
             log,
+            faults,
             _runtime: runtime,
         }
     }
@@ -80,6 +102,12 @@ impl Proxy {
         self.actions().iter().filter(|a| *a == action).count()
     }
 
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.push(fault);
+        }
+    }
+
     pub fn clear(&self) {
         if let Ok(mut l) = self.log.lock() {
             l.clear();
@@ -92,6 +120,7 @@ async fn forward(
     client: Client<HttpConnector, Full<Bytes>>,
     upstream: String,
     log: Arc<Mutex<Vec<String>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = body
@@ -107,7 +136,36 @@ async fn forward(
         .map(str::to_string)
         .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
     if let Ok(mut l) = log.lock() {
-        l.push(action);
+        l.push(action.clone());
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let fault = faults.lock().ok().and_then(|f| {
+        f.iter()
+            .find(|f| {
+                f.action == action
+                    && f.rule.is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
+            })
+            .cloned()
+    });
+    if let Some(fault) = fault {
+        let (status, reply) = match fault.reply {
+            Reply::FailedEntry => {
+                let id = json.pointer("/Targets/0/Id").cloned().unwrap_or_default();
+                (
+                    200,
+                    serde_json::json!({"FailedEntryCount": 1, "FailedEntries": [{"TargetId": id, "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "injected by the test proxy"}]}),
+                )
+            }
+            Reply::Error(status, kind) => (
+                status,
+                serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
+            ),
+        };
+        return Ok(Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from(reply.to_string())))
+            .unwrap_or_default());
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder = Request::builder()
