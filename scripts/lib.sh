@@ -43,3 +43,11 @@ stop_moto() {
     wait "$MOTO_PID" 2>/dev/null || true
   fi
 }
+
+# The GitHub workflow checkers, pinned, in the same .venv.
+ensure_workflow_tools() {
+  if ! "$VENV/bin/check-jsonschema" --version >/dev/null 2>&1 || ! "$VENV/bin/zizmor" --version >/dev/null 2>&1; then
+    echo "==> installing check-jsonschema and zizmor into .venv" >&2
+    "$VENV/bin/pip" install --quiet "check-jsonschema==0.39.0" "zizmor==1.32.0" >&2
+  fi
+}

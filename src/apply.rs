@@ -64,8 +64,10 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
     let plan = input.plan;
     preflight(aws, plan).await?;
     let registered = register_all(aws, &input, progress).await?;
-    let new_arns: BTreeMap<&str, &LiveTaskDef> =
-        registered.iter().map(|td| (td.family.as_str(), td)).collect();
+    let new_arns: BTreeMap<&str, &LiveTaskDef> = registered
+        .iter()
+        .map(|td| (td.family.as_str(), td))
+        .collect();
     let registered_list: Vec<Registered> = registered
         .iter()
         .map(|td| Registered {
@@ -76,7 +78,11 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
         .collect();
 
     let mut moves = Vec::new();
-    for target in plan.targets.iter().filter(|t| t.action != TargetAction::Keep) {
+    for target in plan
+        .targets
+        .iter()
+        .filter(|t| t.action != TargetAction::Keep)
+    {
         let to = match &target.to {
             Destination::Existing { arn, .. } => arn.clone(),
             Destination::New { .. } => match new_arns.get(target.family.as_str()) {
@@ -121,7 +127,11 @@ fn with_registered_note(err: Error, registered: &[Registered]) -> Error {
     out
 }
 
-async fn register_all(aws: &Aws, input: &DeployInput<'_>, progress: &Progress) -> Result<Vec<LiveTaskDef>> {
+async fn register_all(
+    aws: &Aws,
+    input: &DeployInput<'_>,
+    progress: &Progress,
+) -> Result<Vec<LiveTaskDef>> {
     let plan = input.plan;
     let to_register: Vec<_> = plan
         .families
@@ -149,7 +159,10 @@ async fn register_all(aws: &Aws, input: &DeployInput<'_>, progress: &Progress) -
     let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let ok: Vec<LiveTaskDef> = ok.into_iter().filter_map(Result::ok).collect();
     if let Some(Err(first)) = failed.into_iter().next() {
-        let done: Vec<String> = ok.iter().map(|t| format!("{}:{}", t.family, t.revision)).collect();
+        let done: Vec<String> = ok
+            .iter()
+            .map(|t| format!("{}:{}", t.family, t.revision))
+            .collect();
         let mut message = format!("{}\nNo target was changed.", first.message());
         if !done.is_empty() {
             message.push_str(&format!(
@@ -175,7 +188,10 @@ struct Written {
 
 fn with_task_definition(raw: &Value, arn: &str) -> Value {
     let mut target = raw.clone();
-    if let Some(ecs) = target.get_mut("EcsParameters").and_then(Value::as_object_mut) {
+    if let Some(ecs) = target
+        .get_mut("EcsParameters")
+        .and_then(Value::as_object_mut)
+    {
         ecs.insert("TaskDefinitionArn".into(), Value::String(arn.to_string()));
     }
     target
@@ -359,26 +375,36 @@ async fn verify(aws: &Aws, moves: &[Move<'_>], written: &[Written]) -> Result<()
 
 /// Puts every written target back as it was. Returns the error to report, which says what
 /// failed, what state things are in now, and what to run.
-async fn revert(aws: &Aws, written: &[Written], failures: Vec<Error>, progress: &Progress) -> Error {
+async fn revert(
+    aws: &Aws,
+    written: &[Written],
+    failures: Vec<Error>,
+    progress: &Progress,
+) -> Error {
     let results: Vec<(&Written, Result<(), PutError>)> = stream::iter(written)
         .map(|w| async move {
             // Only what really changed is put back: a write that failed may have changed
             // nothing, and rewriting it would only fail again.
-            let changed: Vec<Value> = match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
-                Ok(now) => w
-                    .originals
-                    .iter()
-                    .filter(|o| now.iter().find(|t| target_id(t) == target_id(o)) != Some(*o))
-                    .cloned()
-                    .collect(),
-                Err(_) => w.originals.clone(),
-            };
+            let changed: Vec<Value> =
+                match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
+                    Ok(now) => w
+                        .originals
+                        .iter()
+                        .filter(|o| now.iter().find(|t| target_id(t) == target_id(o)) != Some(*o))
+                        .cloned()
+                        .collect(),
+                    Err(_) => w.originals.clone(),
+                };
             if changed.is_empty() {
                 return (w, Ok(()));
             }
-            let r = events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &changed).await;
+            let r =
+                events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &changed).await;
             if r.is_ok() {
-                progress.line(format!("reverted rule {} (bus {})", w.rule.rule, w.rule.event_bus));
+                progress.line(format!(
+                    "reverted rule {} (bus {})",
+                    w.rule.rule, w.rule.event_bus
+                ));
             }
             (w, r)
         })
@@ -434,5 +460,6 @@ async fn revert(aws: &Aws, written: &[Written], failures: Vec<Error>, progress: 
             Err(e) => message.push_str(&format!("\n  {}", e.message())),
         }
     }
-    Error::new(message).hint("run `jobdeploy deploy` again: it converges from any mix of old and new")
+    Error::new(message)
+        .hint("run `jobdeploy deploy` again: it converges from any mix of old and new")
 }

@@ -30,8 +30,11 @@ pub fn publish(markdown: &str, release: &str, changed: bool) -> crate::error::Re
     if !in_actions() {
         return Ok(());
     }
-    let fail = |var: &str, e: std::io::Error| crate::error::Error::new(format!("cannot write ${var}: {e}"));
-    append("GITHUB_STEP_SUMMARY", &format!("{markdown}\n")).map_err(|e| fail("GITHUB_STEP_SUMMARY", e))?;
+    let fail = |var: &str, e: std::io::Error| {
+        crate::error::Error::new(format!("cannot write ${var}: {e}"))
+    };
+    append("GITHUB_STEP_SUMMARY", &format!("{markdown}\n"))
+        .map_err(|e| fail("GITHUB_STEP_SUMMARY", e))?;
     append(
         "GITHUB_OUTPUT",
         &format!("release={release}\nchanged={changed}\n"),

@@ -181,7 +181,9 @@ fn validate_registry(host: &str) -> Result<(), ImageRefError> {
                 !label.is_empty()
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             }));
     if ok { Ok(()) } else { Err(bad()) }
 }
@@ -318,7 +320,9 @@ mod tests {
         );
         assert_eq!(ImageRef::parse("ghcr.io/acme/web:v1").unwrap().ecr(), None);
         assert_eq!(
-            ImageRef::parse("123.dkr.ecr.us-east-1.amazonaws.com/web").unwrap().ecr(),
+            ImageRef::parse("123.dkr.ecr.us-east-1.amazonaws.com/web")
+                .unwrap()
+                .ecr(),
             None
         );
     }

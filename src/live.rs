@@ -92,7 +92,10 @@ pub fn classify(target: &Value, cluster_arn: &str, families: &BTreeSet<String>) 
     let Some(ecs) = target.get("EcsParameters") else {
         return Classified::NotOurs("not an ECS target".into());
     };
-    let arn = target.get("Arn").and_then(Value::as_str).unwrap_or_default();
+    let arn = target
+        .get("Arn")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if arn != cluster_arn {
         return Classified::NotOurs(format!("other cluster {arn}"));
     }
@@ -168,7 +171,11 @@ async fn read_rules(
     let mut ours = Vec::new();
     for (rule, targets) in listed {
         for raw in targets {
-            let target_id = raw.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let target_id = raw
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             match classify(&raw, &cluster_arn, families) {
                 Classified::Ours(task_definition) => ours.push(LiveTarget {
                     rule: rule.clone(),
@@ -209,12 +216,24 @@ mod tests {
         let cluster = "arn:aws:ecs:us-east-1:123:cluster/batch";
         let families: BTreeSet<String> = ["web".to_string()].into();
         let ours = json!({"Id": "a", "Arn": cluster, "EcsParameters": {"TaskDefinitionArn": "arn:aws:ecs:us-east-1:123:task-definition/web:1"}});
-        assert!(matches!(classify(&ours, cluster, &families), Classified::Ours(_)));
+        assert!(matches!(
+            classify(&ours, cluster, &families),
+            Classified::Ours(_)
+        ));
         let other_cluster = json!({"Id": "a", "Arn": "arn:aws:ecs:us-east-1:123:cluster/other", "EcsParameters": {"TaskDefinitionArn": "web:1"}});
-        assert!(matches!(classify(&other_cluster, cluster, &families), Classified::NotOurs(_)));
-        let other_family = json!({"Id": "a", "Arn": cluster, "EcsParameters": {"TaskDefinitionArn": "api:1"}});
-        assert!(matches!(classify(&other_family, cluster, &families), Classified::NotOurs(r) if r.contains("api")));
+        assert!(matches!(
+            classify(&other_cluster, cluster, &families),
+            Classified::NotOurs(_)
+        ));
+        let other_family =
+            json!({"Id": "a", "Arn": cluster, "EcsParameters": {"TaskDefinitionArn": "api:1"}});
+        assert!(
+            matches!(classify(&other_family, cluster, &families), Classified::NotOurs(r) if r.contains("api"))
+        );
         let lambda = json!({"Id": "a", "Arn": cluster});
-        assert!(matches!(classify(&lambda, cluster, &families), Classified::NotOurs(_)));
+        assert!(matches!(
+            classify(&lambda, cluster, &families),
+            Classified::NotOurs(_)
+        ));
     }
 }

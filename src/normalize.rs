@@ -96,7 +96,11 @@ fn sort_by_key(items: &mut [Value], key: &str) {
 }
 
 fn sort_strings(items: &mut [Value]) {
-    items.sort_by(|a, b| a.as_str().unwrap_or_default().cmp(b.as_str().unwrap_or_default()));
+    items.sort_by(|a, b| {
+        a.as_str()
+            .unwrap_or_default()
+            .cmp(b.as_str().unwrap_or_default())
+    });
 }
 
 /// Drops nulls, empty arrays and empty objects (ECS echoes `[]` for every list it defaults),
@@ -180,8 +184,10 @@ mod tests {
 
     #[test]
     fn real_changes_show() {
-        let a = json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "web:v1"}]});
-        let b = json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "web:v2"}]});
+        let a =
+            json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "web:v1"}]});
+        let b =
+            json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "web:v2"}]});
         assert_ne!(normalize(&a), normalize(&b));
         let c = json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "web:v1", "cpu": 128}]});
         assert_ne!(normalize(&a), normalize(&c));

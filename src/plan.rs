@@ -137,9 +137,7 @@ impl Plan {
         if !self.has_changes() {
             return format!(
                 "No changes: release {} is live ({} families, {} targets).",
-                self.release.id,
-                s.families_unchanged,
-                s.targets_unchanged
+                self.release.id, s.families_unchanged, s.targets_unchanged
             );
         }
         format!(
@@ -290,22 +288,38 @@ mod tests {
     fn new_tag_registers_and_repoints() {
         let state = live(
             vec![live_td("web", 4, "v1")],
-            vec![target("nightly", "t1", "web:4"), target("hourly", "t1", "web:3")],
+            vec![
+                target("nightly", "t1", "web:4"),
+                target("hourly", "t1", "web:3"),
+            ],
         );
         let plan = Plan::compute(&release("v2"), &[rendered("web", "v2")], &state);
         assert_eq!(plan.families[0].change, FamilyChange::Register);
         let diff = plan.families[0].diff.as_deref().unwrap();
-        assert!(diff.contains("-") && diff.contains("web:v1") && diff.contains("web:v2"), "{diff}");
+        assert!(
+            diff.contains("-") && diff.contains("web:v1") && diff.contains("web:v2"),
+            "{diff}"
+        );
         assert!(diff.contains("web:4 (live)"), "{diff}");
-        assert!(plan.targets.iter().all(|t| t.action == TargetAction::Repoint));
-        assert!(plan.targets.iter().all(|t| t.to == Destination::New { expected_revision: Some(5) }));
+        assert!(
+            plan.targets
+                .iter()
+                .all(|t| t.action == TargetAction::Repoint)
+        );
+        assert!(plan.targets.iter().all(|t| t.to
+            == Destination::New {
+                expected_revision: Some(5)
+            }));
         assert!(plan.has_changes());
         assert_eq!(plan.summary.targets_to_repoint, 2);
     }
 
     #[test]
     fn same_tag_is_no_change_despite_ecs_defaults() {
-        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web:4")]);
+        let state = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("nightly", "t1", "web:4")],
+        );
         let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
         assert_eq!(plan.families[0].change, FamilyChange::Unchanged);
         assert!(plan.families[0].diff.is_none());
@@ -316,7 +330,10 @@ mod tests {
 
     #[test]
     fn stale_target_moves_to_existing_revision() {
-        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web:2")]);
+        let state = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("nightly", "t1", "web:2")],
+        );
         let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
         assert_eq!(plan.targets[0].action, TargetAction::Repoint);
         assert_eq!(
@@ -330,7 +347,10 @@ mod tests {
 
     #[test]
     fn floating_target_is_pinned() {
-        let state = live(vec![live_td("web", 4, "v1")], vec![target("nightly", "t1", "web")]);
+        let state = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("nightly", "t1", "web")],
+        );
         let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
         assert_eq!(plan.targets[0].action, TargetAction::Pin);
         assert!(plan.has_changes());
@@ -341,7 +361,13 @@ mod tests {
         let state = live(vec![], vec![]);
         let plan = Plan::compute(&release("v1"), &[rendered("report", "v1")], &state);
         assert_eq!(plan.families[0].change, FamilyChange::Register);
-        assert!(plan.families[0].diff.as_deref().unwrap().contains("not registered yet"));
+        assert!(
+            plan.families[0]
+                .diff
+                .as_deref()
+                .unwrap()
+                .contains("not registered yet")
+        );
         assert_eq!(plan.summary.families_to_register, 1);
     }
 

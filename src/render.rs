@@ -45,8 +45,11 @@ pub struct Rendered {
 /// Every `*.json` in the directory, sorted by family.
 pub fn load_templates(dir: &Path) -> Result<Vec<Template>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::new(format!("cannot read task definition dir {}: {e}", dir.display()))
-            .hint("set [taskdefs] dir in jobdeploy.toml")
+        Error::new(format!(
+            "cannot read task definition dir {}: {e}",
+            dir.display()
+        ))
+        .hint("set [taskdefs] dir in jobdeploy.toml")
     })?;
     let mut templates = Vec::new();
     for entry in entries {
@@ -56,7 +59,11 @@ pub fn load_templates(dir: &Path) -> Result<Vec<Template>> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let Some(family) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+        let Some(family) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
             continue;
         };
         let text = std::fs::read_to_string(&path)
@@ -87,7 +94,10 @@ impl RenderContext {
         let mut values = BTreeMap::new();
         values.insert("image", Jinja::from(image.reference()));
         values.insert("image_name", Jinja::from(image.name.clone()));
-        values.insert("image_tag", Jinja::from(image.tag.clone().unwrap_or_default()));
+        values.insert(
+            "image_tag",
+            Jinja::from(image.tag.clone().unwrap_or_default()),
+        );
         values.insert(
             "image_digest",
             Jinja::from(image.digest.clone().unwrap_or_default()),
@@ -397,7 +407,8 @@ mod tests {
 
     #[test]
     fn tags_split_and_rebuilt() {
-        let (body, tags) = split_tags(&json!({"family": "web", "tags": [{"key": "a", "value": "b"}]}));
+        let (body, tags) =
+            split_tags(&json!({"family": "web", "tags": [{"key": "a", "value": "b"}]}));
         assert!(body.get("tags").is_none());
         assert_eq!(tags, [("a".to_string(), "b".to_string())]);
         assert_eq!(tags_json(&tags), json!([{"key": "a", "value": "b"}]));

@@ -71,7 +71,12 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", style.paint("1", &release_line(plan)));
     let _ = writeln!(out, "Task definitions");
-    let width = plan.families.iter().map(|f| f.family.len()).max().unwrap_or(0);
+    let width = plan
+        .families
+        .iter()
+        .map(|f| f.family.len())
+        .max()
+        .unwrap_or(0);
     for f in &plan.families {
         match (f.change, &f.live) {
             (FamilyChange::Unchanged, Some(live)) => {
@@ -82,9 +87,9 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
                 );
             }
             (_, live) => {
-                let from = live
-                    .as_ref()
-                    .map_or("not registered yet".to_string(), |l| format!("{}:{}", f.family, l.revision));
+                let from = live.as_ref().map_or("not registered yet".to_string(), |l| {
+                    format!("{}:{}", f.family, l.revision)
+                });
                 let _ = writeln!(
                     out,
                     "  {} {:width$}  {from} → new revision",
@@ -110,7 +115,10 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
     }
     let _ = writeln!(out, "\nTargets");
     if plan.targets.is_empty() {
-        let _ = writeln!(out, "  (no rule on the configured buses runs a templated family on this cluster)");
+        let _ = writeln!(
+            out,
+            "  (no rule on the configured buses runs a templated family on this cluster)"
+        );
     }
     let rule_width = plan
         .targets
@@ -131,7 +139,11 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
                 format!("{} → {}, pinned", t.from.label(), destination(t)),
             ),
         };
-        let _ = writeln!(out, "  {mark} {rule:rule_width$}  target {}  {text}", t.target_id);
+        let _ = writeln!(
+            out,
+            "  {mark} {rule:rule_width$}  target {}  {text}",
+            t.target_id
+        );
     }
     let _ = writeln!(out, "\n{}", style.paint("1", &plan.summary_line()));
     masker.mask(&out)
@@ -150,9 +162,15 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
     if let Some(commit) = &r.manifest_commit {
         let _ = write!(out, " · manifest commit `{}`", short(commit));
     }
-    let _ = writeln!(out, "\n\n| Task definition | Live | Change |\n|---|---|---|");
+    let _ = writeln!(
+        out,
+        "\n\n| Task definition | Live | Change |\n|---|---|---|"
+    );
     for f in &plan.families {
-        let live = f.live.as_ref().map_or("—".to_string(), |l| l.revision.to_string());
+        let live = f
+            .live
+            .as_ref()
+            .map_or("—".to_string(), |l| l.revision.to_string());
         let change = match f.change {
             FamilyChange::Unchanged => "unchanged",
             FamilyChange::Register => "**new revision**",
@@ -168,7 +186,10 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
         );
     }
     if !plan.targets.is_empty() {
-        let _ = writeln!(out, "\n| Bus | Rule | Target | From | To |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n| Bus | Rule | Target | From | To |\n|---|---|---|---|---|"
+        );
         for t in &plan.targets {
             let to = match t.action {
                 TargetAction::Keep => "(current)".to_string(),
@@ -199,7 +220,10 @@ pub fn plan(plan: &Plan, format: Format, style: Style, masker: &Masker) -> Strin
 
 pub fn outcome_line(outcome: &Outcome) -> String {
     if outcome.registered.is_empty() && outcome.repointed.is_empty() {
-        return format!("Release {} was already live; nothing changed.", outcome.release);
+        return format!(
+            "Release {} was already live; nothing changed.",
+            outcome.release
+        );
     }
     let registered: Vec<String> = outcome
         .registered

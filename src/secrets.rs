@@ -23,7 +23,10 @@ pub fn collect(body: &Value, out: &mut Vec<String>) {
             continue;
         };
         for entry in env {
-            let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(value) = entry.get("value").and_then(Value::as_str)
                 && looks_secret(name)
                 && !value.is_empty()
@@ -66,7 +69,13 @@ mod tests {
 
     #[test]
     fn names() {
-        for n in ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "client_secret", "KEYRING"] {
+        for n in [
+            "DB_PASSWORD",
+            "api_key",
+            "GITHUB_TOKEN",
+            "client_secret",
+            "KEYRING",
+        ] {
             assert!(looks_secret(n), "{n}");
         }
         for n in ["RAILS_ENV", "HOST", "PORT"] {
@@ -84,6 +93,9 @@ mod tests {
         collect(&body, &mut values);
         assert_eq!(values, ["abc123"]);
         let m = Masker::new(values);
-        assert_eq!(m.mask("key=abc123 env=production"), "key=**** env=production");
+        assert_eq!(
+            m.mask("key=abc123 env=production"),
+            "key=**** env=production"
+        );
     }
 }

@@ -88,7 +88,13 @@ fn full_target(cluster: &str, task_definition: &str) -> Target {
                 .field("attribute:ecs.availability-zone")
                 .build(),
         )
-        .tags(Tag::builder().key("cost-center").value("42").build().expect("tag"))
+        .tags(
+            Tag::builder()
+                .key("cost-center")
+                .value("42")
+                .build()
+                .expect("tag"),
+        )
         .build()
         .expect("ecs parameters");
     Target::builder()
@@ -161,29 +167,49 @@ fn targets_that_are_not_ours_are_left_alone() {
         vec![ecs_target("batch", &w.cluster, &web), sqs.clone()],
     );
     w.aws.put_rule("paused", "default", RuleState::Disabled);
-    w.aws
-        .put_targets("paused", "default", vec![ecs_target("batch", &w.cluster, &web)]);
-    let floating = web.rsplit_once(':').map(|(f, _)| f.to_string()).expect("family arn");
+    w.aws.put_targets(
+        "paused",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
+    let floating = web
+        .rsplit_once(':')
+        .map(|(f, _)| f.to_string())
+        .expect("family arn");
     w.aws.put_rule("floating", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("floating", "default", vec![ecs_target("batch", &w.cluster, &floating)]);
+    w.aws.put_targets(
+        "floating",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &floating)],
+    );
 
     // Not ours: other cluster, family without template, excluded rule, other bus.
-    w.aws.put_rule("other-cluster", "default", RuleState::Enabled);
+    w.aws
+        .put_rule("other-cluster", "default", RuleState::Enabled);
     w.aws.put_targets(
         "other-cluster",
         "default",
         vec![ecs_target("x", &other_cluster, &web)],
     );
     w.aws.put_rule("api-job", "default", RuleState::Enabled);
+    w.aws.put_targets(
+        "api-job",
+        "default",
+        vec![ecs_target("x", &w.cluster, &api)],
+    );
     w.aws
-        .put_targets("api-job", "default", vec![ecs_target("x", &w.cluster, &api)]);
-    w.aws.put_rule("legacy-cleanup", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("legacy-cleanup", "default", vec![ecs_target("x", &w.cluster, &web)]);
+        .put_rule("legacy-cleanup", "default", RuleState::Enabled);
+    w.aws.put_targets(
+        "legacy-cleanup",
+        "default",
+        vec![ecs_target("x", &w.cluster, &web)],
+    );
     w.aws.put_rule("on-data-bus", "data", RuleState::Enabled);
-    w.aws
-        .put_targets("on-data-bus", "data", vec![ecs_target("x", &w.cluster, &web)]);
+    w.aws.put_targets(
+        "on-data-bus",
+        "data",
+        vec![ecs_target("x", &w.cluster, &web)],
+    );
 
     let untouched = |w: &World| {
         [
@@ -202,14 +228,25 @@ fn targets_that_are_not_ours_are_left_alone() {
     );
     let plan = w.run(&app, &["plan", "--tag", "v2", "-v"]).ok();
     assert!(plan.stdout.contains("pinned"), "{}", plan.stdout);
-    assert!(plan.stderr.contains("legacy-cleanup: excluded"), "{}", plan.stderr);
-    assert!(plan.stderr.contains("target audit: not an ECS target"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("legacy-cleanup: excluded"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("target audit: not an ECS target"),
+        "{}",
+        plan.stderr
+    );
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
 
     let new = td_arn("web", 2);
     assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), new);
     assert_eq!(w.aws.task_definition_of("paused", "default", "batch"), new);
-    assert_eq!(w.aws.task_definition_of("floating", "default", "batch"), new);
+    assert_eq!(
+        w.aws.task_definition_of("floating", "default", "batch"),
+        new
+    );
     assert_eq!(w.aws.rule_state("paused", "default"), "DISABLED");
     let hourly = w.aws.targets("hourly", "default");
     assert_eq!(hourly.iter().find(|t| t.id() == "audit"), Some(&sqs));
@@ -221,15 +258,26 @@ fn plan_writes_nothing_and_deploy_is_idempotent() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
     let app = App::new(&tag_config(), &["web", "report"]);
 
     w.proxy.clear();
     let plan = w.run(&app, &["plan", "--tag", "v2", "--exit-code"]);
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
-    assert!(plan.stdout.contains("web:1 → web:2 (new)"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("report (not registered yet)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("web:1 → web:2 (new)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("report (not registered yet)"),
+        "{}",
+        plan.stdout
+    );
     assert!(!w.proxy.actions().is_empty());
     assert_eq!(w.proxy.writes(), Vec::<String>::new());
     w.run(&app, &["deploy", "--dry-run", "--tag", "v2"]).ok();
@@ -252,7 +300,10 @@ fn registered_revisions_carry_release_tags() {
     let w = World::new();
     let manifests = ManifestRepo::new();
     let commit = manifests.commit(
-        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v2"))],
+        &[(
+            "apps/web/kustomization.yaml",
+            &ManifestRepo::kustomization("v2"),
+        )],
         "web v2",
     );
     let app = App::new(
@@ -265,7 +316,11 @@ fn registered_revisions_carry_release_tags() {
     app.run_env(&w.proxy.url, &["deploy"], &[("GITHUB_SHA", "abc123def")])
         .ok();
     let tags = w.aws.tags_of(&td_arn("web", 1));
-    let tag = |k: &str| tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let tag = |k: &str| {
+        tags.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(tag("jobdeploy:release").as_deref(), Some("v2"));
     assert_eq!(tag("jobdeploy:manifest-commit"), Some(commit));
     assert_eq!(tag("jobdeploy:source-commit").as_deref(), Some("abc123def"));
@@ -277,11 +332,17 @@ fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
     let manifests = ManifestRepo::new();
     manifests.commit(
-        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v2"))],
+        &[(
+            "apps/web/kustomization.yaml",
+            &ManifestRepo::kustomization("v2"),
+        )],
         "web v2",
     );
     let app = App::new(
@@ -295,16 +356,25 @@ fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
         &["web"],
     );
     w.run(&app, &["deploy"]).ok();
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
 
     manifests.commit(
-        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v3"))],
+        &[(
+            "apps/web/kustomization.yaml",
+            &ManifestRepo::kustomization("v3"),
+        )],
         "web v3",
     );
     let plan = w.run(&app, &["plan"]).ok();
     assert!(plan.stdout.contains("Release v3"), "{}", plan.stdout);
     w.run(&app, &["deploy"]).ok();
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 3));
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 3)
+    );
 }
 
 #[test]
@@ -312,7 +382,10 @@ fn a_local_clone_works_like_a_url() {
     let w = World::new();
     let manifests = ManifestRepo::new();
     manifests.commit(
-        &[("apps/web/kustomization.yaml", &ManifestRepo::kustomization("v3"))],
+        &[(
+            "apps/web/kustomization.yaml",
+            &ManifestRepo::kustomization("v3"),
+        )],
         "web v3",
     );
     let app = App::new(
@@ -334,12 +407,19 @@ fn a_tag_missing_from_ecr_fails_before_any_write() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
     let app = App::new(&tag_config(), &["web"]);
     w.proxy.clear();
     let run = w.run(&app, &["deploy", "--tag", "v9"]).fails();
-    assert!(run.stderr.contains("web:v9") && run.stderr.contains("does not exist in ECR"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("web:v9") && run.stderr.contains("does not exist in ECR"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(w.proxy.writes(), Vec::<String>::new());
     assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), web);
 }
@@ -349,7 +429,11 @@ fn a_missing_cluster_is_named() {
     let w = World::new();
     let app = App::new(&config("nope", ""), &["web"]);
     let run = w.run(&app, &["plan", "--tag", "v1"]).fails();
-    assert!(run.stderr.contains("`nope` does not exist"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`nope` does not exist"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -357,10 +441,15 @@ fn json_and_markdown_plans() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("hourly", "default", vec![ecs_target("batch", &w.cluster, &web)]);
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
     let app = App::new(&tag_config(), &["web"]);
-    let json = w.run(&app, &["plan", "--tag", "v2", "--format", "json"]).ok();
+    let json = w
+        .run(&app, &["plan", "--tag", "v2", "--format", "json"])
+        .ok();
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
     assert_eq!(plan["release"]["id"], "v2");
     assert_eq!(plan["families"][0]["change"], "register");
@@ -368,9 +457,16 @@ fn json_and_markdown_plans() {
     assert_eq!(plan["targets"][0]["from"]["revision"], 1);
     assert_eq!(plan["targets"][0]["to"]["expected_revision"], 2);
     assert_eq!(plan["summary"]["targets_to_repoint"], 1);
-    let md = w.run(&app, &["plan", "--tag", "v2", "--format", "markdown"]).ok();
+    let md = w
+        .run(&app, &["plan", "--tag", "v2", "--format", "markdown"])
+        .ok();
     assert!(md.stdout.contains("```diff"), "{}", md.stdout);
-    assert!(md.stdout.contains("| default | `hourly` | `batch` | `web:1` | `web:2 (new)` |"), "{}", md.stdout);
+    assert!(
+        md.stdout
+            .contains("| default | `hourly` | `batch` | `web:1` | `web:2 (new)` |"),
+        "{}",
+        md.stdout
+    );
 }
 
 #[test]
@@ -400,15 +496,25 @@ fn github_actions_summary_outputs_and_masking() {
         .ok();
     let summary = std::fs::read_to_string(summary).expect("summary written");
     let output = std::fs::read_to_string(output).expect("outputs written");
-    assert!(summary.contains("### jobdeploy plan: release `v2`"), "{summary}");
-    assert!(output.contains("release=v2\n") && output.contains("changed=true\n"), "{output}");
+    assert!(
+        summary.contains("### jobdeploy plan: release `v2`"),
+        "{summary}"
+    );
+    assert!(
+        output.contains("release=v2\n") && output.contains("changed=true\n"),
+        "{output}"
+    );
     for text in [&run.stdout, &run.stderr, &summary] {
         assert!(!text.contains("hunter2"), "secret leaked: {text}");
     }
     assert!(run.stdout.contains("****"), "{}", run.stdout);
     // The registered definition has the real value: masking is for output only.
     let rendered = app
-        .run_env(&w.proxy.url, &["render", "web", "--tag", "v2"], &[("SERVICE_TOKEN", "hunter2-secret-value")])
+        .run_env(
+            &w.proxy.url,
+            &["render", "web", "--tag", "v2"],
+            &[("SERVICE_TOKEN", "hunter2-secret-value")],
+        )
         .ok();
     assert!(!rendered.stdout.contains("hunter2"), "{}", rendered.stdout);
 
@@ -418,7 +524,11 @@ fn github_actions_summary_outputs_and_masking() {
         &[("GITHUB_ACTIONS", "true"), ("SERVICE_TOKEN", "x")],
     );
     assert_eq!(failing.code, 1);
-    assert!(failing.stderr.contains("::error title=jobdeploy::"), "{}", failing.stderr);
+    assert!(
+        failing.stderr.contains("::error title=jobdeploy::"),
+        "{}",
+        failing.stderr
+    );
 }
 
 /// Two rules of ours; the second one's write fails as `reply` says.
@@ -436,7 +546,9 @@ fn failing_deploy(reply: common::proxy::Reply) -> (World, String, String) {
         reply,
     });
     let app = App::new(&tag_config(), &["web"]);
-    let run = w.run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"]).fails();
+    let run = w
+        .run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"])
+        .fails();
     (w, web, run.stderr)
 }
 
@@ -445,20 +557,35 @@ fn failed_entry_count_reverts_every_repointed_target() {
     let (w, web, stderr) = failing_deploy(common::proxy::Reply::FailedEntry);
     assert!(stderr.contains("rule b-second"), "{stderr}");
     assert!(stderr.contains("FailedEntryCount 1"), "{stderr}");
-    assert!(stderr.contains("back on the revision it had before"), "{stderr}");
+    assert!(
+        stderr.contains("back on the revision it had before"),
+        "{stderr}"
+    );
     for rule in ["a-first", "b-second", "c-third"] {
-        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), web, "{rule}");
-        assert_eq!(w.aws.targets(rule, "default")[0], full_target(&w.cluster, &web));
+        assert_eq!(
+            w.aws.task_definition_of(rule, "default", "nightly"),
+            web,
+            "{rule}"
+        );
+        assert_eq!(
+            w.aws.targets(rule, "default")[0],
+            full_target(&w.cluster, &web)
+        );
     }
 }
 
 #[test]
 fn access_denied_reverts_and_a_rerun_converges() {
-    let (w, web, stderr) = failing_deploy(common::proxy::Reply::Error(400, "AccessDeniedException"));
+    let (w, web, stderr) =
+        failing_deploy(common::proxy::Reply::Error(400, "AccessDeniedException"));
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
     assert!(stderr.contains("rule b-second"), "{stderr}");
     for rule in ["a-first", "b-second", "c-third"] {
-        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), web, "{rule}");
+        assert_eq!(
+            w.aws.task_definition_of(rule, "default", "nightly"),
+            web,
+            "{rule}"
+        );
     }
     // The fault is lifted: the same deploy converges and reuses the revision it registered.
     let app = App::new(&tag_config(), &["web"]);
@@ -466,6 +593,9 @@ fn access_denied_reverts_and_a_rerun_converges() {
     app.run(&healthy.url, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(healthy.count("RegisterTaskDefinition"), 0);
     for rule in ["a-first", "b-second", "c-third"] {
-        assert_eq!(w.aws.task_definition_of(rule, "default", "nightly"), td_arn("web", 2));
+        assert_eq!(
+            w.aws.task_definition_of(rule, "default", "nightly"),
+            td_arn("web", 2)
+        );
     }
 }

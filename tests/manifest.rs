@@ -81,14 +81,30 @@ fn plain_workloads_with_a_registry_port() {
 #[test]
 fn ref_can_be_a_branch_a_tag_or_a_commit() {
     let m = ManifestRepo::new();
-    let first = m.commit(&[("k/kustomization.yaml", &ManifestRepo::kustomization("v1"))], "v1");
+    let first = m.commit(
+        &[("k/kustomization.yaml", &ManifestRepo::kustomization("v1"))],
+        "v1",
+    );
     m.repo
-        .tag_lightweight("prod-2024", &m.repo.find_object(first.parse().expect("oid"), None).expect("obj"), false)
+        .tag_lightweight(
+            "prod-2024",
+            &m.repo
+                .find_object(first.parse().expect("oid"), None)
+                .expect("obj"),
+            false,
+        )
         .expect("tag");
-    m.commit(&[("k/kustomization.yaml", &ManifestRepo::kustomization("v2"))], "v2");
+    m.commit(
+        &[("k/kustomization.yaml", &ManifestRepo::kustomization("v2"))],
+        "v2",
+    );
     for (git_ref, tag) in [("main", "v2"), ("prod-2024", "v1"), (&first[..10], "v1")] {
         let app = app_for(&m, "k", &format!("ref = \"{git_ref}\"\n"));
-        assert_eq!(rendered_image(&app), format!("{IMAGE}:{tag}"), "ref {git_ref}");
+        assert_eq!(
+            rendered_image(&app),
+            format!("{IMAGE}:{tag}"),
+            "ref {git_ref}"
+        );
     }
     // No ref: the remote's HEAD.
     assert_eq!(rendered_image(&app_for(&m, "k", "")), format!("{IMAGE}:v2"));
@@ -98,18 +114,37 @@ fn ref_can_be_a_branch_a_tag_or_a_commit() {
 fn two_tags_for_one_image_is_an_error() {
     let m = ManifestRepo::new();
     let deployment = |tag: &str| {
-        format!("kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: {IMAGE}:{tag}\n")
+        format!(
+            "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: {IMAGE}:{tag}\n"
+        )
     };
-    m.commit(&[("k/a.yaml", &deployment("v1")), ("k/b.yaml", &deployment("v2"))], "conflict");
+    m.commit(
+        &[
+            ("k/a.yaml", &deployment("v1")),
+            ("k/b.yaml", &deployment("v2")),
+        ],
+        "conflict",
+    );
     let run = app_for(&m, "k", "").run(NO_AWS, &["render"]).fails();
-    assert!(run.stderr.contains(":v1") && run.stderr.contains(":v2"), "{}", run.stderr);
-    assert!(run.stderr.contains("k/a.yaml") && run.stderr.contains("k/b.yaml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(":v1") && run.stderr.contains(":v2"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("k/a.yaml") && run.stderr.contains("k/b.yaml"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn manifest_problems_name_the_culprit() {
     let m = ManifestRepo::new();
-    m.commit(&[("k/kustomization.yaml", &ManifestRepo::kustomization("v1"))], "v1");
+    m.commit(
+        &[("k/kustomization.yaml", &ManifestRepo::kustomization("v1"))],
+        "v1",
+    );
     let cases = [
         ("k", "ref = \"nope\"\n", "ref `nope` not found"),
         ("missing/dir", "", "path `missing/dir` does not exist"),
@@ -125,21 +160,44 @@ fn manifest_problems_name_the_culprit() {
         }
     }
     let absent = ManifestRepo::new();
-    absent.commit(&[("k/kustomization.yaml", "images:\n  - name: other\n    newTag: v1\n")], "x");
+    absent.commit(
+        &[(
+            "k/kustomization.yaml",
+            "images:\n  - name: other\n    newTag: v1\n",
+        )],
+        "x",
+    );
     let run = app_for(&absent, "k", "").run(NO_AWS, &["render"]).fails();
-    assert!(run.stderr.contains(&format!("image `{IMAGE}` not found")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("image `{IMAGE}` not found")),
+        "{}",
+        run.stderr
+    );
 
     let bad_tag = ManifestRepo::new();
-    bad_tag.commit(&[("k/kustomization.yaml", &ManifestRepo::kustomization("\"v1 $(id)\""))], "x");
+    bad_tag.commit(
+        &[(
+            "k/kustomization.yaml",
+            &ManifestRepo::kustomization("\"v1 $(id)\""),
+        )],
+        "x",
+    );
     let run = app_for(&bad_tag, "k", "").run(NO_AWS, &["render"]).fails();
     assert!(run.stderr.contains("not a valid tag"), "{}", run.stderr);
 
     let unreachable = App::new(
-        &config("batch", "repo = \"file:///nonexistent/repo.git\"\npath = \"k\"\n"),
+        &config(
+            "batch",
+            "repo = \"file:///nonexistent/repo.git\"\npath = \"k\"\n",
+        ),
         &["web"],
     );
     let run = unreachable.run(NO_AWS, &["render"]).fails();
-    assert!(run.stderr.contains("file:///nonexistent/repo.git") && run.stderr.contains("cannot fetch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("file:///nonexistent/repo.git") && run.stderr.contains("cannot fetch"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -152,10 +210,18 @@ fn the_git_token_is_never_printed() {
         &["web"],
     );
     let run = app
-        .run_env(NO_AWS, &["render"], &[("JOBDEPLOY_GIT_TOKEN", "ghp_other_secret")])
+        .run_env(
+            NO_AWS,
+            &["render"],
+            &[("JOBDEPLOY_GIT_TOKEN", "ghp_other_secret")],
+        )
         .fails();
     assert!(!run.stderr.contains("ghp_"), "{}", run.stderr);
-    assert!(run.stderr.contains("https://127.0.0.1:9/acme/k8s.git"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("https://127.0.0.1:9/acme/k8s.git"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -180,8 +246,16 @@ fn bad_config_and_templates_name_file_and_key() {
             "{\"family\": \"worker\", \"containerDefinitions\": []}",
             "$.family",
         ),
-        ("cluster = \"b\"\n[manifest]\nimage = \"web\"\n", "{not json", "not valid JSON"),
-        ("cluster = \"b\"\n[manifest]\nimage = \"web\"\n", "", "--tag"),
+        (
+            "cluster = \"b\"\n[manifest]\nimage = \"web\"\n",
+            "{not json",
+            "not valid JSON",
+        ),
+        (
+            "cluster = \"b\"\n[manifest]\nimage = \"web\"\n",
+            "",
+            "--tag",
+        ),
     ];
     for (config, template, expected) in cases {
         let app = App::new(config, &[]);
@@ -190,15 +264,31 @@ fn bad_config_and_templates_name_file_and_key() {
         } else {
             app.write("taskdefs/web.json", &APP_TEMPLATE.replace("FAMILY", "web"));
         }
-        let args: &[&str] = if *expected == "--tag" { &["render"] } else { &["render", "--tag", "v1"] };
+        let args: &[&str] = if *expected == "--tag" {
+            &["render"]
+        } else {
+            &["render", "--tag", "v1"]
+        };
         let run = app.run(NO_AWS, args);
         assert_eq!(run.code, 1, "{expected}: {}{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains(expected), "expected `{expected}` in: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "expected `{expected}` in: {}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     let app = App::new(&config("b", ""), &["web"]);
     let run = app.run(NO_AWS, &["render", "--tag", "v1;reboot"]).fails();
-    assert!(run.stderr.contains("--tag") && run.stderr.contains("not a valid tag"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--tag") && run.stderr.contains("not a valid tag"),
+        "{}",
+        run.stderr
+    );
     let run = app.run(NO_AWS, &["render", "nope", "--tag", "v1"]).fails();
-    assert!(run.stderr.contains("no template for family `nope`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no template for family `nope`"),
+        "{}",
+        run.stderr
+    );
 }

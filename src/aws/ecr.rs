@@ -7,7 +7,11 @@ use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
 /// Checks in the registry's own account and region (which may differ from the deploy's).
-pub async fn check_image(sdk: &aws_config::SdkConfig, image: &ImageRef, repo: &EcrRepository) -> Result<()> {
+pub async fn check_image(
+    sdk: &aws_config::SdkConfig,
+    image: &ImageRef,
+    repo: &EcrRepository,
+) -> Result<()> {
     let config = aws_sdk_ecr::config::Builder::from(sdk)
         .region(Region::new(repo.region.clone()))
         .build();
@@ -29,11 +33,13 @@ pub async fn check_image(sdk: &aws_config::SdkConfig, image: &ImageRef, repo: &E
         Ok(out) if !out.image_details().is_empty() => Ok(()),
         Ok(_) => Err(missing(image)),
         Err(e) if error_code(&e) == Some("ImageNotFoundException") => Err(missing(image)),
-        Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => Err(Error::new(format!(
-            "ECR repository `{}` not found in account {} region {}",
-            repo.repository, repo.account, repo.region
-        ))
-        .hint("check [manifest] image in jobdeploy.toml")),
+        Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => {
+            Err(Error::new(format!(
+                "ECR repository `{}` not found in account {} region {}",
+                repo.repository, repo.account, repo.region
+            ))
+            .hint("check [manifest] image in jobdeploy.toml"))
+        }
         Err(e) => Err(Error::new(format!(
             "ECR DescribeImages {}: {}",
             repo.repository,
@@ -43,6 +49,8 @@ pub async fn check_image(sdk: &aws_config::SdkConfig, image: &ImageRef, repo: &E
 }
 
 fn missing(image: &ImageRef) -> Error {
-    Error::new(format!("image `{image}` does not exist in ECR; nothing was changed"))
-        .hint("push the image first (is the build finished?), or check the tag in the manifest repo")
+    Error::new(format!(
+        "image `{image}` does not exist in ECR; nothing was changed"
+    ))
+    .hint("push the image first (is the build finished?), or check the tag in the manifest repo")
 }

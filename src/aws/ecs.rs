@@ -28,11 +28,19 @@ impl LiveTaskDef {
         if let Some(tags) = response.get("tags") {
             body.insert("tags".into(), tags.clone());
         }
-        let text = |k: &str| td.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |k: &str| {
+            td.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         Ok(Self {
             arn: text("taskDefinitionArn"),
             family: text("family"),
-            revision: td.get("revision").and_then(Value::as_i64).unwrap_or_default(),
+            revision: td
+                .get("revision")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
             status: text("status"),
             body: Value::Object(body),
         })
@@ -56,21 +64,31 @@ pub async fn cluster_arn(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Str
         .clusters(cluster)
         .send()
         .await
-        .map_err(|e| Error::new(format!("DescribeClusters {cluster}: {}", describe_error(&e))))?;
+        .map_err(|e| {
+            Error::new(format!(
+                "DescribeClusters {cluster}: {}",
+                describe_error(&e)
+            ))
+        })?;
     out.clusters()
         .iter()
         .find(|c| c.status() != Some("INACTIVE"))
         .and_then(|c| c.cluster_arn())
         .map(str::to_string)
         .ok_or_else(|| {
-            Error::new(format!("ECS cluster `{cluster}` does not exist in this account and region"))
-                .hint("check `cluster` and `region` in jobdeploy.toml")
+            Error::new(format!(
+                "ECS cluster `{cluster}` does not exist in this account and region"
+            ))
+            .hint("check `cluster` and `region` in jobdeploy.toml")
         })
 }
 
 /// `family` (newest ACTIVE revision), `family:N` or an ARN. `None` when ECS has no such
 /// task definition.
-pub async fn describe(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<Option<LiveTaskDef>> {
+pub async fn describe(
+    ecs: &aws_sdk_ecs::Client,
+    task_definition: &str,
+) -> Result<Option<LiveTaskDef>> {
     let raw = RawJson::capture();
     let result = ecs
         .describe_task_definition()
@@ -118,7 +136,13 @@ pub async fn register(
         .interceptor(raw.clone())
         .send()
         .await
-        .map_err(|e| Error::new(format!("RegisterTaskDefinition {family}: {}", describe_error(&e))))?;
+        .map_err(|e| {
+            Error::new(format!(
+                "RegisterTaskDefinition {family}: {}",
+                describe_error(&e)
+            ))
+        })?;
     let response = raw.response("RegisterTaskDefinition")?;
-    LiveTaskDef::from_response(&response).map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))
+    LiveTaskDef::from_response(&response)
+        .map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))
 }

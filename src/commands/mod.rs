@@ -69,7 +69,11 @@ pub struct Planned {
 
 pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
     let local = load_local(cli, progress)?;
-    let aws = Aws::connect(local.config.config.region.as_deref(), usize::from(cli.concurrency)).await?;
+    let aws = Aws::connect(
+        local.config.config.region.as_deref(),
+        usize::from(cli.concurrency),
+    )
+    .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
     let state = live::read(&aws, &local.config, &families).await?;
     if cli.verbose > 0 {
@@ -78,7 +82,10 @@ pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
                 "left alone: {}/{}{}: {}",
                 s.rule.event_bus,
                 s.rule.rule,
-                s.target_id.as_deref().map(|t| format!(" target {t}")).unwrap_or_default(),
+                s.target_id
+                    .as_deref()
+                    .map(|t| format!(" target {t}"))
+                    .unwrap_or_default(),
                 s.reason
             ));
         }

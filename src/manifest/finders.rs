@@ -257,15 +257,24 @@ mod tests {
     #[test]
     fn kustomize_by_name_and_new_name() {
         let k = format!("images:\n- name: {IMAGE}\n  newTag: v1.2.3\n");
-        assert_eq!(tag_of(&[file("o/kustomization.yaml", &k)]), Some("v1.2.3".into()));
+        assert_eq!(
+            tag_of(&[file("o/kustomization.yaml", &k)]),
+            Some("v1.2.3".into())
+        );
         let k = format!("images:\n- name: web\n  newName: {IMAGE}\n  newTag: \"42\"\n");
-        assert_eq!(tag_of(&[file("o/kustomization.yml", &k)]), Some("42".into()));
+        assert_eq!(
+            tag_of(&[file("o/kustomization.yml", &k)]),
+            Some("42".into())
+        );
     }
 
     #[test]
     fn kustomize_numeric_tag_keeps_text() {
         let k = format!("images:\n- name: {IMAGE}\n  newTag: 20240101\n");
-        assert_eq!(tag_of(&[file("Kustomization", &k)]), Some("20240101".into()));
+        assert_eq!(
+            tag_of(&[file("Kustomization", &k)]),
+            Some("20240101".into())
+        );
     }
 
     #[test]
@@ -298,9 +307,15 @@ mod tests {
     #[test]
     fn argocd_source() {
         let a = format!("kustomize:\n  images:\n  - other:1\n  - web={IMAGE}:v9\n");
-        assert_eq!(tag_of(&[file(".argocd-source-web.yaml", &a)]), Some("v9".into()));
+        assert_eq!(
+            tag_of(&[file(".argocd-source-web.yaml", &a)]),
+            Some("v9".into())
+        );
         let a = format!("kustomize:\n  images:\n  - {IMAGE}:v10\n");
-        assert_eq!(tag_of(&[file(".argocd-source.yaml", &a)]), Some("v10".into()));
+        assert_eq!(
+            tag_of(&[file(".argocd-source.yaml", &a)]),
+            Some("v10".into())
+        );
     }
 
     #[test]
@@ -317,7 +332,9 @@ mod tests {
         let text = format!(
             "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: {image}:2.0\n"
         );
-        let found = find_image(&[file("d.yaml", &text)], image).unwrap().unwrap();
+        let found = find_image(&[file("d.yaml", &text)], image)
+            .unwrap()
+            .unwrap();
         assert_eq!(found.image.tag.as_deref(), Some("2.0"));
         // The same image name without the port is a different image.
         assert!(
@@ -362,7 +379,10 @@ mod tests {
     fn absent_image_and_other_kinds() {
         let text = format!("kind: ConfigMap\ndata:\n  containers: x\n  image: {IMAGE}:v1\n");
         assert_eq!(find_image(&[file("c.yaml", &text)], IMAGE).unwrap(), None);
-        assert_eq!(find_image(&[file("README.md", "web:v1")], IMAGE).unwrap(), None);
+        assert_eq!(
+            find_image(&[file("README.md", "web:v1")], IMAGE).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -109,7 +109,9 @@ fn token() -> Option<String> {
 /// download what is new. Returns the repo and the remote's default branch.
 fn fetch(url: &str, cache_dir: &Path) -> Result<(Repository, String)> {
     let shown = redact_url(url);
-    let dir = cache_dir.join("repos").join(format!("{:016x}.git", fnv1a(url)));
+    let dir = cache_dir
+        .join("repos")
+        .join(format!("{:016x}.git", fnv1a(url)));
     let fail = |what: &str, e: git2::Error| {
         Error::new(format!("manifest repo {shown}: {what}: {}", e.message()))
     };
@@ -195,7 +197,11 @@ fn resolve(repo: &Repository, wanted: &str) -> Option<Oid> {
 }
 
 /// The file at `path`, or every file directly inside the directory at `path`.
-fn read_path(repo: &Repository, commit: &git2::Commit<'_>, path: &str) -> Result<Vec<ManifestFile>> {
+fn read_path(
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+    path: &str,
+) -> Result<Vec<ManifestFile>> {
     let tree = commit
         .tree()
         .map_err(|e| Error::new(format!("cannot read tree: {}", e.message())))?;
@@ -212,10 +218,12 @@ fn read_path(repo: &Repository, commit: &git2::Commit<'_>, path: &str) -> Result
             .map_err(|e| Error::new(format!("path `{path}`: {}", e.message())))?
     };
     let text_of = |blob: &git2::Blob<'_>, path: String| -> Option<ManifestFile> {
-        std::str::from_utf8(blob.content()).ok().map(|t| ManifestFile {
-            path,
-            text: t.to_string(),
-        })
+        std::str::from_utf8(blob.content())
+            .ok()
+            .map(|t| ManifestFile {
+                path,
+                text: t.to_string(),
+            })
     };
     match object.kind() {
         Some(ObjectType::Blob) => {

@@ -78,12 +78,7 @@ impl Release {
         let repo = manifest.repo.as_deref().ok_or_else(|| missing("repo"))?;
         let path = manifest.path.as_deref().ok_or_else(|| missing("path"))?;
         let location = RepoLocation::parse(repo, config.base_dir());
-        let snapshot = git::read(
-            &location,
-            manifest.git_ref.as_deref(),
-            path,
-            &cache_dir(),
-        )?;
+        let snapshot = git::read(&location, manifest.git_ref.as_deref(), path, &cache_dir())?;
         let origin = format!(
             "{}@{} {}",
             redact_url(repo),

@@ -116,7 +116,10 @@ impl Aws {
             .rt
             .block_on(self.ecs.create_cluster().cluster_name(name).send())
             .expect("create cluster");
-        out.cluster().and_then(|c| c.cluster_arn()).expect("arn").to_string()
+        out.cluster()
+            .and_then(|c| c.cluster_arn())
+            .expect("arn")
+            .to_string()
     }
 
     pub fn push_image(&self, repo: &str, tag: &str) {
@@ -170,9 +173,16 @@ impl Aws {
 
     pub fn put_rule(&self, name: &str, bus: &str, state: aws_sdk_eventbridge::types::RuleState) {
         if bus != "default" {
-            let _ = self.rt.block_on(self.events.create_event_bus().name(bus).send());
+            let _ = self
+                .rt
+                .block_on(self.events.create_event_bus().name(bus).send());
         }
-        let mut rule = self.events.put_rule().name(name).event_bus_name(bus).state(state);
+        let mut rule = self
+            .events
+            .put_rule()
+            .name(name)
+            .event_bus_name(bus)
+            .state(state);
         rule = if bus == "default" {
             rule.schedule_expression("rate(1 hour)")
         } else {
@@ -221,7 +231,13 @@ impl Aws {
 
     pub fn rule_state(&self, rule: &str, bus: &str) -> String {
         self.rt
-            .block_on(self.events.describe_rule().name(rule).event_bus_name(bus).send())
+            .block_on(
+                self.events
+                    .describe_rule()
+                    .name(rule)
+                    .event_bus_name(bus)
+                    .send(),
+            )
             .expect("describe rule")
             .state()
             .map(|s| s.as_str().to_string())
@@ -383,13 +399,21 @@ impl From<Output> for Run {
 impl Run {
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn fails(self) -> Self {
-        assert_eq!(self.code, 1, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 1,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -425,7 +449,10 @@ impl ManifestRepo {
             .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
             .expect("add");
         index.write().expect("write index");
-        let tree = self.repo.find_tree(index.write_tree().expect("tree")).expect("tree");
+        let tree = self
+            .repo
+            .find_tree(index.write_tree().expect("tree"))
+            .expect("tree");
         let sig = git2::Signature::now("release bot", "bot@example.com").expect("sig");
         let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();

@@ -40,9 +40,19 @@ pub struct Fault {
 
 /// Calls that change AWS state.
 pub fn is_write(action: &str) -> bool {
-    ["Register", "Deregister", "Put", "Update", "Create", "Delete", "Tag", "Untag", "Remove"]
-        .iter()
-        .any(|w| action.starts_with(w))
+    [
+        "Register",
+        "Deregister",
+        "Put",
+        "Update",
+        "Create",
+        "Delete",
+        "Tag",
+        "Untag",
+        "Remove",
+    ]
+    .iter()
+    .any(|w| action.starts_with(w))
 }
 
 impl Proxy {
@@ -74,7 +84,13 @@ impl Proxy {
                 let faults = shared_faults.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
-                        forward(req, client.clone(), upstream.clone(), log.clone(), faults.clone())
+                        forward(
+                            req,
+                            client.clone(),
+                            upstream.clone(),
+                            log.clone(),
+                            faults.clone(),
+                        )
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -143,7 +159,8 @@ async fn forward(
         f.iter()
             .find(|f| {
                 f.action == action
-                    && f.rule.is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
+                    && f.rule
+                        .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
             })
             .cloned()
     });
