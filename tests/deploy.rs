@@ -122,9 +122,12 @@ fn full_target(cluster: &str, task_definition: &str) -> Target {
 fn deploy_changes_only_the_task_definition_of_every_target_field() {
     let w = World::new();
     let old = w.aws.register("web", "v1");
-    w.aws.put_rule("nightly", "default", RuleState::Enabled);
-    w.aws
-        .put_targets("nightly", "default", vec![full_target(&w.cluster, &old)]);
+    w.aws.rule(
+        "nightly",
+        "default",
+        RuleState::Enabled,
+        vec![full_target(&w.cluster, &old)],
+    );
     let before = w.aws.targets("nightly", "default");
 
     let app = App::new(&tag_config(), &["web"]);
@@ -166,48 +169,46 @@ fn targets_that_are_not_ours_are_left_alone() {
         "default",
         vec![ecs_target("batch", &w.cluster, &web), sqs.clone()],
     );
-    w.aws.put_rule("paused", "default", RuleState::Disabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "paused",
         "default",
+        RuleState::Disabled,
         vec![ecs_target("batch", &w.cluster, &web)],
     );
     let floating = web
         .rsplit_once(':')
         .map(|(f, _)| f.to_string())
         .expect("family arn");
-    w.aws.put_rule("floating", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "floating",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &floating)],
     );
 
     // Not ours: other cluster, family without template, excluded rule, other bus.
-    w.aws
-        .put_rule("other-cluster", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "other-cluster",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("x", &other_cluster, &web)],
     );
-    w.aws.put_rule("api-job", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "api-job",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("x", &w.cluster, &api)],
     );
-    w.aws
-        .put_rule("legacy-cleanup", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "legacy-cleanup",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("x", &w.cluster, &web)],
     );
-    w.aws.put_rule("on-data-bus", "data", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "on-data-bus",
         "data",
+        RuleState::Enabled,
         vec![ecs_target("x", &w.cluster, &web)],
     );
 
@@ -257,10 +258,10 @@ fn targets_that_are_not_ours_are_left_alone() {
 fn plan_writes_nothing_and_deploy_is_idempotent() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
-    w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "hourly",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &web)],
     );
     let app = App::new(&tag_config(), &["web", "report"]);
@@ -331,10 +332,10 @@ fn registered_revisions_carry_release_tags() {
 fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
-    w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "hourly",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &web)],
     );
     let manifests = ManifestRepo::new();
@@ -406,10 +407,10 @@ fn a_local_clone_works_like_a_url() {
 fn a_tag_missing_from_ecr_fails_before_any_write() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
-    w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "hourly",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &web)],
     );
     let app = App::new(&tag_config(), &["web"]);
@@ -440,10 +441,10 @@ fn a_missing_cluster_is_named() {
 fn json_and_markdown_plans() {
     let w = World::new();
     let web = w.aws.register("web", "v1");
-    w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    w.aws.put_targets(
+    w.aws.rule(
         "hourly",
         "default",
+        RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &web)],
     );
     let app = App::new(&tag_config(), &["web"]);
@@ -536,9 +537,12 @@ fn failing_deploy(reply: common::proxy::Reply) -> (World, String, String) {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     for rule in ["a-first", "b-second", "c-third"] {
-        w.aws.put_rule(rule, "default", RuleState::Enabled);
-        w.aws
-            .put_targets(rule, "default", vec![full_target(&w.cluster, &web)]);
+        w.aws.rule(
+            rule,
+            "default",
+            RuleState::Enabled,
+            vec![full_target(&w.cluster, &web)],
+        );
     }
     w.proxy.inject(common::proxy::Fault {
         action: "PutTargets",

@@ -206,6 +206,18 @@ impl Aws {
         assert_eq!(out.failed_entry_count(), 0);
     }
 
+    /// A rule with these targets.
+    pub fn rule(
+        &self,
+        name: &str,
+        bus: &str,
+        state: aws_sdk_eventbridge::types::RuleState,
+        targets: Vec<Target>,
+    ) {
+        self.put_rule(name, bus, state);
+        self.put_targets(name, bus, targets);
+    }
+
     pub fn targets(&self, rule: &str, bus: &str) -> Vec<Target> {
         self.rt
             .block_on(
