@@ -141,7 +141,7 @@ fn deploy_changes_only_the_task_definition_of_every_target_field() {
     assert_eq!(new_arn.as_deref(), Some(td_arn("web", 2).as_str()));
     // Put the old ARN back into the new target: then it must equal the old target exactly.
     let mut restored = after[0].clone();
-    restored.ecs_parameters = before[0].ecs_parameters.clone().map(|mut e| {
+    restored.ecs_parameters = after[0].ecs_parameters.clone().map(|mut e| {
         e.task_definition_arn = old.clone();
         e
     });
@@ -547,6 +547,7 @@ fn failing_deploy(reply: common::proxy::Reply) -> (World, String, String) {
     w.proxy.inject(common::proxy::Fault {
         action: "PutTargets",
         rule: Some("b-second"),
+        skip: 0,
         reply,
     });
     let app = App::new(&tag_config(), &["web"]);
@@ -600,6 +601,55 @@ fn access_denied_reverts_and_a_rerun_converges() {
         assert_eq!(
             w.aws.task_definition_of(rule, "default", "nightly"),
             td_arn("web", 2)
+        );
+    }
+}
+
+#[test]
+fn a_target_changed_since_the_plan_stops_the_deploy() {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    for rule in ["a-first", "b-second"] {
+        w.aws.rule(
+            rule,
+            "default",
+            RuleState::Enabled,
+            vec![full_target(&w.cluster, &web)],
+        );
+    }
+    // The plan reads b-second once; the re-read right before writing sees another deploy's
+    // change (a different revision).
+    w.proxy.inject(common::proxy::Fault {
+        action: "ListTargetsByRule",
+        rule: Some("b-second"),
+        skip: 1,
+        reply: common::proxy::Reply::Json(serde_json::json!({"Targets": [{
+            "Id": "nightly",
+            "Arn": w.cluster,
+            "EcsParameters": {"TaskDefinitionArn": td_arn("web", 7), "TaskCount": 2}
+        }]})),
+    });
+    let app = App::new(&tag_config(), &["web"]);
+    let run = w
+        .run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"])
+        .fails();
+    assert!(
+        run.stderr
+            .contains("rule b-second (bus default) target nightly changed since the plan"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("concurrency:"), "{}", run.stderr);
+    assert_eq!(
+        w.proxy.count("PutTargets") % 2,
+        0,
+        "every write was reverted"
+    );
+    for rule in ["a-first", "b-second"] {
+        assert_eq!(
+            w.aws.targets(rule, "default")[0],
+            full_target(&w.cluster, &web),
+            "{rule}"
         );
     }
 }

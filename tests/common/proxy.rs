@@ -28,6 +28,8 @@ pub enum Reply {
     FailedEntry,
     /// An AWS JSON error with this HTTP status and `__type`.
     Error(u16, &'static str),
+    /// 200 with this JSON body: what another writer would make the state look like.
+    Json(serde_json::Value),
 }
 
 /// Replies instead of forwarding when the action matches and the body names the rule.
@@ -35,6 +37,8 @@ pub enum Reply {
 pub struct Fault {
     pub action: &'static str,
     pub rule: Option<&'static str>,
+    /// Matching requests forwarded untouched before the fault starts.
+    pub skip: usize,
     pub reply: Reply,
 }
 
@@ -155,14 +159,17 @@ async fn forward(
         l.push(action.clone());
     }
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let fault = faults.lock().ok().and_then(|f| {
-        f.iter()
-            .find(|f| {
-                f.action == action
-                    && f.rule
-                        .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
-            })
-            .cloned()
+    let fault = faults.lock().ok().and_then(|mut f| {
+        let fault = f.iter_mut().find(|f| {
+            f.action == action
+                && f.rule
+                    .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
+        })?;
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return None;
+        }
+        Some(fault.clone())
     });
     if let Some(fault) = fault {
         let (status, reply) = match fault.reply {
@@ -173,6 +180,7 @@ async fn forward(
                     serde_json::json!({"FailedEntryCount": 1, "FailedEntries": [{"TargetId": id, "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "injected by the test proxy"}]}),
                 )
             }
+            Reply::Json(value) => (200, value),
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
