@@ -115,16 +115,10 @@ fn with_registered_note(err: Error, registered: &[Registered]) -> Error {
         .iter()
         .map(|r| format!("{}:{}", r.family, r.revision))
         .collect();
-    let message = format!(
-        "{}\nRegistered (unused, harmless, reused by the next deploy): {}",
-        err.message(),
+    err.note(format!(
+        "Registered (unused, harmless, reused by the next deploy): {}",
         list.join(", ")
-    );
-    let mut out = Error::new(message);
-    for hint in err.hints() {
-        out = out.hint(hint.clone());
-    }
-    out
+    ))
 }
 
 async fn register_all(
@@ -163,14 +157,14 @@ async fn register_all(
             .iter()
             .map(|t| format!("{}:{}", t.family, t.revision))
             .collect();
-        let mut message = format!("{}\nNo target was changed.", first.message());
+        let mut err = first.note("No target was changed.");
         if !done.is_empty() {
-            message.push_str(&format!(
-                " Registered (unused, reused by the next deploy): {}",
+            err = err.note(format!(
+                "Registered (unused, reused by the next deploy): {}",
                 done.join(", ")
             ));
         }
-        return Err(Error::new(message).hint("fix the cause and run `jobdeploy deploy` again"));
+        return Err(err.hint("fix the cause and run `jobdeploy deploy` again"));
     }
     Ok(ok)
 }
@@ -312,27 +306,15 @@ async fn repoint_rule(
                 originals,
             })
         }
-        Err(e) => {
-            let err = Error::new(format!("{where_}: {e}"));
-            match e {
-                PutError::Failed(..) => Err(RuleFailure::Partial(
-                    err,
-                    Written {
-                        rule: rule.clone(),
-                        originals,
-                    },
-                )),
-                // A call that errored may still have been applied (e.g. a timeout after the
-                // write), so it is reverted like a partial write.
-                PutError::Call(_) => Err(RuleFailure::Partial(
-                    err,
-                    Written {
-                        rule: rule.clone(),
-                        originals,
-                    },
-                )),
-            }
-        }
+        // FailedEntryCount may leave part of the rule written, and a call that errored may
+        // still have been applied (a timeout after the write): both are reverted.
+        Err(e) => Err(RuleFailure::Partial(
+            Error::new(format!("{where_}: {e}")),
+            Written {
+                rule: rule.clone(),
+                originals,
+            },
+        )),
     }
 }
 

@@ -168,18 +168,13 @@ impl LoadedConfig {
         })
     }
 
+    /// The config file's directory; empty for `./jobdeploy.toml`, so joined paths stay short.
     pub fn base_dir(&self) -> &Path {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        }
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     pub fn taskdefs_dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.join(&self.config.taskdefs.dir),
-            _ => self.config.taskdefs.dir.clone(),
-        }
+        self.base_dir().join(&self.config.taskdefs.dir)
     }
 
     /// The configured image name; rendering `{{ image }}` needs it even with `--tag`.

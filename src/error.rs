@@ -31,6 +31,12 @@ impl Error {
         self
     }
 
+    /// Adds a line to the message: what state things were left in.
+    pub fn note(mut self, line: impl fmt::Display) -> Self {
+        self.message = format!("{}\n{line}", self.message);
+        self
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }

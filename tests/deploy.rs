@@ -12,7 +12,7 @@ use common::*;
 
 /// moto, a proxy in front of it, a cluster `batch`, and the image tags v1..v3 in ECR.
 struct World {
-    _moto: Moto,
+    moto: Moto,
     proxy: Proxy,
     aws: Aws,
     cluster: String,
@@ -28,11 +28,23 @@ impl World {
             aws.push_image("web", tag);
         }
         Self {
-            _moto: moto,
+            moto,
             proxy,
             aws,
             cluster,
         }
+    }
+
+    /// Family `web` at revision 1 (tag v1), run by rule `hourly` target `batch`.
+    fn hourly_web_job(&self) -> String {
+        let web = self.aws.register("web", "v1");
+        self.aws.rule(
+            "hourly",
+            "default",
+            RuleState::Enabled,
+            vec![ecs_target("batch", &self.cluster, &web)],
+        );
+        web
     }
 
     fn run(&self, app: &App, args: &[&str]) -> Run {
@@ -257,13 +269,7 @@ fn targets_that_are_not_ours_are_left_alone() {
 #[test]
 fn plan_writes_nothing_and_deploy_is_idempotent() {
     let w = World::new();
-    let web = w.aws.register("web", "v1");
-    w.aws.rule(
-        "hourly",
-        "default",
-        RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
-    );
+    w.hourly_web_job();
     let app = App::new(&tag_config(), &["web", "report"]);
 
     w.proxy.clear();
@@ -331,13 +337,7 @@ fn registered_revisions_carry_release_tags() {
 #[test]
 fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
     let w = World::new();
-    let web = w.aws.register("web", "v1");
-    w.aws.rule(
-        "hourly",
-        "default",
-        RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
-    );
+    w.hourly_web_job();
     let manifests = ManifestRepo::new();
     manifests.commit(
         &[(
@@ -406,13 +406,7 @@ fn a_local_clone_works_like_a_url() {
 #[test]
 fn a_tag_missing_from_ecr_fails_before_any_write() {
     let w = World::new();
-    let web = w.aws.register("web", "v1");
-    w.aws.rule(
-        "hourly",
-        "default",
-        RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
-    );
+    let web = w.hourly_web_job();
     let app = App::new(&tag_config(), &["web"]);
     w.proxy.clear();
     let run = w.run(&app, &["deploy", "--tag", "v9"]).fails();
@@ -440,13 +434,7 @@ fn a_missing_cluster_is_named() {
 #[test]
 fn json_and_markdown_plans() {
     let w = World::new();
-    let web = w.aws.register("web", "v1");
-    w.aws.rule(
-        "hourly",
-        "default",
-        RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
-    );
+    w.hourly_web_job();
     let app = App::new(&tag_config(), &["web"]);
     let json = w
         .run(&app, &["plan", "--tag", "v2", "--format", "json"])
@@ -594,7 +582,7 @@ fn access_denied_reverts_and_a_rerun_converges() {
     }
     // The fault is lifted: the same deploy converges and reuses the revision it registered.
     let app = App::new(&tag_config(), &["web"]);
-    let healthy = Proxy::start(&w._moto.url);
+    let healthy = Proxy::start(&w.moto.url);
     app.run(&healthy.url, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(healthy.count("RegisterTaskDefinition"), 0);
     for rule in ["a-first", "b-second", "c-third"] {

@@ -292,3 +292,36 @@ fn bad_config_and_templates_name_file_and_key() {
         run.stderr
     );
 }
+
+#[test]
+fn config_elsewhere_resolves_paths_against_its_own_directory() {
+    let app = App::new(&config("batch", ""), &["web"]);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let config = app.path().join("jobdeploy.toml");
+    let config = config.to_str().expect("utf-8 path");
+    for (args, env) in [
+        (
+            vec!["--config", config, "render", "web", "--tag", "v4"],
+            vec![],
+        ),
+        (
+            vec!["render", "web", "--tag", "v4"],
+            vec![("JOBDEPLOY_CONFIG", config)],
+        ),
+    ] {
+        let run = app.run_in(elsewhere.path(), NO_AWS, &args, &env).ok();
+        assert!(
+            run.stdout.contains(&format!("{IMAGE}:v4")),
+            "{}",
+            run.stdout
+        );
+    }
+    let run = app
+        .run_in(elsewhere.path(), NO_AWS, &["render", "--tag", "v4"], &[])
+        .fails();
+    assert!(
+        run.stderr.contains("jobdeploy.toml") && run.stderr.contains("--config"),
+        "{}",
+        run.stderr
+    );
+}

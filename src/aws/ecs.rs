@@ -45,16 +45,6 @@ impl LiveTaskDef {
             body: Value::Object(body),
         })
     }
-
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.body
-            .get("tags")?
-            .as_array()?
-            .iter()
-            .find(|t| t.get("key").and_then(Value::as_str) == Some(key))?
-            .get("value")?
-            .as_str()
-    }
 }
 
 /// The cluster's ARN; an error naming the cluster when it does not exist.

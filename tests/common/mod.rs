@@ -370,9 +370,14 @@ impl App {
     }
 
     pub fn run_env(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in(self.dir.path(), endpoint, args, env)
+    }
+
+    /// Runs from another working directory (the config must then be found by flag or env).
+    pub fn run_in(&self, cwd: &Path, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let cache = self.dir.path().join(".cache");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobdeploy"));
-        cmd.current_dir(self.dir.path())
+        cmd.current_dir(cwd)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -143,11 +143,7 @@ async fn forward(
     faults: Arc<Mutex<Vec<Fault>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = read_all(body).await;
     let action = parts
         .headers
         .get("x-amz-target")
@@ -208,11 +204,7 @@ async fn forward(
     match client.request(request).await {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
+            let bytes = read_all(body).await;
             Ok(Response::from_parts(parts, Full::new(bytes)))
         }
         Err(e) => Ok(Response::builder()
@@ -220,4 +212,11 @@ async fn forward(
             .body(Full::new(Bytes::from(format!("proxy: {e}"))))
             .unwrap_or_default()),
     }
+}
+
+async fn read_all(body: Incoming) -> Bytes {
+    body.collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
 }
