@@ -306,13 +306,7 @@ fn plan_writes_nothing_and_deploy_is_idempotent() {
 fn registered_revisions_carry_release_tags() {
     let w = World::new();
     let manifests = ManifestRepo::new();
-    let commit = manifests.commit(
-        &[(
-            "apps/web/kustomization.yaml",
-            &ManifestRepo::kustomization("v2"),
-        )],
-        "web v2",
-    );
+    let commit = manifests.release("v2");
     let app = App::new(
         &config(
             "batch",
@@ -339,13 +333,7 @@ fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
     let w = World::new();
     w.hourly_web_job();
     let manifests = ManifestRepo::new();
-    manifests.commit(
-        &[(
-            "apps/web/kustomization.yaml",
-            &ManifestRepo::kustomization("v2"),
-        )],
-        "web v2",
-    );
+    manifests.release("v2");
     let app = App::new(
         &config(
             "batch",
@@ -362,13 +350,7 @@ fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
         td_arn("web", 2)
     );
 
-    manifests.commit(
-        &[(
-            "apps/web/kustomization.yaml",
-            &ManifestRepo::kustomization("v3"),
-        )],
-        "web v3",
-    );
+    manifests.release("v3");
     let plan = w.run(&app, &["plan"]).ok();
     assert!(plan.stdout.contains("Release v3"), "{}", plan.stdout);
     w.run(&app, &["deploy"]).ok();
@@ -382,13 +364,7 @@ fn a_new_tag_pushed_to_the_manifest_repo_flows_through() {
 fn a_local_clone_works_like_a_url() {
     let w = World::new();
     let manifests = ManifestRepo::new();
-    manifests.commit(
-        &[(
-            "apps/web/kustomization.yaml",
-            &ManifestRepo::kustomization("v3"),
-        )],
-        "web v3",
-    );
+    manifests.release("v3");
     let app = App::new(
         &config(
             "batch",

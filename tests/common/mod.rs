@@ -479,6 +479,15 @@ impl ManifestRepo {
             .to_string()
     }
 
+    /// Commits `apps/web/kustomization.yaml` naming `tag`, as the Kubernetes half of a
+    /// release would; returns the commit SHA.
+    pub fn release(&self, tag: &str) -> String {
+        self.commit(
+            &[("apps/web/kustomization.yaml", &Self::kustomization(tag))],
+            &format!("web {tag}"),
+        )
+    }
+
     pub fn kustomization(tag: &str) -> String {
         format!(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../base]\nimages:\n  - name: {IMAGE}\n    newTag: {tag}\n"
