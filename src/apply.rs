@@ -15,16 +15,20 @@ use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
 use crate::live::RuleRef;
 use crate::normalize::TAG_PREFIX;
-use crate::plan::{Destination, FamilyChange, Plan, TargetAction, TargetPlan};
+use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::progress::Progress;
 use crate::render::split_tags;
 
 pub const TAG_RELEASE: &str = "jobdeploy:release";
 pub const TAG_MANIFEST_COMMIT: &str = "jobdeploy:manifest-commit";
 pub const TAG_SOURCE_COMMIT: &str = "jobdeploy:source-commit";
+/// When the revision was registered (RFC 3339). ECS's own `registeredAt` wins; this keeps
+/// release order where it is missing (emulators).
+pub const TAG_REGISTERED_AT: &str = "jobdeploy:registered-at";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    pub kind: PlanKind,
     pub release: String,
     pub registered: Vec<Registered>,
     pub repointed: Vec<Repointed>,
@@ -97,14 +101,51 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
         };
         moves.push(Move { target, to });
     }
-    let repointed = repoint_all(aws, &moves, progress)
+    let repointed = repoint_all(aws, plan, &moves, progress)
         .await
         .map_err(|e| with_registered_note(e, &registered_list))?;
     Ok(Outcome {
+        kind: plan.kind,
         release: plan.release.id.clone(),
         registered: registered_list,
         repointed,
     })
+}
+
+/// Executes a rollback plan: every target to an existing revision; nothing is registered.
+pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Outcome> {
+    let mut moves = Vec::new();
+    for target in plan
+        .targets
+        .iter()
+        .filter(|t| t.action != TargetAction::Keep)
+    {
+        let Destination::Existing { arn, .. } = &target.to else {
+            return Err(Error::new(format!(
+                "internal: rollback target {} has no existing revision",
+                target.target_id
+            )));
+        };
+        moves.push(Move {
+            target,
+            to: arn.clone(),
+        });
+    }
+    let repointed = repoint_all(aws, plan, &moves, progress).await?;
+    Ok(Outcome {
+        kind: plan.kind,
+        release: plan.release.id.clone(),
+        registered: Vec::new(),
+        repointed,
+    })
+}
+
+/// The command that converges after a failure.
+fn rerun(plan: &Plan) -> String {
+    match plan.kind {
+        PlanKind::Deploy => "jobdeploy deploy".to_string(),
+        PlanKind::Rollback => format!("jobdeploy rollback {}", plan.release.id),
+    }
 }
 
 fn with_registered_note(err: Error, registered: &[Registered]) -> Error {
@@ -143,6 +184,10 @@ async fn register_all(
             if let Some(commit) = &input.source_commit {
                 tags.push((TAG_SOURCE_COMMIT.into(), commit.clone()));
             }
+            tags.push((
+                TAG_REGISTERED_AT.into(),
+                crate::history::format_time(now_seconds()),
+            ));
             let td = ecs::register(&aws.ecs, &body, &tags).await?;
             progress.line(format!("registered {}:{}", td.family, td.revision));
             Ok(td)
@@ -167,6 +212,12 @@ async fn register_all(
         return Err(err.hint("fix the cause and run `jobdeploy deploy` again"));
     }
     Ok(ok)
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 struct Move<'a> {
@@ -202,7 +253,12 @@ enum RuleFailure {
     Partial(Error, Written),
 }
 
-async fn repoint_all(aws: &Aws, moves: &[Move<'_>], progress: &Progress) -> Result<Vec<Repointed>> {
+async fn repoint_all(
+    aws: &Aws,
+    plan: &Plan,
+    moves: &[Move<'_>],
+    progress: &Progress,
+) -> Result<Vec<Repointed>> {
     let mut by_rule: BTreeMap<&RuleRef, Vec<&Move<'_>>> = BTreeMap::new();
     for m in moves {
         by_rule.entry(&m.target.rule).or_default().push(m);
@@ -253,7 +309,7 @@ async fn repoint_all(aws: &Aws, moves: &[Move<'_>], progress: &Progress) -> Resu
                 .collect());
         }
     }
-    Err(revert(aws, &written, failures, progress).await)
+    Err(revert(aws, plan, &written, failures, progress).await)
 }
 
 async fn repoint_rule(
@@ -359,6 +415,7 @@ async fn verify(aws: &Aws, moves: &[Move<'_>], written: &[Written]) -> Result<()
 /// failed, what state things are in now, and what to run.
 async fn revert(
     aws: &Aws,
+    plan: &Plan,
     written: &[Written],
     failures: Vec<Error>,
     progress: &Progress,
@@ -393,14 +450,15 @@ async fn revert(
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
-    let mut message = String::from("deploy failed, nothing was left half-done:");
+    let mut message = format!("{} failed, nothing was left half-done:", plan.kind.verb());
     for f in &failures {
         message.push_str(&format!("\n  {}", f.message()));
     }
     let stuck: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
     if stuck.is_empty() {
         message.push_str("\nEvery target is back on the revision it had before.");
-        let mut err = Error::new(message).hint("fix the cause and run `jobdeploy deploy` again");
+        let mut err =
+            Error::new(message).hint(format!("fix the cause and run `{}` again", rerun(plan)));
         for f in &failures {
             for h in f.hints() {
                 err = err.hint(h.clone());
@@ -442,6 +500,8 @@ async fn revert(
             Err(e) => message.push_str(&format!("\n  {}", e.message())),
         }
     }
-    Error::new(message)
-        .hint("run `jobdeploy deploy` again: it converges from any mix of old and new")
+    Error::new(message).hint(format!(
+        "run `{}` again: it converges from any mix of old and new",
+        rerun(plan)
+    ))
 }

@@ -70,7 +70,18 @@ pub struct Skipped {
     #[serde(flatten)]
     pub rule: RuleRef,
     pub target_id: Option<String>,
+    pub kind: SkipKind,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    Excluded,
+    NotEcs,
+    OtherCluster,
+    /// ECS on our cluster, but the family has no template: `status` reports it as drift.
+    NoTemplate,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -84,27 +95,30 @@ pub struct LiveState {
 
 pub enum Classified {
     Ours(TaskDefRef),
-    NotOurs(String),
+    NotOurs(SkipKind, String),
 }
 
 /// Is this target ours? Pure, so the rules of ownership are unit-tested.
 pub fn classify(target: &Value, cluster_arn: &str, families: &BTreeSet<String>) -> Classified {
     let Some(ecs) = target.get("EcsParameters") else {
-        return Classified::NotOurs("not an ECS target".into());
+        return Classified::NotOurs(SkipKind::NotEcs, "not an ECS target".into());
     };
     let arn = target
         .get("Arn")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if arn != cluster_arn {
-        return Classified::NotOurs(format!("other cluster {arn}"));
+        return Classified::NotOurs(SkipKind::OtherCluster, format!("other cluster {arn}"));
     }
     let Some(td) = ecs.get("TaskDefinitionArn").and_then(Value::as_str) else {
-        return Classified::NotOurs("no TaskDefinitionArn".into());
+        return Classified::NotOurs(SkipKind::NotEcs, "no TaskDefinitionArn".into());
     };
     let td = TaskDefRef::parse(td);
     if !families.contains(&td.family) {
-        return Classified::NotOurs(format!("family `{}` has no template", td.family));
+        return Classified::NotOurs(
+            SkipKind::NoTemplate,
+            format!("family `{}` has no template", td.family),
+        );
     }
     Classified::Ours(td)
 }
@@ -153,6 +167,7 @@ async fn read_rules(
                 skipped.push(Skipped {
                     rule,
                     target_id: None,
+                    kind: SkipKind::Excluded,
                     reason: "excluded by rules.exclude".into(),
                 });
             } else {
@@ -183,9 +198,10 @@ async fn read_rules(
                     task_definition,
                     raw,
                 }),
-                Classified::NotOurs(reason) => skipped.push(Skipped {
+                Classified::NotOurs(kind, reason) => skipped.push(Skipped {
                     rule: rule.clone(),
                     target_id: Some(target_id),
+                    kind,
                     reason,
                 }),
             }
@@ -223,17 +239,17 @@ mod tests {
         let other_cluster = json!({"Id": "a", "Arn": "arn:aws:ecs:us-east-1:123:cluster/other", "EcsParameters": {"TaskDefinitionArn": "web:1"}});
         assert!(matches!(
             classify(&other_cluster, cluster, &families),
-            Classified::NotOurs(_)
+            Classified::NotOurs(..)
         ));
         let other_family =
             json!({"Id": "a", "Arn": cluster, "EcsParameters": {"TaskDefinitionArn": "api:1"}});
         assert!(
-            matches!(classify(&other_family, cluster, &families), Classified::NotOurs(r) if r.contains("api"))
+            matches!(classify(&other_family, cluster, &families), Classified::NotOurs(SkipKind::NoTemplate, r) if r.contains("api"))
         );
         let lambda = json!({"Id": "a", "Arn": cluster});
         assert!(matches!(
             classify(&lambda, cluster, &families),
-            Classified::NotOurs(_)
+            Classified::NotOurs(..)
         ));
     }
 }

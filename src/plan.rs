@@ -1,6 +1,8 @@
 //! The plan: pure code from (release, rendered templates, live state). No I/O, so every
 //! decision about what a release changes is unit-tested here.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
@@ -10,8 +12,27 @@ use crate::manifest::Release;
 use crate::normalize::{canonical_text, normalize};
 use crate::render::Rendered;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Register what changed and repoint at the release's revisions.
+    Deploy,
+    /// Repoint at the revisions an earlier release had; registers nothing.
+    Rollback,
+}
+
+impl PlanKind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            PlanKind::Deploy => "deploy",
+            PlanKind::Rollback => "rollback",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    pub kind: PlanKind,
     pub release: Release,
     pub families: Vec<FamilyPlan>,
     pub targets: Vec<TargetPlan>,
@@ -29,13 +50,15 @@ pub struct Revision {
 pub enum FamilyChange {
     Unchanged,
     Register,
+    /// Rollback: the revision the release had (in `live`) is used again.
+    Reuse,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FamilyPlan {
     pub family: String,
     pub file: String,
-    /// The newest ACTIVE revision, when the family exists.
+    /// The newest ACTIVE revision, when the family exists; for a rollback, the release's.
     pub live: Option<Revision>,
     pub change: FamilyChange,
     /// Unified diff of live vs rendered, both normalized; only when registering.
@@ -99,9 +122,54 @@ impl Plan {
                 families
                     .iter()
                     .find(|f| f.family == t.task_definition.family)
-                    .map(|f| target_plan(t, f))
+                    .map(|f| target_plan(t, destination(f)))
             })
             .collect();
+        Self::assemble(PlanKind::Deploy, release, families, targets)
+    }
+
+    /// A rollback: every target to the revision `revisions` names for its family. Families
+    /// are `(family, template file)`; a target whose family has no revision is left out
+    /// (the caller refuses such a release before planning).
+    pub fn rollback(
+        release: &Release,
+        families: &[(String, String)],
+        revisions: &BTreeMap<String, Revision>,
+        targets: &[LiveTarget],
+    ) -> Self {
+        let families: Vec<FamilyPlan> = families
+            .iter()
+            .map(|(family, file)| FamilyPlan {
+                family: family.clone(),
+                file: file.clone(),
+                live: revisions.get(family).cloned(),
+                change: FamilyChange::Reuse,
+                diff: None,
+                body: Value::Null,
+            })
+            .collect();
+        let targets: Vec<TargetPlan> = targets
+            .iter()
+            .filter_map(|t| {
+                let r = revisions.get(&t.task_definition.family)?;
+                Some(target_plan(
+                    t,
+                    Destination::Existing {
+                        arn: r.arn.clone(),
+                        revision: r.revision,
+                    },
+                ))
+            })
+            .collect();
+        Self::assemble(PlanKind::Rollback, release, families, targets)
+    }
+
+    fn assemble(
+        kind: PlanKind,
+        release: &Release,
+        families: Vec<FamilyPlan>,
+        targets: Vec<TargetPlan>,
+    ) -> Self {
         let summary = Summary {
             families_to_register: families
                 .iter()
@@ -109,7 +177,7 @@ impl Plan {
                 .count(),
             families_unchanged: families
                 .iter()
-                .filter(|f| f.change == FamilyChange::Unchanged)
+                .filter(|f| f.change != FamilyChange::Register)
                 .count(),
             targets_to_repoint: targets
                 .iter()
@@ -121,6 +189,7 @@ impl Plan {
                 .count(),
         };
         Self {
+            kind,
             release: release.clone(),
             families,
             targets,
@@ -134,6 +203,20 @@ impl Plan {
 
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
+        if self.kind == PlanKind::Rollback {
+            if !self.has_changes() {
+                return format!(
+                    "No changes: every target is already on release {} ({} targets).",
+                    self.release.id, s.targets_unchanged
+                );
+            }
+            return format!(
+                "Rollback to release {}: {} to repoint, {} already there; nothing to register.",
+                self.release.id,
+                plural(s.targets_to_repoint, "target", "targets"),
+                s.targets_unchanged
+            );
+        }
         if !self.has_changes() {
             return format!(
                 "No changes: release {} is live ({} families, {} targets).",
@@ -189,16 +272,20 @@ fn family_plan(rendered: &Rendered, live: Option<&crate::aws::ecs::LiveTaskDef>)
     }
 }
 
-fn target_plan(target: &LiveTarget, family: &FamilyPlan) -> TargetPlan {
-    let to = match (&family.change, &family.live) {
-        (FamilyChange::Unchanged, Some(live)) => Destination::Existing {
+/// Where targets of a family go in a deploy.
+fn destination(family: &FamilyPlan) -> Destination {
+    match (&family.change, &family.live) {
+        (FamilyChange::Unchanged | FamilyChange::Reuse, Some(live)) => Destination::Existing {
             arn: live.arn.clone(),
             revision: live.revision,
         },
         (_, live) => Destination::New {
             expected_revision: live.as_ref().map(|l| l.revision + 1),
         },
-    };
+    }
+}
+
+fn target_plan(target: &LiveTarget, to: Destination) -> TargetPlan {
     let action = match (&to, target.task_definition.revision) {
         (_, None) => TargetAction::Pin,
         (Destination::Existing { arn, .. }, Some(_)) if *arn == target.task_definition.arn => {
@@ -209,7 +296,7 @@ fn target_plan(target: &LiveTarget, family: &FamilyPlan) -> TargetPlan {
     TargetPlan {
         rule: target.rule.clone(),
         target_id: target.target_id.clone(),
-        family: family.family.clone(),
+        family: target.task_definition.family.clone(),
         from: target.task_definition.clone(),
         to,
         action,
@@ -256,6 +343,7 @@ mod tests {
             family: family.into(),
             revision,
             status: "ACTIVE".into(),
+            registered_at: None,
             body: b,
         }
     }

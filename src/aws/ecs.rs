@@ -1,5 +1,7 @@
 //! ECS: clusters and task definitions.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -14,6 +16,8 @@ pub struct LiveTaskDef {
     pub family: String,
     pub revision: i64,
     pub status: String,
+    /// `registeredAt` in seconds since the epoch, when ECS reports it.
+    pub registered_at: Option<f64>,
     /// The `taskDefinition` object plus `tags`: the shape templates are compared with.
     #[serde(skip)]
     pub body: Value,
@@ -42,9 +46,81 @@ impl LiveTaskDef {
                 .and_then(Value::as_i64)
                 .unwrap_or_default(),
             status: text("status"),
+            registered_at: td.get("registeredAt").and_then(Value::as_f64),
             body: Value::Object(body),
         })
     }
+
+    /// The revision's tags as `key → value`.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        self.body
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                Some((
+                    t.get("key")?.as_str()?.to_string(),
+                    t.get("value")?.as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// One page of a family's revision numbers with `status` (ACTIVE or INACTIVE), newest
+/// first, and the token for the next page.
+pub async fn list_revisions(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    status: aws_sdk_ecs::types::TaskDefinitionStatus,
+    token: Option<String>,
+) -> Result<(Vec<i64>, Option<String>)> {
+    let out = ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(status.clone())
+        .sort(aws_sdk_ecs::types::SortOrder::Desc)
+        .max_results(100)
+        .set_next_token(token)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::new(format!(
+                "ListTaskDefinitions {family} ({}): {}",
+                status.as_str(),
+                describe_error(&e)
+            ))
+        })?;
+    // familyPrefix is a prefix: `web` also lists `web-batch`.
+    let mut revisions: Vec<i64> = out
+        .task_definition_arns()
+        .iter()
+        .map(|arn| crate::live::TaskDefRef::parse(arn))
+        .filter(|r| r.family == family)
+        .filter_map(|r| r.revision)
+        .collect();
+    revisions.sort_unstable_by(|a, b| b.cmp(a));
+    let next = out
+        .next_token()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    Ok((revisions, next))
+}
+
+/// Marks a revision INACTIVE.
+pub async fn deregister(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<()> {
+    ecs.deregister_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::new(format!(
+                "DeregisterTaskDefinition {task_definition}: {}",
+                describe_error(&e)
+            ))
+        })
 }
 
 /// The cluster's ARN; an error naming the cluster when it does not exist.
