@@ -14,7 +14,7 @@ use crate::report::Format;
     long_about = "Reads the image tag the Kubernetes manifest repo says is live, renders the task \
 definition templates in taskdefs/, registers what changed and repoints every EventBridge rule \
 target of ours at the new revisions — all or nothing.",
-    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered"
+    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run"
 )]
 pub struct Cli {
     /// Path to jobdeploy.toml [default: ./jobdeploy.toml]
@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "JOBDEPLOY_TAG", value_name = "TAG")]
     pub tag: Option<String>,
 
-    /// Output format of plan and deploy reports
+    /// Output format of plan, deploy, rollback, history, status and prune reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "JOBDEPLOY_FORMAT")]
     pub format: Format,
 
@@ -59,6 +59,59 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Print rendered task definitions as they would be registered
     Render(RenderArgs),
+    /// Releases newest first: time, commits, family → revision, which one is live
+    ///
+    /// Derived from the tags jobdeploy puts on the revisions it registers; a family a release
+    /// did not change keeps its earlier revision. Reads only as far back as needed.
+    History(HistoryArgs),
+    /// Every target of ours: revision, release, and drift
+    ///
+    /// Drift: targets on different releases, floating family-only targets, targets on
+    /// INACTIVE or missing revisions, ECS targets on the cluster whose family has no template.
+    Status(StatusArgs),
+    /// Repoint every target at the revisions an earlier release had; registers nothing
+    ///
+    /// `previous` is the release before the live one. The same plan, compare-and-swap and
+    /// all-or-nothing revert as deploy. A release with an INACTIVE revision is refused.
+    Rollback(RollbackArgs),
+    /// Deregister old revisions of our families
+    ///
+    /// Never one that any rule or schedule in the account points at (ours or not, any
+    /// cluster, any bus), never a family's newest, never one of the last N releases'.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many releases to show
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub limit: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit 2 when there is drift, 0 when there is none
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Release id (as `jobdeploy history` lists it), or `previous`
+    pub release: String,
+    /// Only print the plan
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the revisions of the last N releases
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub keep: u16,
+    /// Only print what would be deregistered
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -141,3 +141,54 @@ impl std::fmt::Display for PutError {
         }
     }
 }
+
+/// Every event bus in the account and region.
+pub async fn list_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<String>> {
+    let mut buses = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = events
+            .list_event_buses()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::new(format!("ListEventBuses: {}", describe_error(&e))))?;
+        buses.extend(
+            out.event_buses()
+                .iter()
+                .filter_map(|b| b.name())
+                .map(str::to_string),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(buses)
+}
+
+/// Every rule name on `bus`.
+pub async fn list_rules(events: &aws_sdk_eventbridge::Client, bus: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = events
+            .list_rules()
+            .event_bus_name(bus)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::new(format!("ListRules on bus `{bus}`: {}", describe_error(&e))))?;
+        names.extend(
+            out.rules()
+                .iter()
+                .filter_map(|r| r.name())
+                .map(str::to_string),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(names)
+}

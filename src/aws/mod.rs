@@ -10,6 +10,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod events;
 pub mod raw;
+pub mod scheduler;
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub struct Aws {
     pub sdk: SdkConfig,
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
     pub region: String,
     pub concurrency: usize,
 }
@@ -71,6 +73,7 @@ impl Aws {
         Ok(Self {
             ecs: aws_sdk_ecs::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
             sdk,
             region,
             concurrency: concurrency.max(1),

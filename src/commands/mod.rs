@@ -2,8 +2,12 @@
 //! plan — lives here so every command reads the same state the same way.
 
 pub mod deploy;
+pub mod history;
 pub mod plan;
+pub mod prune;
 pub mod render;
+pub mod rollback;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -11,7 +15,7 @@ use crate::aws::Aws;
 use crate::cli::{Cli, Command};
 use crate::config::LoadedConfig;
 use crate::error::Result;
-use crate::live;
+use crate::live::{self, LiveState};
 use crate::manifest::Release;
 use crate::plan::Plan;
 use crate::progress::Progress;
@@ -23,6 +27,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(&cli, args).await,
         Command::Deploy(args) => deploy::run(&cli, args).await,
         Command::Render(args) => render::run(&cli, args),
+        Command::History(args) => history::run(&cli, args).await,
+        Command::Status(args) => status::run(&cli, args).await,
+        Command::Rollback(args) => rollback::run(&cli, args).await,
+        Command::Prune(args) => prune::run(&cli, args).await,
     }
 }
 
@@ -76,22 +84,68 @@ pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
     let state = live::read(&aws, &local.config, &families).await?;
-    if cli.verbose > 0 {
-        for s in &state.skipped {
-            progress.line(format!(
-                "left alone: {}/{}{}: {}",
-                s.rule.event_bus,
-                s.rule.rule,
-                s.target_id
-                    .as_deref()
-                    .map(|t| format!(" target {t}"))
-                    .unwrap_or_default(),
-                s.reason
-            ));
-        }
-    }
+    report_skipped(cli, &state, progress);
     let plan = Plan::compute(&local.release, &local.rendered, &state);
     Ok(Planned { local, aws, plan })
+}
+
+/// What the release commands (history, status, rollback, prune) start from: the config,
+/// the templated families and the targets of ours. No manifest repo, no rendering.
+pub struct Account {
+    pub config: LoadedConfig,
+    /// `(family, template file)`, sorted by family.
+    pub families: Vec<(String, String)>,
+    pub aws: Aws,
+    pub live: LiveState,
+}
+
+impl Account {
+    pub fn family_names(&self) -> Vec<String> {
+        self.families.iter().map(|(f, _)| f.clone()).collect()
+    }
+}
+
+pub async fn read_account(cli: &Cli, progress: &Progress) -> Result<Account> {
+    let config = LoadedConfig::load(cli.config.as_deref())?;
+    let templates = load_templates(&config.taskdefs_dir())?;
+    let mut families: Vec<(String, String)> = templates
+        .iter()
+        .map(|t| (t.family.clone(), t.path.display().to_string()))
+        .collect();
+    families.sort();
+    let aws = Aws::connect(
+        config.config.region.as_deref(),
+        usize::from(cli.concurrency),
+    )
+    .await?;
+    let names: Vec<String> = families.iter().map(|(f, _)| f.clone()).collect();
+    let live = live::read(&aws, &config, &names).await?;
+    report_skipped(cli, &live, progress);
+    Ok(Account {
+        config,
+        families,
+        aws,
+        live,
+    })
+}
+
+/// With `-v`: every target seen and left alone, and why.
+fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
+    if cli.verbose == 0 {
+        return;
+    }
+    for s in &state.skipped {
+        progress.line(format!(
+            "left alone: {}/{}{}: {}",
+            s.rule.event_bus,
+            s.rule.rule,
+            s.target_id
+                .as_deref()
+                .map(|t| format!(" target {t}"))
+                .unwrap_or_default(),
+            s.reason
+        ));
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -44,6 +44,19 @@ impl Release {
         }
     }
 
+    /// A release from history (rollback): its id, normally the image tag, and the manifest
+    /// commit it was deployed from.
+    pub fn recorded(id: &str, image_name: &ImageRef, manifest_commit: Option<String>) -> Self {
+        let image = ImageRef::parse(&format!("{}:{id}", image_name.name))
+            .unwrap_or_else(|_| image_name.clone());
+        Self {
+            id: id.to_string(),
+            image,
+            manifest_commit,
+            origin: "history".to_string(),
+        }
+    }
+
     /// `--tag TAG` (or `TAG@sha256:…`): no manifest repo involved.
     pub fn from_tag(tag: &str, image_name: &ImageRef) -> Result<Self> {
         let (tag_part, digest) = match tag.split_once('@') {

@@ -8,8 +8,10 @@ use clap::ValueEnum;
 use crate::apply::Outcome;
 use crate::live::TaskDefRef;
 use crate::manifest::short;
-use crate::plan::{Destination, FamilyChange, Plan, TargetAction, TargetPlan};
+use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
+
+pub mod releases;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -79,6 +81,17 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
         .unwrap_or(0);
     for f in &plan.families {
         match (f.change, &f.live) {
+            (FamilyChange::Reuse, live) => {
+                let revision = live.as_ref().map_or("no revision".to_string(), |l| {
+                    format!("{}:{}", f.family, l.revision)
+                });
+                let _ = writeln!(
+                    out,
+                    "  {} {:width$}  back to {revision}",
+                    style.paint("33", "↺"),
+                    f.family
+                );
+            }
             (FamilyChange::Unchanged, Some(live)) => {
                 let _ = writeln!(
                     out,
@@ -157,7 +170,11 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> String {
 pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
     let r = &plan.release;
     let mut out = String::new();
-    let _ = writeln!(out, "### jobdeploy plan: release `{}`\n", r.id);
+    let title = match plan.kind {
+        PlanKind::Deploy => "plan",
+        PlanKind::Rollback => "rollback plan",
+    };
+    let _ = writeln!(out, "### jobdeploy {title}: release `{}`\n", r.id);
     let _ = write!(out, "Image `{}`", r.image.reference());
     if let Some(commit) = &r.manifest_commit {
         let _ = write!(out, " · manifest commit `{}`", short(commit));
@@ -174,6 +191,7 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
         let change = match f.change {
             FamilyChange::Unchanged => "unchanged",
             FamilyChange::Register => "**new revision**",
+            FamilyChange::Reuse => "**rolled back**",
         };
         let _ = writeln!(out, "| `{}` | {live} | {change} |", f.family);
     }
@@ -219,6 +237,20 @@ pub fn plan(plan: &Plan, format: Format, style: Style, masker: &Masker) -> Strin
 }
 
 pub fn outcome_line(outcome: &Outcome) -> String {
+    if outcome.kind == PlanKind::Rollback {
+        return if outcome.repointed.is_empty() {
+            format!(
+                "Every target was already on release {}; nothing changed.",
+                outcome.release
+            )
+        } else {
+            format!(
+                "Rolled back to release {}: repointed {}; registered nothing.",
+                outcome.release,
+                crate::plan::plural(outcome.repointed.len(), "target", "targets")
+            )
+        };
+    }
     if outcome.registered.is_empty() && outcome.repointed.is_empty() {
         return format!(
             "Release {} was already live; nothing changed.",
@@ -260,7 +292,11 @@ pub fn outcome_human(outcome: &Outcome) -> String {
 }
 
 pub fn outcome_markdown(outcome: &Outcome) -> String {
-    let mut out = format!("### jobdeploy deploy: release `{}`\n\n", outcome.release);
+    let mut out = format!(
+        "### jobdeploy {}: release `{}`\n\n",
+        outcome.kind.verb(),
+        outcome.release
+    );
     if !outcome.repointed.is_empty() {
         out.push_str("| Bus | Rule | Target | From | To |\n|---|---|---|---|---|\n");
         for r in &outcome.repointed {

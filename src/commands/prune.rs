@@ -1,0 +1,161 @@
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use futures::{StreamExt, stream};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::{Aws, ecs, events, scheduler};
+use crate::cli::{Cli, PruneArgs};
+use crate::error::{Error, Result};
+use crate::history::{Reader, Want};
+use crate::live::TaskDefRef;
+use crate::progress::Progress;
+use crate::prune::{self, PruneEntry, PrunePlan, Users};
+use crate::report::{self, Style};
+
+/// What prune did: the plan, and per revision to deregister whether it was.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneOutcome {
+    #[serde(flatten)]
+    pub plan: PrunePlan,
+    pub dry_run: bool,
+    /// `family:revision` → the error, for each deregistration that failed.
+    pub failed: Vec<(String, String)>,
+}
+
+pub async fn run(cli: &Cli, args: &PruneArgs) -> Result<ExitCode> {
+    let progress = Progress::new(cli.quiet);
+    let account = super::read_account(cli, &progress).await?;
+    let aws = &account.aws;
+    let keep = usize::from(args.keep);
+    let families = account.family_names();
+    let mut reader = Reader::new(aws, &families);
+    reader
+        .read_until(|h| Want {
+            horizon: h.releases().get(keep - 1).map(|r| r.time),
+        })
+        .await?;
+    let older = reader.older_active().await?;
+    let users = users(aws, &families.iter().cloned().collect())
+        .await
+        .map_err(|e| {
+            e.note("Nothing was deregistered: prune must see every rule and schedule that could use a revision.")
+        })?;
+    let plan = prune::plan(&reader.history, keep, &older, &users);
+    let failed = if args.dry_run {
+        Vec::new()
+    } else {
+        deregister_all(aws, &plan.deregister, &progress).await
+    };
+    let outcome = PruneOutcome {
+        plan,
+        dry_run: args.dry_run,
+        failed,
+    };
+    super::print(&report::releases::prune(
+        &outcome,
+        cli.format,
+        Style::detect(),
+    ));
+    if outcome.failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list: Vec<String> = outcome
+        .failed
+        .iter()
+        .map(|(label, e)| format!("{label}: {e}"))
+        .collect();
+    Err(Error::new(format!(
+        "could not deregister {} of {} revisions:\n  {}",
+        outcome.failed.len(),
+        outcome.plan.deregister.len(),
+        list.join("\n  ")
+    ))
+    .hint("run `jobdeploy prune` again: revisions already deregistered are not listed again"))
+}
+
+async fn deregister_all(
+    aws: &Aws,
+    doomed: &[PruneEntry],
+    progress: &Progress,
+) -> Vec<(String, String)> {
+    let results: Vec<Option<(String, String)>> = stream::iter(doomed)
+        .map(|entry| async move {
+            let label = entry.label();
+            match ecs::deregister(&aws.ecs, &label).await {
+                Ok(()) => {
+                    progress.line(format!("deregistered {label}"));
+                    None
+                }
+                Err(e) => Some((label, e.message().to_string())),
+            }
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+    results.into_iter().flatten().collect()
+}
+
+/// Every rule target (any bus, any cluster) and every schedule (any group) in the account
+/// that runs one of `families`.
+async fn users(aws: &Aws, families: &BTreeSet<String>) -> Result<Users> {
+    let mut users = Users::new();
+    let mut add = |arn: &str, who: String| {
+        let td = TaskDefRef::parse(arn);
+        if families.contains(&td.family) {
+            users.entry((td.family, td.revision)).or_default().push(who);
+        }
+    };
+    let buses = events::list_buses(&aws.events).await?;
+    let rules: Vec<(String, Vec<String>)> = stream::iter(buses)
+        .map(|bus| async move {
+            let rules = events::list_rules(&aws.events, &bus).await?;
+            Ok::<_, Error>((bus, rules))
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+    let targets: Vec<(String, String, Vec<Value>)> = stream::iter(
+        rules
+            .into_iter()
+            .flat_map(|(bus, names)| names.into_iter().map(move |n| (bus.clone(), n))),
+    )
+    .map(|(bus, rule)| async move {
+        let targets = events::list_targets(&aws.events, &rule, &bus).await?;
+        Ok::<_, Error>((bus, rule, targets))
+    })
+    .buffer_unordered(aws.concurrency)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<Result<_>>()?;
+    for (bus, rule, targets) in &targets {
+        for t in targets {
+            if let Some(arn) = t
+                .pointer("/EcsParameters/TaskDefinitionArn")
+                .and_then(Value::as_str)
+            {
+                let id = t.get("Id").and_then(Value::as_str).unwrap_or("?");
+                add(arn, format!("rule {bus}/{rule} target {id}"));
+            }
+        }
+    }
+    let schedules = scheduler::ecs_task_definitions(&aws.scheduler, aws.concurrency)
+        .await
+        .map_err(|e| {
+            e.hint("prune needs scheduler:ListSchedules and scheduler:GetSchedule to know which revisions schedules use")
+        })?;
+    for s in schedules {
+        add(
+            &s.task_definition_arn,
+            format!("schedule {}/{}", s.group, s.name),
+        );
+    }
+    for who in users.values_mut() {
+        who.sort();
+    }
+    Ok(users)
+}

@@ -1,0 +1,189 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+use crate::apply;
+use crate::cli::{Cli, RollbackArgs};
+use crate::error::{Error, Result};
+use crate::github;
+use crate::history::{History, Live, Reader, ReleaseInfo, Slot, Want};
+use crate::live::LiveTarget;
+use crate::manifest::Release;
+use crate::plan::{Plan, Revision};
+use crate::progress::Progress;
+use crate::report::{self, Format, Style};
+use crate::secrets::Masker;
+
+pub const PREVIOUS: &str = "previous";
+
+pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
+    let progress = Progress::new(cli.quiet);
+    let account = super::read_account(cli, &progress).await?;
+    let targets = &account.live.targets;
+    let mut reader = Reader::new(&account.aws, &account.family_names());
+    reader
+        .read_until(|h| Want {
+            horizon: horizon(h, targets, &args.release),
+        })
+        .await?;
+    let history = &reader.history;
+    let releases = history.releases();
+    let chosen = choose(history, &releases, targets, &args.release)?;
+    let revisions = revisions_for_targets(chosen, &releases, targets)?;
+    let release = Release::recorded(
+        &chosen.id,
+        account.config.image_name()?,
+        chosen.manifest_commit.clone(),
+    );
+    let plan = Plan::rollback(&release, &account.families, &revisions, targets);
+    // Nothing in a rollback plan comes from the environment, so there is nothing to mask.
+    let masker = Masker::new(Vec::new());
+    if args.dry_run || cli.format == Format::Human {
+        super::print(&report::plan(&plan, cli.format, Style::detect(), &masker));
+    }
+    if args.dry_run {
+        github::publish(
+            &report::plan_markdown(&plan, &masker),
+            &plan.release.id,
+            plan.has_changes(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcome = apply::rollback(&account.aws, &plan, &progress).await?;
+    super::print(&report::outcome(&outcome, cli.format));
+    github::publish(
+        &format!(
+            "{}\n{}",
+            report::plan_markdown(&plan, &masker),
+            report::outcome_markdown(&outcome)
+        ),
+        &outcome.release,
+        !outcome.repointed.is_empty(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How far back to read: to the named release (or the one before the live one), and to the
+/// revisions targets are on. `None` while the release has not been seen.
+fn horizon(history: &History, targets: &[LiveTarget], wanted: &str) -> Option<f64> {
+    let on = history.targets_horizon(targets)?;
+    let releases = history.releases();
+    let time = if wanted == PREVIOUS {
+        if !history.reached(on) {
+            return Some(on);
+        }
+        match history.live(&releases, targets) {
+            Live::Release(live) => {
+                let position = releases.iter().position(|r| r.id == live)?;
+                releases.get(position + 1)?.time
+            }
+            // Nothing to step back from; `choose` says why.
+            _ => return Some(f64::INFINITY),
+        }
+    } else {
+        releases.iter().find(|r| r.id == wanted)?.time
+    };
+    Some(time.min(on))
+}
+
+fn choose<'a>(
+    history: &History,
+    releases: &'a [ReleaseInfo],
+    targets: &[LiveTarget],
+    wanted: &str,
+) -> Result<&'a ReleaseInfo> {
+    let families = target_families(targets);
+    if wanted == PREVIOUS {
+        let live = history.live(releases, targets);
+        let Live::Release(id) = &live else {
+            return Err(Error::new(format!(
+                "cannot roll back to the previous release: live is {}",
+                live.describe()
+            ))
+            .hint("name the release: `jobdeploy rollback <release>`")
+            .hint(usable_list(releases, &families)));
+        };
+        let position = releases.iter().position(|r| &r.id == id);
+        return position
+            .and_then(|p| releases.get(p + 1))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "cannot roll back to the previous release: release {id} is live and no older release exists"
+                ))
+            });
+    }
+    releases.iter().find(|r| r.id == wanted).ok_or_else(|| {
+        Error::new(format!(
+            "release `{wanted}` not found: no revision of {} carries it",
+            family_list(history)
+        ))
+        .hint(usable_list(releases, &families))
+    })
+}
+
+/// The release's revision for every family a target of ours runs; refused when one is
+/// missing or INACTIVE, so no target is ever pointed at a revision that cannot run.
+fn revisions_for_targets(
+    release: &ReleaseInfo,
+    releases: &[ReleaseInfo],
+    targets: &[LiveTarget],
+) -> Result<BTreeMap<String, Revision>> {
+    let families = target_families(targets);
+    let problems = release.unusable(&families);
+    if !problems.is_empty() {
+        return Err(Error::new(format!(
+            "cannot roll back to release {}: {}",
+            release.id,
+            problems.join("; ")
+        ))
+        .note("Nothing was changed.")
+        .hint(usable_list(releases, &families)));
+    }
+    Ok(release
+        .revisions
+        .iter()
+        .filter_map(|(family, slot)| match slot {
+            Slot::Revision { revision, arn, .. } => Some((
+                family.clone(),
+                Revision {
+                    arn: arn.clone(),
+                    revision: *revision,
+                },
+            )),
+            _ => None,
+        })
+        .collect())
+}
+
+fn target_families(targets: &[LiveTarget]) -> BTreeSet<String> {
+    targets
+        .iter()
+        .map(|t| t.task_definition.family.clone())
+        .collect()
+}
+
+fn family_list(history: &History) -> String {
+    let names: Vec<&str> = history.families.keys().map(String::as_str).collect();
+    names.join(", ")
+}
+
+/// The releases a rollback can use, newest first.
+fn usable_list(releases: &[ReleaseInfo], families: &BTreeSet<String>) -> String {
+    let usable: Vec<String> = releases
+        .iter()
+        .filter(|r| r.unusable(families).is_empty())
+        .take(10)
+        .map(|r| match &r.time_text {
+            Some(time) => format!("{} ({time})", r.id),
+            None => r.id.clone(),
+        })
+        .collect();
+    if usable.is_empty() {
+        "no release can be rolled back to: none has an ACTIVE revision of every family in use"
+            .to_string()
+    } else {
+        format!(
+            "releases that can be used, newest first: {}",
+            usable.join(", ")
+        )
+    }
+}

@@ -1,0 +1,325 @@
+//! Human, JSON and markdown forms of `history`, `status` and `prune`. JSON carries the same
+//! facts as the human form, from the same structures.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{Format, Style};
+use crate::commands::prune::PruneOutcome;
+use crate::history::{HistoryReport, ReleaseInfo, Slot, Status};
+use crate::manifest::short;
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+fn revisions(release: &ReleaseInfo, code: bool) -> String {
+    let quote = |s: String| if code { format!("`{s}`") } else { s };
+    let parts: Vec<String> = release
+        .revisions
+        .iter()
+        .map(|(family, slot)| match slot {
+            Slot::Revision {
+                revision, status, ..
+            } => {
+                let mut text = quote(format!("{family}:{revision}"));
+                if release.registered.contains(family) {
+                    text.push_str(" (new)");
+                }
+                if status != "ACTIVE" {
+                    let _ = write!(text, " ({status})");
+                }
+                text
+            }
+            Slot::Absent => format!("{} (none yet)", quote(family.clone())),
+            Slot::Unknown => format!("{} (not read)", quote(family.clone())),
+        })
+        .collect();
+    parts.join(if code { ", " } else { "  " })
+}
+
+fn commit(c: Option<&String>) -> String {
+    c.map_or("—".to_string(), |c| short(c).to_string())
+}
+
+pub fn history(report: &HistoryReport, format: Format, style: Style) -> String {
+    match format {
+        Format::Json => json(report),
+        Format::Human => history_human(report, style),
+        Format::Markdown => history_markdown(report),
+    }
+}
+
+fn history_human(report: &HistoryReport, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Releases of {}, newest first\n",
+        report.families.join(", ")
+    );
+    if report.releases.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (none: no revision of these families carries a jobdeploy:release tag)"
+        );
+    }
+    let width = report
+        .releases
+        .iter()
+        .map(|e| e.release.id.len())
+        .max()
+        .unwrap_or(0);
+    for entry in &report.releases {
+        let r = &entry.release;
+        let mark = if entry.live {
+            style.paint("32", "*")
+        } else {
+            " ".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{mark} {:width$}  {}  manifest {}  source {}{}",
+            r.id,
+            r.time_text.as_deref().unwrap_or("(time unknown)"),
+            commit(r.manifest_commit.as_ref()),
+            commit(r.source_commit.as_ref()),
+            if entry.live {
+                style.paint("32", "  ← live")
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(out, "  {:width$}  {}", "", revisions(r, false));
+    }
+    let _ = writeln!(out, "\nLive: {}", report.live.describe());
+    out
+}
+
+fn history_markdown(report: &HistoryReport) -> String {
+    let mut out = String::from("### jobdeploy history\n\n");
+    let _ = writeln!(out, "Live: {}\n", report.live.describe());
+    out.push_str("| Release | Time | Manifest commit | Source commit | Revisions |\n");
+    out.push_str("|---|---|---|---|---|\n");
+    for entry in &report.releases {
+        let r = &entry.release;
+        let id = if entry.live {
+            format!("**`{}`** (live)", r.id)
+        } else {
+            format!("`{}`", r.id)
+        };
+        let _ = writeln!(
+            out,
+            "| {id} | {} | `{}` | `{}` | {} |",
+            r.time_text.as_deref().unwrap_or("—"),
+            commit(r.manifest_commit.as_ref()),
+            commit(r.source_commit.as_ref()),
+            revisions(r, true)
+        );
+    }
+    out
+}
+
+pub fn status(status: &Status, cluster: &str, format: Format, style: Style) -> String {
+    match format {
+        Format::Json => json(status),
+        Format::Human => status_human(status, cluster, style),
+        Format::Markdown => status_markdown(status, cluster),
+    }
+}
+
+fn revision_text(t: &crate::history::TargetStatus) -> String {
+    match (t.revision, t.floating) {
+        (Some(n), false) => format!("{}:{n}", t.family),
+        (Some(n), true) => format!("{} (floating, now {n})", t.family),
+        (None, _) => format!("{} (missing)", t.family),
+    }
+}
+
+fn status_human(status: &Status, cluster: &str, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}\n",
+        style.paint(
+            "1",
+            &format!("Cluster {cluster}: live is {}", status.live.describe())
+        )
+    );
+    if status.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (no rule on the configured buses runs a templated family on this cluster)"
+        );
+    }
+    let rule_width = status
+        .targets
+        .iter()
+        .map(|t| t.rule.event_bus.len() + t.rule.rule.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for t in &status.targets {
+        let rule = format!("{}/{}", t.rule.event_bus, t.rule.rule);
+        let _ = writeln!(
+            out,
+            "  {rule:rule_width$}  target {}  {}  {}  release {}",
+            t.target_id,
+            revision_text(t),
+            t.state,
+            t.release.as_deref().unwrap_or("—")
+        );
+    }
+    if status.drift.is_empty() {
+        let _ = writeln!(out, "\nNo drift.");
+    } else {
+        let _ = writeln!(out, "\n{}", style.paint("33", "Drift"));
+        for d in &status.drift {
+            let _ = writeln!(out, "  ! {d}");
+        }
+    }
+    out
+}
+
+fn status_markdown(status: &Status, cluster: &str) -> String {
+    let mut out = format!("### jobdeploy status: cluster `{cluster}`\n\n");
+    let _ = writeln!(out, "Live: {}\n", status.live.describe());
+    out.push_str("| Bus | Rule | Target | Revision | State | Release |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for t in &status.targets {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | `{}` | `{}` | {} | {} |",
+            t.rule.event_bus,
+            t.rule.rule,
+            t.target_id,
+            revision_text(t),
+            t.state,
+            t.release
+                .as_deref()
+                .map_or("—".into(), |r| format!("`{r}`"))
+        );
+    }
+    if status.drift.is_empty() {
+        out.push_str("\nNo drift.\n");
+    } else {
+        out.push_str("\n**Drift**\n\n");
+        for d in &status.drift {
+            let _ = writeln!(out, "- {d}");
+        }
+    }
+    out
+}
+
+pub fn prune(outcome: &PruneOutcome, format: Format, style: Style) -> String {
+    match format {
+        Format::Json => json(outcome),
+        Format::Human => prune_human(outcome, style),
+        Format::Markdown => prune_markdown(outcome),
+    }
+}
+
+fn prune_summary(outcome: &PruneOutcome) -> String {
+    let n = outcome.plan.deregister.len() - outcome.failed.len();
+    let what = crate::plan::plural(n, "revision", "revisions");
+    match (outcome.dry_run, n) {
+        (true, _) => format!(
+            "Would deregister {} (--dry-run); keeping {}.",
+            crate::plan::plural(outcome.plan.deregister.len(), "revision", "revisions"),
+            outcome.plan.keep.len()
+        ),
+        (false, 0) if outcome.failed.is_empty() => format!(
+            "Nothing to deregister; keeping {}.",
+            outcome.plan.keep.len()
+        ),
+        (false, _) => format!("Deregistered {what}; kept {}.", outcome.plan.keep.len()),
+    }
+}
+
+fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
+    let mut out = String::new();
+    let plan = &outcome.plan;
+    if plan.kept_releases.is_empty() {
+        let _ = writeln!(
+            out,
+            "No jobdeploy release found: revisions are only pruned once they are older than a release."
+        );
+    } else {
+        let last = match plan.kept_releases.len() {
+            1 => "the last release".to_string(),
+            n => format!("the last {n} releases"),
+        };
+        let _ = writeln!(
+            out,
+            "Keeping the revisions of {last}: {}\n",
+            plan.kept_releases.join(", ")
+        );
+    }
+    let width = plan
+        .keep
+        .iter()
+        .chain(&plan.deregister)
+        .map(|e| e.label().len())
+        .max()
+        .unwrap_or(0);
+    for e in &plan.keep {
+        let _ = writeln!(
+            out,
+            "  keep        {:width$}  {}",
+            e.label(),
+            e.reasons.join("; ")
+        );
+    }
+    for e in &plan.deregister {
+        let label = e.label();
+        let verb = match (
+            outcome.dry_run,
+            outcome.failed.iter().any(|(l, _)| *l == label),
+        ) {
+            (true, _) => "would drop ",
+            (false, true) => "FAILED     ",
+            (false, false) => "deregistered",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {label:width$}  {}",
+            style.paint("31", verb),
+            e.reasons.join("; ")
+        );
+    }
+    let _ = writeln!(out, "\n{}", style.paint("1", &prune_summary(outcome)));
+    out
+}
+
+fn prune_markdown(outcome: &PruneOutcome) -> String {
+    let mut out = String::from("### jobdeploy prune\n\n");
+    let _ = writeln!(
+        out,
+        "Kept releases: {}\n",
+        if outcome.plan.kept_releases.is_empty() {
+            "none".to_string()
+        } else {
+            outcome.plan.kept_releases.join(", ")
+        }
+    );
+    out.push_str("| Revision | Action | Why |\n|---|---|---|\n");
+    for e in &outcome.plan.keep {
+        let _ = writeln!(out, "| `{}` | keep | {} |", e.label(), e.reasons.join("; "));
+    }
+    for e in &outcome.plan.deregister {
+        let action = if outcome.dry_run {
+            "would deregister"
+        } else if outcome.failed.iter().any(|(l, _)| *l == e.label()) {
+            "**failed**"
+        } else {
+            "deregistered"
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {action} | {} |",
+            e.label(),
+            e.reasons.join("; ")
+        );
+    }
+    let _ = writeln!(out, "\n**{}**", prune_summary(outcome));
+    out
+}
