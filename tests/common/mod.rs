@@ -10,8 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::types::{KeyValuePair, Tag};
-use aws_sdk_eventbridge::types::Target;
+use aws_sdk_ecs::types::KeyValuePair;
+use aws_sdk_eventbridge::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeadLetterConfig,
+    EcsParameters, NetworkConfiguration, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, PropagateTags, RetryPolicy, Target,
+};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -79,12 +83,55 @@ impl Drop for Moto {
     }
 }
 
+/// moto, a proxy in front of it, a cluster `batch`, and the image tags v1..v3 in ECR.
+pub struct World {
+    pub moto: Moto,
+    pub proxy: proxy::Proxy,
+    pub aws: Aws,
+    pub cluster: String,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let moto = Moto::start();
+        let proxy = proxy::Proxy::start(&moto.url);
+        let aws = Aws::new(&moto.url);
+        let cluster = aws.create_cluster("batch");
+        for tag in ["v1", "v2", "v3"] {
+            aws.push_image("web", tag);
+        }
+        Self {
+            moto,
+            proxy,
+            aws,
+            cluster,
+        }
+    }
+
+    /// Family `web` at revision 1 (tag v1), run by rule `hourly` target `batch`.
+    pub fn hourly_web_job(&self) -> String {
+        let web = self.aws.register("web", "v1");
+        self.aws.rule(
+            "hourly",
+            "default",
+            aws_sdk_eventbridge::types::RuleState::Enabled,
+            vec![ecs_target("batch", &self.cluster, &web)],
+        );
+        web
+    }
+
+    pub fn run(&self, app: &App, args: &[&str]) -> Run {
+        app.run(&self.proxy.url, args)
+    }
+}
+
 /// SDK clients pointed at an endpoint, for seeding and for checking what jobdeploy did.
 pub struct Aws {
     pub rt: tokio::runtime::Runtime,
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 impl Aws {
@@ -107,6 +154,7 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
             rt,
         }
     }
@@ -161,7 +209,12 @@ impl Aws {
                     .cpu("256")
                     .memory("512")
                     .container_definitions(container)
-                    .tags(Tag::builder().key("team").value("batch").build())
+                    .tags(
+                        aws_sdk_ecs::types::Tag::builder()
+                            .key("team")
+                            .value("batch")
+                            .build(),
+                    )
                     .send(),
             )
             .expect("register");
@@ -269,6 +322,67 @@ impl Aws {
             .to_vec()
     }
 
+    /// ACTIVE or INACTIVE.
+    pub fn status_of(&self, task_definition: &str) -> String {
+        self.rt
+            .block_on(
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition(task_definition)
+                    .send(),
+            )
+            .expect("describe")
+            .task_definition()
+            .and_then(|t| t.status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn deregister(&self, task_definition: &str) {
+        self.rt
+            .block_on(
+                self.ecs
+                    .deregister_task_definition()
+                    .task_definition(task_definition)
+                    .send(),
+            )
+            .expect("deregister");
+    }
+
+    /// A schedule in group `default` that runs `task_definition` on `cluster` every hour.
+    pub fn schedule(&self, name: &str, cluster: &str, task_definition: &str) {
+        use aws_sdk_scheduler::types::{
+            EcsParameters, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+        };
+        let target = Target::builder()
+            .arn(cluster)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler-ecs"))
+            .ecs_parameters(
+                EcsParameters::builder()
+                    .task_definition_arn(task_definition)
+                    .build()
+                    .expect("ecs parameters"),
+            )
+            .build()
+            .expect("target");
+        self.rt
+            .block_on(
+                self.scheduler
+                    .create_schedule()
+                    .name(name)
+                    .schedule_expression("rate(1 hour)")
+                    .flexible_time_window(
+                        FlexibleTimeWindow::builder()
+                            .mode(FlexibleTimeWindowMode::Off)
+                            .build()
+                            .expect("window"),
+                    )
+                    .target(target)
+                    .send(),
+            )
+            .expect("create schedule");
+    }
+
     pub fn tags_of(&self, arn: &str) -> Vec<(String, String)> {
         let out = self
             .rt
@@ -310,6 +424,80 @@ pub fn ecs_target(id: &str, cluster: &str, task_definition: &str) -> Target {
                 .build()
                 .expect("ecs parameters"),
         )
+        .build()
+        .expect("target")
+}
+
+/// Every field a target can carry, so that a deploy that drops one fails.
+pub fn full_target(cluster: &str, task_definition: &str) -> Target {
+    let ecs = EcsParameters::builder()
+        .task_definition_arn(task_definition)
+        .task_count(2)
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(3)
+                .base(1)
+                .build()
+                .expect("strategy"),
+        )
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets("subnet-0a1b2c3d")
+                        .subnets("subnet-4e5f6a7b")
+                        .security_groups("sg-0123abcd")
+                        .assign_public_ip(AssignPublicIp::Enabled)
+                        .build()
+                        .expect("vpc"),
+                )
+                .build(),
+        )
+        .platform_version("1.4.0")
+        .group("family:nightly")
+        .propagate_tags(PropagateTags::TaskDefinition)
+        .enable_ecs_managed_tags(true)
+        .enable_execute_command(true)
+        .reference_id("ref-42")
+        .placement_constraints(
+            PlacementConstraint::builder()
+                .r#type(PlacementConstraintType::MemberOf)
+                .expression("attribute:ecs.os-type == linux")
+                .build(),
+        )
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Spread)
+                .field("attribute:ecs.availability-zone")
+                .build(),
+        )
+        .tags(
+            aws_sdk_eventbridge::types::Tag::builder()
+                .key("cost-center")
+                .value("42")
+                .build()
+                .expect("tag"),
+        )
+        .build()
+        .expect("ecs parameters");
+    Target::builder()
+        .id("nightly")
+        .arn(cluster)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"))
+        .input(r#"{"containerOverrides":[{"name":"app","command":["bin/rake","nightly"]}]}"#)
+        .retry_policy(
+            RetryPolicy::builder()
+                .maximum_retry_attempts(4)
+                .maximum_event_age_in_seconds(3600)
+                .build(),
+        )
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:batch-dlq"))
+                .build(),
+        )
+        .ecs_parameters(ecs)
         .build()
         .expect("target")
 }
