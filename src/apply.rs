@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::ecs::{self, LiveTaskDef};
-use crate::aws::events::{self, PutError};
+use crate::aws::events;
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
 use crate::live::RuleRef;
@@ -225,10 +225,21 @@ struct Move<'a> {
     to: String,
 }
 
-/// A rule whose targets were written, with what to put back.
+/// A rule whose targets were written: each target as it was and as we wrote it.
 struct Written {
     rule: RuleRef,
-    originals: Vec<Value>,
+    changes: Vec<Change>,
+}
+
+struct Change {
+    original: Value,
+    written: Value,
+}
+
+impl Written {
+    fn where_(&self) -> String {
+        format!("rule {} (bus {})", self.rule.rule, self.rule.event_bus)
+    }
 }
 
 fn with_task_definition(raw: &Value, arn: &str) -> Value {
@@ -244,6 +255,14 @@ fn with_task_definition(raw: &Value, arn: &str) -> Value {
 
 fn target_id(raw: &Value) -> &str {
     raw.get("Id").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn task_definition_label(raw: &Value) -> String {
+    raw.pointer("/EcsParameters/TaskDefinitionArn")
+        .and_then(Value::as_str)
+        .map_or("(no task definition)".to_string(), |arn| {
+            crate::live::TaskDefRef::parse(arn).label()
+        })
 }
 
 enum RuleFailure {
@@ -263,30 +282,19 @@ async fn repoint_all(
     for m in moves {
         by_rule.entry(&m.target.rule).or_default().push(m);
     }
-    let abort = AtomicBool::new(false);
-    let results: Vec<Option<Result<Written, RuleFailure>>> = stream::iter(by_rule)
-        .map(|(rule, moves)| {
-            let abort = &abort;
-            async move {
-                if abort.load(Ordering::SeqCst) {
-                    return None;
-                }
-                let result = repoint_rule(aws, rule, &moves, progress).await;
-                if result.is_err() {
-                    abort.store(true, Ordering::SeqCst);
-                }
-                Some(result)
-            }
-        })
-        .buffer_unordered(aws.concurrency)
-        .collect()
-        .await;
-
+    let mut rules = by_rule.into_iter();
     let mut written = Vec::new();
     let mut failures = Vec::new();
-    for result in results.into_iter().flatten() {
-        match result {
-            Ok(w) => written.push(w),
+    // The first rule is written alone and read back before any other: of two deploys
+    // racing, the one whose write did not stick stops here, having changed nothing else.
+    if let Some((rule, first)) = rules.next() {
+        match repoint_rule(aws, rule, &first, progress).await {
+            Ok(w) => {
+                if let Err(e) = confirm(aws, &w).await {
+                    failures.push(e);
+                }
+                written.push(w);
+            }
             Err(RuleFailure::Untouched(e)) => failures.push(e),
             Err(RuleFailure::Partial(e, w)) => {
                 failures.push(e);
@@ -295,18 +303,49 @@ async fn repoint_all(
         }
     }
     if failures.is_empty() {
-        if let Err(e) = verify(aws, moves, &written).await {
-            failures.push(e);
-        } else {
-            return Ok(moves
-                .iter()
-                .map(|m| Repointed {
-                    rule: m.target.rule.clone(),
-                    target_id: m.target.target_id.clone(),
-                    from: m.target.from.arn.clone(),
-                    to: m.to.clone(),
-                })
-                .collect());
+        let abort = AtomicBool::new(false);
+        let results: Vec<Option<Result<Written, RuleFailure>>> = stream::iter(rules)
+            .map(|(rule, moves)| {
+                let abort = &abort;
+                async move {
+                    if abort.load(Ordering::SeqCst) {
+                        return None;
+                    }
+                    let result = repoint_rule(aws, rule, &moves, progress).await;
+                    if result.is_err() {
+                        abort.store(true, Ordering::SeqCst);
+                    }
+                    Some(result)
+                }
+            })
+            .buffer_unordered(aws.concurrency)
+            .collect()
+            .await;
+        for result in results.into_iter().flatten() {
+            match result {
+                Ok(w) => written.push(w),
+                Err(RuleFailure::Untouched(e)) => failures.push(e),
+                Err(RuleFailure::Partial(e, w)) => {
+                    failures.push(e);
+                    written.push(w);
+                }
+            }
+        }
+    }
+    if failures.is_empty() {
+        match verify(aws, &written).await {
+            Ok(()) => {
+                return Ok(moves
+                    .iter()
+                    .map(|m| Repointed {
+                        rule: m.target.rule.clone(),
+                        target_id: m.target.target_id.clone(),
+                        from: m.target.from.arn.clone(),
+                        to: m.to.clone(),
+                    })
+                    .collect());
+            }
+            Err(e) => failures.push(e),
         }
     }
     Err(revert(aws, plan, &written, failures, progress).await)
@@ -323,15 +362,14 @@ async fn repoint_rule(
     let current = events::list_targets(&aws.events, &rule.rule, &rule.event_bus)
         .await
         .map_err(RuleFailure::Untouched)?;
-    let mut originals = Vec::new();
-    let mut updated = Vec::new();
+    let mut changes = Vec::new();
     for m in moves {
         let id = &m.target.target_id;
         match current.iter().find(|t| target_id(t) == id) {
-            Some(now) if *now == m.target.raw => {
-                originals.push(now.clone());
-                updated.push(with_task_definition(now, &m.to));
-            }
+            Some(now) if *now == m.target.raw => changes.push(Change {
+                original: now.clone(),
+                written: with_task_definition(now, &m.to),
+            }),
             Some(_) => {
                 return Err(RuleFailure::Untouched(
                     Error::new(format!(
@@ -347,6 +385,11 @@ async fn repoint_rule(
             }
         }
     }
+    let updated: Vec<Value> = changes.iter().map(|c| c.written.clone()).collect();
+    let written = Written {
+        rule: rule.clone(),
+        changes,
+    };
     match events::put_targets(&aws.events, &rule.rule, &rule.event_bus, &updated).await {
         Ok(()) => {
             for m in moves {
@@ -357,62 +400,96 @@ async fn repoint_rule(
                     crate::live::TaskDefRef::parse(&m.to).label()
                 ));
             }
-            Ok(Written {
-                rule: rule.clone(),
-                originals,
-            })
+            Ok(written)
         }
         // FailedEntryCount may leave part of the rule written, and a call that errored may
         // still have been applied (a timeout after the write): both are reverted.
         Err(e) => Err(RuleFailure::Partial(
             Error::new(format!("{where_}: {e}")),
-            Written {
-                rule: rule.clone(),
-                originals,
-            },
+            written,
         )),
     }
 }
 
-/// Reads every written rule back: each moved target must be on its new revision and
-/// otherwise identical to what it was.
-async fn verify(aws: &Aws, moves: &[Move<'_>], written: &[Written]) -> Result<()> {
-    let expected: BTreeMap<(&RuleRef, &str), Value> = moves
-        .iter()
-        .map(|m| {
-            (
-                (&m.target.rule, m.target.target_id.as_str()),
-                with_task_definition(&m.target.raw, &m.to),
-            )
-        })
-        .collect();
+/// Reads a written rule back: every target we wrote must be there exactly as written. A
+/// difference means someone else wrote it meanwhile (another deploy).
+async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
+    let now = events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await?;
+    for c in &w.changes {
+        let id = target_id(&c.written);
+        if now.iter().find(|t| target_id(t) == id) != Some(&c.written) {
+            return Err(Error::new(format!(
+                "{} target {id}: read back does not match what was written; another deploy may be running",
+                w.where_()
+            ))
+            .hint("serialise releases with a GitHub Actions `concurrency:` group"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads every written rule back, concurrently.
+async fn verify(aws: &Aws, written: &[Written]) -> Result<()> {
     stream::iter(written)
-        .map(|w| {
-            let expected = &expected;
-            async move {
-                let now = events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await?;
-                for original in &w.originals {
-                    let id = target_id(original);
-                    let want = expected.get(&(&w.rule, id));
-                    let got = now.iter().find(|t| target_id(t) == id);
-                    if want.is_none() || got != want {
-                        return Err(Error::new(format!(
-                            "rule {} (bus {}) target {id}: read back does not match what was written",
-                            w.rule.rule, w.rule.event_bus
-                        )));
-                    }
-                }
-                Ok(())
-            }
-        })
+        .map(|w| confirm(aws, w))
         .buffer_unordered(aws.concurrency)
         .try_collect::<Vec<()>>()
         .await
         .map(|_| ())
 }
 
-/// Puts every written target back as it was. Returns the error to report, which says what
-/// failed, what state things are in now, and what to run.
+/// How putting one rule back went.
+enum Reverted {
+    /// Every target we changed is as it was.
+    Restored,
+    /// Some targets hold neither our write nor the original: another writer's. Left alone.
+    ChangedByOthers(Vec<String>),
+    Failed(String),
+}
+
+/// Puts back every target still holding what we wrote (compare-and-swap again: a target
+/// someone else wrote since is theirs now and left alone).
+async fn revert_rule(aws: &Aws, w: &Written, progress: &Progress) -> Reverted {
+    let now = match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
+        Ok(now) => now,
+        Err(e) => return Reverted::Failed(e.message().to_string()),
+    };
+    let mut restore = Vec::new();
+    let mut others = Vec::new();
+    for c in &w.changes {
+        let id = target_id(&c.original);
+        match now.iter().find(|t| target_id(t) == id) {
+            Some(t) if *t == c.original => {}
+            Some(t) if *t == c.written => restore.push(c.original.clone()),
+            Some(t) => others.push(format!(
+                "{} target {id} is now on {} (written by someone else; left alone)",
+                w.where_(),
+                task_definition_label(t)
+            )),
+            // Deleted meanwhile; putting it back would resurrect what someone removed.
+            None => others.push(format!(
+                "{} target {id} was removed by someone else; left alone",
+                w.where_()
+            )),
+        }
+    }
+    if !restore.is_empty() {
+        if let Err(e) =
+            events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &restore).await
+        {
+            return Reverted::Failed(e.to_string());
+        }
+        progress.line(format!("reverted {}", w.where_()));
+    }
+    if others.is_empty() {
+        Reverted::Restored
+    } else {
+        Reverted::ChangedByOthers(others)
+    }
+}
+
+/// Puts back every written target. Returns the error to report, which says what failed,
+/// what state things are in now, and what to run.
 async fn revert(
     aws: &Aws,
     plan: &Plan,
@@ -420,45 +497,45 @@ async fn revert(
     failures: Vec<Error>,
     progress: &Progress,
 ) -> Error {
-    let results: Vec<(&Written, Result<(), PutError>)> = stream::iter(written)
-        .map(|w| async move {
-            // Only what really changed is put back: a write that failed may have changed
-            // nothing, and rewriting it would only fail again.
-            let changed: Vec<Value> =
-                match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
-                    Ok(now) => w
-                        .originals
-                        .iter()
-                        .filter(|o| now.iter().find(|t| target_id(t) == target_id(o)) != Some(*o))
-                        .cloned()
-                        .collect(),
-                    Err(_) => w.originals.clone(),
-                };
-            if changed.is_empty() {
-                return (w, Ok(()));
-            }
-            let r =
-                events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &changed).await;
-            if r.is_ok() {
-                progress.line(format!(
-                    "reverted rule {} (bus {})",
-                    w.rule.rule, w.rule.event_bus
-                ));
-            }
-            (w, r)
-        })
+    let results: Vec<(&Written, Reverted)> = stream::iter(written)
+        .map(|w| async move { (w, revert_rule(aws, w, progress).await) })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
-    let mut message = format!("{} failed, nothing was left half-done:", plan.kind.verb());
+    let verb = plan.kind.verb();
+    let mut message = String::new();
     for f in &failures {
         message.push_str(&format!("\n  {}", f.message()));
     }
-    let stuck: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
+    let others: Vec<&String> = results
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Reverted::ChangedByOthers(o) => Some(o),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let stuck: Vec<(&Written, &String)> = results
+        .iter()
+        .filter_map(|(w, r)| match r {
+            Reverted::Failed(e) => Some((*w, e)),
+            _ => None,
+        })
+        .collect();
     if stuck.is_empty() {
-        message.push_str("\nEvery target is back on the revision it had before.");
+        let mut text = format!("{verb} failed, nothing was left half-done:{message}");
+        if others.is_empty() {
+            text.push_str("\nEvery target is back on the revision it had before.");
+        } else {
+            text.push_str(
+                "\nEvery target this run changed is back as it was, except where another writer took over:",
+            );
+            for o in &others {
+                text.push_str(&format!("\n  {o}"));
+            }
+        }
         let mut err =
-            Error::new(message).hint(format!("fix the cause and run `{}` again", rerun(plan)));
+            Error::new(text).hint(format!("fix the cause and run `{}` again", rerun(plan)));
         for f in &failures {
             for h in f.hints() {
                 err = err.hint(h.clone());
@@ -466,41 +543,28 @@ async fn revert(
         }
         return err;
     }
-    message = message.replace(
-        "nothing was left half-done:",
-        "and putting targets back failed too:",
-    );
-    message.push_str("\nTargets now (read back):");
-    for (w, result) in &stuck {
-        let Err(e) = result else { continue };
-        message.push_str(&format!(
-            "\n  rule {} (bus {}): revert failed: {e}",
-            w.rule.rule, w.rule.event_bus
-        ));
-    }
-    for w in written {
-        match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
-            Ok(now) => {
-                for original in &w.originals {
-                    let id = target_id(original);
-                    let arn = now
-                        .iter()
-                        .find(|t| target_id(t) == id)
-                        .and_then(|t| t.pointer("/EcsParameters/TaskDefinitionArn"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("(unknown)");
-                    message.push_str(&format!(
-                        "\n  rule {} (bus {}) target {id}: {}",
-                        w.rule.rule,
-                        w.rule.event_bus,
-                        crate::live::TaskDefRef::parse(arn).label()
-                    ));
-                }
-            }
-            Err(e) => message.push_str(&format!("\n  {}", e.message())),
+    // Putting back failed too: say, for every target this run touched, where it is.
+    let mut text = format!("{verb} failed, and putting targets back failed too:{message}");
+    text.push_str("\nTargets this run changed, and where they are now:");
+    for (w, result) in &results {
+        for c in &w.changes {
+            let id = target_id(&c.original);
+            let state = match result {
+                Reverted::Restored => format!("{} (put back)", task_definition_label(&c.original)),
+                Reverted::ChangedByOthers(_) => "see above".to_string(),
+                Reverted::Failed(e) => format!(
+                    "{} as written, or still {} (unknown: putting back failed: {e})",
+                    task_definition_label(&c.written),
+                    task_definition_label(&c.original)
+                ),
+            };
+            text.push_str(&format!("\n  {} target {id}: {state}", w.where_()));
         }
     }
-    Error::new(message).hint(format!(
+    for o in &others {
+        text.push_str(&format!("\n  {o}"));
+    }
+    Error::new(text).hint(format!(
         "run `{}` again: it converges from any mix of old and new",
         rerun(plan)
     ))

@@ -38,10 +38,12 @@ impl Aws {
     /// Loads the SDK config and checks region and credentials before anything is called, so
     /// a missing one is a clear error rather than a failure halfway.
     pub async fn connect(region: Option<&str>, concurrency: usize) -> Result<Self> {
+        let attempts = max_attempts()?;
+        let _ = MAX_ATTEMPTS.set(attempts);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 RetryConfig::adaptive()
-                    .with_max_attempts(6)
+                    .with_max_attempts(attempts)
                     .with_initial_backoff(Duration::from_millis(200)),
             )
             .timeout_config(
@@ -81,23 +83,84 @@ impl Aws {
     }
 }
 
+const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+static MAX_ATTEMPTS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Attempts per call, from `AWS_MAX_ATTEMPTS` as every AWS SDK reads it, else 6.
+fn max_attempts() -> Result<u32> {
+    match std::env::var("AWS_MAX_ATTEMPTS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "AWS_MAX_ATTEMPTS=`{v}` is not a whole number of at least 1"
+                ))
+            }),
+        _ => Ok(DEFAULT_MAX_ATTEMPTS),
+    }
+}
+
+/// Error codes AWS asks clients to retry with backoff.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
 /// `Code: message` for service errors; the whole cause chain for the rest (timeouts,
-/// connection refused, …).
+/// connection refused, …). Errors the SDK retries say that retrying did not help.
 pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + HttpStatus,
 {
-    match err {
+    let (text, retried) = match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            match (e.code(), e.message()) {
+            let text = match (e.code(), e.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
                 _ => DisplayErrorContext(e).to_string(),
-            }
+            };
+            let retried = e.code().is_some_and(|c| THROTTLING.contains(&c))
+                || service.raw().status() >= 500;
+            (text, retried)
         }
-        other => DisplayErrorContext(other).to_string(),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            (DisplayErrorContext(err).to_string(), true)
+        }
+        other => (DisplayErrorContext(other).to_string(), false),
+    };
+    if retried {
+        let attempts = MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        format!("{text} (still failing after {attempts} attempts with backoff; AWS throttling or an outage — retry later, or lower --concurrency)")
+    } else {
+        text
+    }
+}
+
+/// The HTTP status of a raw response, for telling server errors from client errors.
+pub trait HttpStatus {
+    fn status(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
     }
 }
 

@@ -1,9 +1,11 @@
-//! A recording HTTP proxy between jobdeploy (`AWS_ENDPOINT_URL`) and moto: every request's
-//! action (X-Amz-Target, else method and path) is logged, so tests can assert which calls
-//! were made — "plan writes nothing" is checked here, not hoped for.
+//! A recording, fault-injecting HTTP proxy between jobdeploy (`AWS_ENDPOINT_URL`) and moto:
+//! every request's action (X-Amz-Target, else method and path) is logged, so tests can assert
+//! which calls were made — "plan writes nothing" is checked here, not hoped for. Faults: per
+//! action (or every action, `*`) and optionally per rule, from the Nth matching request on:
+//! an AWS error, a 200 with FailedEntryCount, a dropped connection; plus added latency.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -18,6 +20,7 @@ pub struct Proxy {
     pub url: String,
     log: Arc<Mutex<Vec<String>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    latency: Arc<Mutex<Duration>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -30,11 +33,14 @@ pub enum Reply {
     Error(u16, &'static str),
     /// 200 with this JSON body: what another writer would make the state look like.
     Json(serde_json::Value),
+    /// Close the connection without answering.
+    Drop,
 }
 
 /// Replies instead of forwarding when the action matches and the body names the rule.
 #[derive(Debug, Clone)]
 pub struct Fault {
+    /// The action, or `*` for every request.
     pub action: &'static str,
     pub rule: Option<&'static str>,
     /// Matching requests forwarded untouched before the fault starts.
@@ -73,6 +79,8 @@ impl Proxy {
         let log = Arc::new(Mutex::new(Vec::new()));
         let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
         let shared_faults = faults.clone();
+        let latency: Arc<Mutex<Duration>> = Arc::default();
+        let shared_latency = latency.clone();
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
@@ -86,6 +94,7 @@ impl Proxy {
                 let upstream = upstream.clone();
                 let log = shared_log.clone();
                 let faults = shared_faults.clone();
+                let latency = shared_latency.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -94,6 +103,7 @@ impl Proxy {
                             upstream.clone(),
                             log.clone(),
                             faults.clone(),
+                            latency.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
@@ -106,7 +116,22 @@ impl Proxy {
             url,
             log,
             faults,
+            latency,
             _runtime: runtime,
+        }
+    }
+
+    /// Every request waits this long before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut l) = self.latency.lock() {
+            *l = latency;
+        }
+    }
+
+    /// Removes every fault.
+    pub fn heal(&self) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.clear();
         }
     }
 
@@ -141,7 +166,12 @@ async fn forward(
     upstream: String,
     log: Arc<Mutex<Vec<String>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+    latency: Arc<Mutex<Duration>>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let delay = latency.lock().map(|l| *l).unwrap_or_default();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (parts, body) = req.into_parts();
     let body = read_all(body).await;
     let action = parts
@@ -157,7 +187,7 @@ async fn forward(
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let fault = faults.lock().ok().and_then(|mut f| {
         let fault = f.iter_mut().find(|f| {
-            f.action == action
+            (f.action == "*" || f.action == action)
                 && f.rule
                     .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
         })?;
@@ -177,6 +207,7 @@ async fn forward(
                 )
             }
             Reply::Json(value) => (200, value),
+            Reply::Drop => return Err(Dropped),
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
@@ -213,6 +244,18 @@ async fn forward(
             .unwrap_or_default()),
     }
 }
+
+/// Makes hyper close the connection without a response.
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the test proxy")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 async fn read_all(body: Incoming) -> Bytes {
     body.collect()
