@@ -391,6 +391,7 @@ fn failing_deploy(reply: common::proxy::Reply) -> (World, String, String) {
     w.proxy.inject(common::proxy::Fault {
         action: "PutTargets",
         rule: Some("b-second"),
+        times: None,
         skip: 0,
         reply,
     });
@@ -466,6 +467,7 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
     w.proxy.inject(common::proxy::Fault {
         action: "ListTargetsByRule",
         rule: Some("b-second"),
+        times: None,
         skip: 1,
         reply: common::proxy::Reply::Json(serde_json::json!({"Targets": [{
             "Id": "nightly",

@@ -136,8 +136,8 @@ where
                 (Some(code), None) => code.to_string(),
                 _ => DisplayErrorContext(e).to_string(),
             };
-            let retried = e.code().is_some_and(|c| THROTTLING.contains(&c))
-                || service.raw().status() >= 500;
+            let retried =
+                e.code().is_some_and(|c| THROTTLING.contains(&c)) || service.raw().status() >= 500;
             (text, retried)
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
@@ -147,7 +147,9 @@ where
     };
     if retried {
         let attempts = MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS);
-        format!("{text} (still failing after {attempts} attempts with backoff; AWS throttling or an outage — retry later, or lower --concurrency)")
+        format!(
+            "{text} (still failing after {attempts} attempts with backoff; AWS throttling or an outage — retry later, or lower --concurrency)"
+        )
     } else {
         text
     }

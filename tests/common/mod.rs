@@ -563,6 +563,23 @@ impl App {
 
     /// Runs from another working directory (the config must then be found by flag or env).
     pub fn run_in(&self, cwd: &Path, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = self
+            .command(cwd, endpoint, args, env)
+            .output()
+            .expect("run jobdeploy");
+        Run::from(output)
+    }
+
+    /// Starts the binary in the app dir without waiting; output is piped.
+    pub fn spawn(&self, endpoint: &str, args: &[&str]) -> Child {
+        self.command(self.dir.path(), endpoint, args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn jobdeploy")
+    }
+
+    fn command(&self, cwd: &Path, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         let cache = self.dir.path().join(".cache");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobdeploy"));
         cmd.current_dir(cwd)
@@ -580,8 +597,7 @@ impl App {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let output = cmd.output().expect("run jobdeploy");
-        Run::from(output)
+        cmd
     }
 }
 

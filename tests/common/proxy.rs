@@ -35,6 +35,9 @@ pub enum Reply {
     Json(serde_json::Value),
     /// Close the connection without answering.
     Drop,
+    /// Forward the request, then close the connection instead of answering: the call took
+    /// effect but the caller cannot know.
+    LoseResponse,
 }
 
 /// Replies instead of forwarding when the action matches and the body names the rule.
@@ -45,6 +48,8 @@ pub struct Fault {
     pub rule: Option<&'static str>,
     /// Matching requests forwarded untouched before the fault starts.
     pub skip: usize,
+    /// How many requests it hits once started; `None`: every one after.
+    pub times: Option<usize>,
     pub reply: Reply,
 }
 
@@ -187,7 +192,8 @@ async fn forward(
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let fault = faults.lock().ok().and_then(|mut f| {
         let fault = f.iter_mut().find(|f| {
-            (f.action == "*" || f.action == action)
+            f.times != Some(0)
+                && (f.action == "*" || f.action == action)
                 && f.rule
                     .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
         })?;
@@ -195,8 +201,15 @@ async fn forward(
             fault.skip -= 1;
             return None;
         }
+        match &mut fault.times {
+            Some(0) => return None,
+            Some(n) => *n -= 1,
+            None => {}
+        }
         Some(fault.clone())
     });
+    let lose_response = matches!(fault.as_ref().map(|f| &f.reply), Some(Reply::LoseResponse));
+    let fault = fault.filter(|_| !lose_response);
     if let Some(fault) = fault {
         let (status, reply) = match fault.reply {
             Reply::FailedEntry => {
@@ -207,7 +220,7 @@ async fn forward(
                 )
             }
             Reply::Json(value) => (200, value),
-            Reply::Drop => return Err(Dropped),
+            Reply::Drop | Reply::LoseResponse => return Err(Dropped),
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
@@ -233,6 +246,7 @@ async fn forward(
             .unwrap_or_default());
     };
     match client.request(request).await {
+        Ok(_) if lose_response => Err(Dropped),
         Ok(response) => {
             let (parts, body) = response.into_parts();
             let bytes = read_all(body).await;

@@ -1,0 +1,308 @@
+//! All or nothing under faults, races and kills: the built binary against moto, through the
+//! fault-injecting proxy. State is checked with SDK clients that talk to moto directly.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_eventbridge::types::{RuleState, Target};
+use common::proxy::{Fault, Reply};
+use common::*;
+
+const RULES: [&str; 3] = ["a-hourly", "b-nightly", "c-both"];
+
+/// Families `web` and `report` at revision 1; rule `a-hourly` with every target field set,
+/// `b-nightly`, and `c-both` with two targets of ours and an SQS target.
+fn fault_world() -> (World, App) {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    let report = w.aws.register("report", "v1");
+    w.aws.rule(
+        "a-hourly",
+        "default",
+        RuleState::Enabled,
+        vec![full_target(&w.cluster, &web)],
+    );
+    w.aws.rule(
+        "b-nightly",
+        "default",
+        RuleState::Enabled,
+        vec![ecs_target("batch", &w.cluster, &report)],
+    );
+    let sqs = Target::builder()
+        .id("audit")
+        .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:audit"))
+        .input("{\"a\":1}")
+        .build()
+        .expect("sqs target");
+    w.aws.rule(
+        "c-both",
+        "default",
+        RuleState::Enabled,
+        vec![
+            ecs_target("web", &w.cluster, &web),
+            ecs_target("report", &w.cluster, &report),
+            sqs,
+        ],
+    );
+    let app = App::new(&config("batch", ""), &["web", "report"]);
+    (w, app)
+}
+
+/// Every target of every rule, read from moto directly.
+fn snapshot(w: &World) -> Vec<(String, Target)> {
+    RULES
+        .iter()
+        .flat_map(|rule| {
+            w.aws
+                .targets(rule, "default")
+                .into_iter()
+                .map(move |t| (rule.to_string(), t))
+        })
+        .collect()
+}
+
+fn arn_of(t: &Target) -> Option<String> {
+    t.ecs_parameters()
+        .map(|e| e.task_definition_arn().to_string())
+}
+
+/// After a failed run: no field lost, nothing on an INACTIVE revision, and every target on
+/// the old release or every one on the new — unless the message names each target on the
+/// new one.
+fn assert_consistent(w: &World, before: &[(String, Target)], run: &Run, context: &str) {
+    let now = snapshot(w);
+    assert_eq!(now.len(), before.len(), "{context}: a target disappeared");
+    let mut on_new = Vec::new();
+    for ((rule, was), (_, is)) in before.iter().zip(&now) {
+        let mut expected = was.clone();
+        if let (Some(ecs), Some(arn)) = (expected.ecs_parameters.as_mut(), arn_of(is)) {
+            ecs.task_definition_arn = arn;
+        }
+        assert_eq!(&expected, is, "{context}: a field of {rule} changed");
+        if let Some(arn) = arn_of(is) {
+            assert_eq!(
+                w.aws.status_of(&arn),
+                "ACTIVE",
+                "{context}: {rule} on {arn}"
+            );
+            if arn.ends_with(":2") {
+                on_new.push((rule.clone(), is.id().to_string()));
+            } else {
+                assert!(arn.ends_with(":1"), "{context}: {rule} on {arn}");
+            }
+        }
+    }
+    let ours = before.iter().filter(|(_, t)| arn_of(t).is_some()).count();
+    if !on_new.is_empty() && on_new.len() != ours {
+        for (rule, id) in &on_new {
+            assert!(
+                run.stderr
+                    .contains(&format!("rule {rule} (bus default) target {id}")),
+                "{context}: mixed state, but the message does not name {rule}/{id}:\n{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+fn assert_converged(w: &World, app: &App, context: &str) {
+    let run = w.run(app, &["deploy", "--tag", "v2"]);
+    assert_eq!(run.code, 0, "{context}: re-run failed:\n{}", run.stderr);
+    for (rule, t) in snapshot(w) {
+        if let Some(arn) = arn_of(&t) {
+            assert!(
+                arn.ends_with(":2"),
+                "{context}: {rule} on {arn} after re-run"
+            );
+        }
+    }
+    for family in ["web", "report"] {
+        assert_eq!(
+            w.aws.revisions(family).len(),
+            2,
+            "{context}: {family} registered more than once"
+        );
+    }
+}
+
+/// How many requests a clean deploy of the fault world makes.
+fn requests_of_a_clean_deploy() -> usize {
+    let (w, app) = fault_world();
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    w.proxy.actions().len()
+}
+
+/// For every request index k of a deploy, the fault `reply` from request k on; then healed.
+fn sweep(reply: Reply) {
+    let total = requests_of_a_clean_deploy();
+    assert!(total > 10, "a representative deploy makes {total} requests");
+    let ks: Vec<usize> = (0..=total).collect();
+    for chunk in ks.chunks(4) {
+        let handles: Vec<_> = chunk
+            .iter()
+            .map(|&k| {
+                let reply = reply.clone();
+                std::thread::spawn(move || {
+                    let (w, app) = fault_world();
+                    let before = snapshot(&w);
+                    w.proxy.inject(Fault {
+                        action: "*",
+                        rule: None,
+                        skip: k,
+                        times: None,
+                        reply,
+                    });
+                    let run = app.run_env(
+                        &w.proxy.url,
+                        &["deploy", "--tag", "v2"],
+                        &[("AWS_MAX_ATTEMPTS", "1")],
+                    );
+                    let context = format!("fault from request {k} of {total}");
+                    if k < total {
+                        assert_eq!(run.code, 1, "{context}: {}\n{}", run.stdout, run.stderr);
+                        assert!(run.stderr.contains("Error: "), "{context}: {}", run.stderr);
+                    }
+                    assert_consistent(&w, &before, &run, &context);
+                    w.proxy.heal();
+                    assert_converged(&w, &app, &context);
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
+#[test]
+fn sweep_access_denied_from_every_request_on() {
+    sweep(Reply::Error(400, "AccessDeniedException"));
+}
+
+#[test]
+fn sweep_responses_lost_after_the_call_took_effect() {
+    sweep(Reply::LoseResponse);
+}
+
+#[test]
+fn throttling_is_retried_and_exhausted_retries_say_so() {
+    let (w, app) = fault_world();
+    // Two throttled answers, then through: retried, the deploy succeeds.
+    w.proxy.inject(Fault {
+        action: "PutTargets",
+        rule: Some("b-nightly"),
+        skip: 0,
+        times: Some(2),
+        reply: Reply::Error(400, "ThrottlingException"),
+    });
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.proxy.count("PutTargets"), 3 + 2);
+
+    // Throttled for good: reverted, and the message says retrying did not help.
+    let before = snapshot(&w);
+    w.proxy.inject(Fault {
+        action: "PutTargets",
+        rule: Some("b-nightly"),
+        skip: 0,
+        times: None,
+        reply: Reply::Error(400, "ThrottlingException"),
+    });
+    let run = app
+        .run_env(
+            &w.proxy.url,
+            &["deploy", "--tag", "v3"],
+            &[("AWS_MAX_ATTEMPTS", "3")],
+        )
+        .fails();
+    assert!(
+        run.stderr.contains("ThrottlingException")
+            && run.stderr.contains("still failing after 3 attempts"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rule b-nightly (bus default)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Every target is back"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&w), before);
+}
+
+#[test]
+fn killed_while_repointing_then_rerun_converges() {
+    let (w, app) = fault_world();
+    w.proxy.set_latency(Duration::from_millis(150));
+    let mut child = app.spawn(&w.proxy.url, &["deploy", "--tag", "v2"]);
+    let started = Instant::now();
+    while w.proxy.count("PutTargets") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "deploy never reached PutTargets: {:?}",
+            w.proxy.actions()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SIGKILL on Unix: no destructor, no revert.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    w.proxy.set_latency(Duration::ZERO);
+    assert_converged(&w, &app, "after kill -9");
+}
+
+#[test]
+fn two_deploys_at_once_one_wins_and_the_state_is_consistent() {
+    let (w, app) = fault_world();
+    w.proxy.set_latency(Duration::from_millis(40));
+    let a = app.spawn(&w.proxy.url, &["deploy", "--tag", "v2"]);
+    let b = app.spawn(&w.proxy.url, &["deploy", "--tag", "v3"]);
+    let a = Run::from(a.wait_with_output().expect("deploy v2"));
+    let b = Run::from(b.wait_with_output().expect("deploy v3"));
+    // The first rule is claimed and confirmed before any other is written, so exactly one
+    // of the two goes on; the other stops having changed nothing that stays changed.
+    assert!(
+        (a.code == 0) != (b.code == 0),
+        "v2 exit {}, v3 exit {}:\n{}\n{}",
+        a.code,
+        b.code,
+        a.stderr,
+        b.stderr
+    );
+    // Whatever happened, every target of ours is on one release.
+    let arns: std::collections::BTreeSet<String> = snapshot(&w)
+        .iter()
+        .filter_map(|(_, t)| arn_of(t))
+        .map(|arn| {
+            arn.rsplit_once(':')
+                .map(|(_, r)| r.to_string())
+                .unwrap_or(arn)
+        })
+        .collect();
+    assert_eq!(
+        arns.len(),
+        1,
+        "targets on different revisions: {arns:?}\n{}\n{}",
+        a.stderr,
+        b.stderr
+    );
+    for loser in [&a, &b].into_iter().filter(|r| r.code != 0) {
+        assert!(
+            loser.stderr.contains("another deploy may be running"),
+            "{}",
+            loser.stderr
+        );
+    }
+    if let Some(winner) = [&a, &b].into_iter().find(|r| r.code == 0) {
+        let release = if std::ptr::eq(winner, &a) { "v2" } else { "v3" };
+        let status = app.run(&w.proxy.url, &["status", "--format", "json"]).ok();
+        let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
+        assert_eq!(status["live"]["release"], release);
+    }
+}
