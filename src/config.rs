@@ -143,8 +143,12 @@ impl LoadedConfig {
         }
         let image_name = match &config.manifest {
             Some(m) => {
-                let image = ImageRef::parse(&m.image)
-                    .map_err(|e| Error::new(format!("{shown}: key `manifest.image`: {e}")))?;
+                let image = ImageRef::parse(&m.image).map_err(|e| {
+                    Error::new(format!(
+                        "{shown}: key `manifest.image` = `{}`: {e}",
+                        m.image
+                    ))
+                })?;
                 if image.tag.is_some() || image.digest.is_some() {
                     return Err(Error::new(format!(
                         "{shown}: key `manifest.image` must be an image name without tag or digest, got `{}`",

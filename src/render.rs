@@ -115,6 +115,17 @@ pub fn render(template: &Template, ctx: &RenderContext) -> Result<Rendered> {
             "{file}: $: expected a JSON object (a RegisterTaskDefinition request)"
         )));
     };
+    // A describe dump of another family pasted under this name is a mistake, not a template.
+    if let Some(arn) = body.get("taskDefinitionArn").and_then(Value::as_str) {
+        let named = crate::live::TaskDefRef::parse(arn).family;
+        if named != template.family {
+            return Err(Error::new(format!(
+                "{file}: $.taskDefinitionArn is {arn}, a revision of `{named}`, but the file name says `{}`",
+                template.family
+            ))
+            .hint("a DescribeTaskDefinition dump must be saved as taskdefs/<its family>.json"));
+        }
+    }
     let mut warnings = Vec::new();
     for field in READ_ONLY_FIELDS {
         if body.remove(*field).is_some() {

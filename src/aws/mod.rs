@@ -56,6 +56,10 @@ impl Aws {
             loader = loader.region(Region::new(region.to_string()));
         }
         let sdk = loader.load().await;
+        let _ = ENDPOINT.set(
+            sdk.endpoint_url()
+                .map_or("the AWS regional endpoint".to_string(), str::to_string),
+        );
         let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
             Error::new("no AWS region configured")
                 .hint("set `region` in jobdeploy.toml, AWS_REGION, or a region in your AWS profile")
@@ -85,6 +89,16 @@ impl Aws {
 
 const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 static MAX_ATTEMPTS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The innermost cause: "Connection refused (os error 111)" rather than the whole chain.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
 
 /// Attempts per call, from `AWS_MAX_ATTEMPTS` as every AWS SDK reads it, else 6.
 fn max_attempts() -> Result<u32> {
@@ -128,6 +142,29 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + HttpStatus,
 {
+    let attempts = crate::plan::plural(
+        MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS) as usize,
+        "attempt",
+        "attempts",
+    );
+    if let SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) =
+        err
+    {
+        let endpoint = ENDPOINT.get().map_or("AWS", String::as_str);
+        let kind = match err {
+            SdkError::TimeoutError(_) => "timed out talking to",
+            SdkError::ResponseError(_) => "bad response from",
+            _ => "cannot reach",
+        };
+        let cause = match err {
+            SdkError::DispatchFailure(e) => e.as_connector_error().map(|c| root_cause(c)),
+            _ => None,
+        }
+        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
+        return format!(
+            "{kind} {endpoint}: {cause} (after {attempts} with backoff; check the network, proxy settings and AWS_ENDPOINT_URL)"
+        );
+    }
     let (text, retried) = match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -140,15 +177,11 @@ where
                 e.code().is_some_and(|c| THROTTLING.contains(&c)) || service.raw().status() >= 500;
             (text, retried)
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            (DisplayErrorContext(err).to_string(), true)
-        }
         other => (DisplayErrorContext(other).to_string(), false),
     };
     if retried {
-        let attempts = MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS);
         format!(
-            "{text} (still failing after {attempts} attempts with backoff; AWS throttling or an outage — retry later, or lower --concurrency)"
+            "{text} (still failing after {attempts} with backoff; AWS throttling or an outage — retry later, or lower --concurrency)"
         )
     } else {
         text
