@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 
 use crate::apply::Outcome;
-use crate::live::TaskDefRef;
+use crate::live::{RuleRef, TaskDefRef};
 use crate::manifest::short;
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
@@ -41,6 +41,22 @@ impl Style {
             text.to_string()
         }
     }
+}
+
+const NO_TARGETS: &str =
+    "  (no rule on the configured buses runs a templated family on this cluster)";
+
+/// `bus/rule`, as human reports show a rule.
+fn rule_label(rule: &RuleRef) -> String {
+    format!("{}/{}", rule.event_bus, rule.rule)
+}
+
+/// The width of the widest `bus/rule`, to align columns.
+fn rule_width<'a>(rules: impl Iterator<Item = &'a RuleRef>) -> usize {
+    rules
+        .map(|r| r.event_bus.len() + r.rule.len() + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 fn destination(target: &TargetPlan) -> String {
@@ -128,19 +144,11 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
     }
     let _ = writeln!(out, "\nTargets");
     if plan.targets.is_empty() {
-        let _ = writeln!(
-            out,
-            "  (no rule on the configured buses runs a templated family on this cluster)"
-        );
+        let _ = writeln!(out, "{NO_TARGETS}");
     }
-    let rule_width = plan
-        .targets
-        .iter()
-        .map(|t| t.rule.rule.len() + t.rule.event_bus.len() + 1)
-        .max()
-        .unwrap_or(0);
+    let rule_width = rule_width(plan.targets.iter().map(|t| &t.rule));
     for t in &plan.targets {
-        let rule = format!("{}/{}", t.rule.event_bus, t.rule.rule);
+        let rule = rule_label(&t.rule);
         let (mark, text) = match t.action {
             TargetAction::Keep => ("=".to_string(), format!("{} (current)", t.from.label())),
             TargetAction::Repoint => (

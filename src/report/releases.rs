@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Format, Style};
+use super::{Format, NO_TARGETS, Style, rule_label, rule_width};
 use crate::commands::prune::PruneOutcome;
 use crate::history::{HistoryReport, ReleaseInfo, Slot, Status};
 use crate::manifest::short;
@@ -147,19 +147,11 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
         )
     );
     if status.targets.is_empty() {
-        let _ = writeln!(
-            out,
-            "  (no rule on the configured buses runs a templated family on this cluster)"
-        );
+        let _ = writeln!(out, "{NO_TARGETS}");
     }
-    let rule_width = status
-        .targets
-        .iter()
-        .map(|t| t.rule.event_bus.len() + t.rule.rule.len() + 1)
-        .max()
-        .unwrap_or(0);
+    let rule_width = rule_width(status.targets.iter().map(|t| &t.rule));
     for t in &status.targets {
-        let rule = format!("{}/{}", t.rule.event_bus, t.rule.rule);
+        let rule = rule_label(&t.rule);
         let _ = writeln!(
             out,
             "  {rule:rule_width$}  target {}  {}  {}  release {}",
