@@ -81,26 +81,7 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
         })
         .collect();
 
-    let mut moves = Vec::new();
-    for target in plan
-        .targets
-        .iter()
-        .filter(|t| t.action != TargetAction::Keep)
-    {
-        let to = match &target.to {
-            Destination::Existing { arn, .. } => arn.clone(),
-            Destination::New { .. } => match new_arns.get(target.family.as_str()) {
-                Some(td) => td.arn.clone(),
-                None => {
-                    return Err(Error::new(format!(
-                        "internal: family {} was not registered",
-                        target.family
-                    )));
-                }
-            },
-        };
-        moves.push(Move { target, to });
-    }
+    let moves = moves(plan, &new_arns)?;
     let repointed = repoint_all(aws, plan, &moves, progress)
         .await
         .map_err(|e| with_registered_note(e, &registered_list))?;
@@ -114,23 +95,7 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
 
 /// Executes a rollback plan: every target to an existing revision; nothing is registered.
 pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Outcome> {
-    let mut moves = Vec::new();
-    for target in plan
-        .targets
-        .iter()
-        .filter(|t| t.action != TargetAction::Keep)
-    {
-        let Destination::Existing { arn, .. } = &target.to else {
-            return Err(Error::new(format!(
-                "internal: rollback target {} has no existing revision",
-                target.target_id
-            )));
-        };
-        moves.push(Move {
-            target,
-            to: arn.clone(),
-        });
-    }
+    let moves = moves(plan, &BTreeMap::new())?;
     let repointed = repoint_all(aws, plan, &moves, progress).await?;
     Ok(Outcome {
         kind: plan.kind,
@@ -138,6 +103,30 @@ pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Out
         registered: Vec::new(),
         repointed,
     })
+}
+
+/// Every target to change, with the ARN it goes to: an existing revision, or the one this
+/// run registered for its family.
+fn moves<'a>(plan: &'a Plan, registered: &BTreeMap<&str, &LiveTaskDef>) -> Result<Vec<Move<'a>>> {
+    plan.targets
+        .iter()
+        .filter(|t| t.action != TargetAction::Keep)
+        .map(|target| {
+            let to = match &target.to {
+                Destination::Existing { arn, .. } => arn.clone(),
+                Destination::New { .. } => registered
+                    .get(target.family.as_str())
+                    .map(|td| td.arn.clone())
+                    .ok_or_else(|| {
+                        Error::new(format!(
+                            "internal: family {} was not registered",
+                            target.family
+                        ))
+                    })?,
+            };
+            Ok(Move { target, to })
+        })
+        .collect()
 }
 
 /// The command that converges after a failure.

@@ -124,7 +124,6 @@ pub fn classify(target: &Value, cluster_arn: &str, families: &BTreeSet<String>) 
 }
 
 pub async fn read(aws: &Aws, config: &LoadedConfig, families: &[String]) -> Result<LiveState> {
-    let family_set: BTreeSet<String> = families.iter().cloned().collect();
     let describe_families = stream::iter(families.iter().cloned())
         .map(|family| async move {
             let live = ecs::describe(&aws.ecs, &family).await?;
@@ -132,22 +131,23 @@ pub async fn read(aws: &Aws, config: &LoadedConfig, families: &[String]) -> Resu
         })
         .buffer_unordered(aws.concurrency)
         .try_collect::<BTreeMap<_, _>>();
-    let rules = read_rules(aws, config, &family_set);
-    let (families, (cluster_arn, targets, skipped)) =
-        futures::future::try_join(describe_families, rules).await?;
+    let (families, targets) =
+        futures::future::try_join(describe_families, read_targets(aws, config, families)).await?;
     Ok(LiveState {
-        cluster_arn,
         families,
-        targets,
-        skipped,
+        ..targets
     })
 }
 
-async fn read_rules(
+/// The targets only, without describing the families: what the release commands need,
+/// since they read revisions through [`crate::history::Reader`].
+pub async fn read_targets(
     aws: &Aws,
     config: &LoadedConfig,
-    families: &BTreeSet<String>,
-) -> Result<(String, Vec<LiveTarget>, Vec<Skipped>)> {
+    families: &[String],
+) -> Result<LiveState> {
+    let families: BTreeSet<String> = families.iter().cloned().collect();
+    let families = &families;
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
     let buses = &config.config.rules.event_buses;
     let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
@@ -208,7 +208,12 @@ async fn read_rules(
         }
     }
     ours.sort_by(|a, b| (&a.rule, &a.target_id).cmp(&(&b.rule, &b.target_id)));
-    Ok((cluster_arn, ours, skipped))
+    Ok(LiveState {
+        cluster_arn,
+        families: BTreeMap::new(),
+        targets: ours,
+        skipped,
+    })
 }
 
 #[cfg(test)]

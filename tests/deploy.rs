@@ -2,7 +2,7 @@
 
 mod common;
 
-use aws_sdk_eventbridge::types::{RuleState, Target};
+use aws_sdk_eventbridge::types::RuleState;
 use common::proxy::Proxy;
 use common::*;
 
@@ -50,12 +50,7 @@ fn targets_that_are_not_ours_are_left_alone() {
 
     // Ours: a rule with an ECS target plus a non-ECS target; a DISABLED rule; a floating one.
     w.aws.put_rule("hourly", "default", RuleState::Enabled);
-    let sqs = Target::builder()
-        .id("audit")
-        .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:audit"))
-        .input("{\"a\":1}")
-        .build()
-        .expect("sqs target");
+    let sqs = sqs_target();
     w.aws.put_targets(
         "hourly",
         "default",

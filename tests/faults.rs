@@ -29,12 +29,7 @@ fn fault_world() -> (World, App) {
         RuleState::Enabled,
         vec![ecs_target("batch", &w.cluster, &report)],
     );
-    let sqs = Target::builder()
-        .id("audit")
-        .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:audit"))
-        .input("{\"a\":1}")
-        .build()
-        .expect("sqs target");
+    let sqs = sqs_target();
     w.aws.rule(
         "c-both",
         "default",

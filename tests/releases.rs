@@ -210,8 +210,34 @@ fn a_family_a_release_did_not_change_keeps_its_earlier_revision() {
     assert_eq!(on(&w), (td_arn("web", 3), td_arn("cleanup", 1)));
     w.run(&app, &["rollback", "v2"]).ok();
     assert_eq!(on(&w), (td_arn("web", 2), td_arn("cleanup", 1)));
-    w.run(&app, &["rollback", "v4"]).ok();
+    // Inside GitHub Actions a rollback reports like a deploy: summary and outputs.
+    let summary = app.path().join("summary.md");
+    let output = app.path().join("output.txt");
+    app.run_env(
+        &w.proxy.url,
+        &["rollback", "v4"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("path")),
+            ("GITHUB_OUTPUT", output.to_str().expect("path")),
+        ],
+    )
+    .ok();
     assert_eq!(on(&w), (td_arn("web", 4), td_arn("cleanup", 2)));
+    let summary = std::fs::read_to_string(summary).expect("summary written");
+    let output = std::fs::read_to_string(output).expect("outputs written");
+    assert!(
+        summary.contains("### jobdeploy rollback plan: release `v4`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("### jobdeploy rollback: release `v4`"),
+        "{summary}"
+    );
+    assert!(
+        output.contains("release=v4\n") && output.contains("changed=true\n"),
+        "{output}"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -137,10 +138,9 @@ const THROTTLING: &[&str] = &[
 
 /// `Code: message` for service errors; the whole cause chain for the rest (timeouts,
 /// connection refused, …). Errors the SDK retries say that retrying did not help.
-pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
+pub fn describe_error<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + HttpStatus,
 {
     let attempts = crate::plan::plural(
         MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS) as usize,
@@ -173,8 +173,8 @@ where
                 (Some(code), None) => code.to_string(),
                 _ => DisplayErrorContext(e).to_string(),
             };
-            let retried =
-                e.code().is_some_and(|c| THROTTLING.contains(&c)) || service.raw().status() >= 500;
+            let retried = e.code().is_some_and(|c| THROTTLING.contains(&c))
+                || service.raw().status().is_server_error();
             (text, retried)
         }
         other => (DisplayErrorContext(other).to_string(), false),
@@ -185,17 +185,6 @@ where
         )
     } else {
         text
-    }
-}
-
-/// The HTTP status of a raw response, for telling server errors from client errors.
-pub trait HttpStatus {
-    fn status(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    fn status(&self) -> u16 {
-        self.status().as_u16()
     }
 }
 

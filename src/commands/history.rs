@@ -8,8 +8,9 @@ use crate::report::{self, Style};
 
 pub async fn run(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let account = super::read_account(cli, &progress).await?;
-    let targets = &account.live.targets;
+    let account = super::Account::open(cli).await?;
+    let live = account.targets(cli, &progress).await?;
+    let targets = &live.targets;
     let limit = usize::from(args.limit);
     let mut reader = Reader::new(&account.aws, &account.family_names());
     // Back to the `limit`-th newest release, and to the revisions targets are on (to tell

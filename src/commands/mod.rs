@@ -90,43 +90,45 @@ pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
 }
 
 /// What the release commands (history, status, rollback, prune) start from: the config,
-/// the templated families and the targets of ours. No manifest repo, no rendering.
+/// the templated families and AWS. No manifest repo, no rendering.
 pub struct Account {
     pub config: LoadedConfig,
     /// `(family, template file)`, sorted by family.
     pub families: Vec<(String, String)>,
     pub aws: Aws,
-    pub live: LiveState,
 }
 
 impl Account {
+    pub async fn open(cli: &Cli) -> Result<Self> {
+        let config = LoadedConfig::load(cli.config.as_deref())?;
+        let templates = load_templates(&config.taskdefs_dir())?;
+        let mut families: Vec<(String, String)> = templates
+            .iter()
+            .map(|t| (t.family.clone(), t.path.display().to_string()))
+            .collect();
+        families.sort();
+        let aws = Aws::connect(
+            config.config.region.as_deref(),
+            usize::from(cli.concurrency),
+        )
+        .await?;
+        Ok(Self {
+            config,
+            families,
+            aws,
+        })
+    }
+
     pub fn family_names(&self) -> Vec<String> {
         self.families.iter().map(|(f, _)| f.clone()).collect()
     }
-}
 
-pub async fn read_account(cli: &Cli, progress: &Progress) -> Result<Account> {
-    let config = LoadedConfig::load(cli.config.as_deref())?;
-    let templates = load_templates(&config.taskdefs_dir())?;
-    let mut families: Vec<(String, String)> = templates
-        .iter()
-        .map(|t| (t.family.clone(), t.path.display().to_string()))
-        .collect();
-    families.sort();
-    let aws = Aws::connect(
-        config.config.region.as_deref(),
-        usize::from(cli.concurrency),
-    )
-    .await?;
-    let names: Vec<String> = families.iter().map(|(f, _)| f.clone()).collect();
-    let live = live::read(&aws, &config, &names).await?;
-    report_skipped(cli, &live, progress);
-    Ok(Account {
-        config,
-        families,
-        aws,
-        live,
-    })
+    /// The targets of ours (families are not described: the history reader does that).
+    pub async fn targets(&self, cli: &Cli, progress: &Progress) -> Result<LiveState> {
+        let live = live::read_targets(&self.aws, &self.config, &self.family_names()).await?;
+        report_skipped(cli, &live, progress);
+        Ok(live)
+    }
 }
 
 /// With `-v`: every target seen and left alone, and why.

@@ -26,7 +26,8 @@ pub struct PruneOutcome {
 
 pub async fn run(cli: &Cli, args: &PruneArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let account = super::read_account(cli, &progress).await?;
+    // No targets of ours needed: what is in use is read from the whole account below.
+    let account = super::Account::open(cli).await?;
     let aws = &account.aws;
     let keep = usize::from(args.keep);
     let families = account.family_names();

@@ -17,8 +17,9 @@ pub const PREVIOUS: &str = "previous";
 
 pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let account = super::read_account(cli, &progress).await?;
-    let targets = &account.live.targets;
+    let account = super::Account::open(cli).await?;
+    let live = account.targets(cli, &progress).await?;
+    let targets = &live.targets;
     let mut reader = Reader::new(&account.aws, &account.family_names());
     reader
         .read_until(|h| Want {

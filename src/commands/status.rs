@@ -8,15 +8,16 @@ use crate::report::{self, Style};
 
 pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let account = super::read_account(cli, &progress).await?;
-    let targets = &account.live.targets;
+    let account = super::Account::open(cli).await?;
+    let live = account.targets(cli, &progress).await?;
+    let targets = &live.targets;
     let mut reader = Reader::new(&account.aws, &account.family_names());
     reader
         .read_until(|h| Want {
             horizon: h.targets_horizon(targets),
         })
         .await?;
-    let status = Status::compute(&reader.history, targets, &account.live.skipped);
+    let status = Status::compute(&reader.history, targets, &live.skipped);
     super::print(&report::releases::status(
         &status,
         &account.config.config.cluster,

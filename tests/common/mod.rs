@@ -502,6 +502,16 @@ pub fn full_target(cluster: &str, task_definition: &str) -> Target {
         .expect("target")
 }
 
+/// A non-ECS target (SQS) that shares a rule with ours and must never be touched.
+pub fn sqs_target() -> Target {
+    Target::builder()
+        .id("audit")
+        .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:audit"))
+        .input("{\"a\":1}")
+        .build()
+        .expect("sqs target")
+}
+
 /// An app repo: jobdeploy.toml plus taskdefs/, in a temp dir.
 pub struct App {
     pub dir: tempfile::TempDir,
