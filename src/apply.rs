@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::ecs::{self, LiveTaskDef};
-use crate::aws::events;
+use crate::aws::owner::{self, find, slot_id, task_definition_label, with_task_definition};
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
-use crate::live::RuleRef;
+use crate::live::{Owner, Trigger};
 use crate::normalize::TAG_PREFIX;
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::progress::Progress;
@@ -44,8 +44,7 @@ pub struct Registered {
 #[derive(Debug, Clone, Serialize)]
 pub struct Repointed {
     #[serde(flatten)]
-    pub rule: RuleRef,
-    pub target_id: String,
+    pub at: Trigger,
     pub from: String,
     pub to: String,
 }
@@ -214,9 +213,9 @@ struct Move<'a> {
     to: String,
 }
 
-/// A rule whose targets were written: each target as it was and as we wrote it.
+/// A rule or schedule that was written: each slot as it was and as we wrote it.
 struct Written {
-    rule: RuleRef,
+    owner: Owner,
     changes: Vec<Change>,
 }
 
@@ -226,38 +225,21 @@ struct Change {
 }
 
 impl Written {
-    fn where_(&self) -> String {
-        format!("rule {} (bus {})", self.rule.rule, self.rule.event_bus)
+    /// How messages name one of its slots: `rule R (bus B) target T`, or `schedule G/N`.
+    fn describe(&self, slot: &Value) -> String {
+        Trigger {
+            owner: self.owner.clone(),
+            target_id: slot_id(&self.owner, slot).map(str::to_string),
+        }
+        .describe()
     }
 }
 
-fn with_task_definition(raw: &Value, arn: &str) -> Value {
-    let mut target = raw.clone();
-    if let Some(ecs) = target
-        .get_mut("EcsParameters")
-        .and_then(Value::as_object_mut)
-    {
-        ecs.insert("TaskDefinitionArn".into(), Value::String(arn.to_string()));
-    }
-    target
-}
-
-fn target_id(raw: &Value) -> &str {
-    raw.get("Id").and_then(Value::as_str).unwrap_or_default()
-}
-
-fn task_definition_label(raw: &Value) -> String {
-    raw.pointer("/EcsParameters/TaskDefinitionArn")
-        .and_then(Value::as_str)
-        .map_or("(no task definition)".to_string(), |arn| {
-            crate::live::TaskDefRef::parse(arn).label()
-        })
-}
-
-enum RuleFailure {
-    /// Nothing of this rule was written.
+enum WriteFailure {
+    /// Nothing of this rule or schedule was written.
     Untouched(Error),
-    /// A PutTargets may have applied part of the rule; put the originals back too.
+    /// The write may have applied, or applied in part (FailedEntryCount); put the originals
+    /// back too.
     Partial(Error, Written),
 }
 
@@ -267,25 +249,26 @@ async fn repoint_all(
     moves: &[Move<'_>],
     progress: &Progress,
 ) -> Result<Vec<Repointed>> {
-    let mut by_rule: BTreeMap<&RuleRef, Vec<&Move<'_>>> = BTreeMap::new();
+    let mut by_owner: BTreeMap<&Owner, Vec<&Move<'_>>> = BTreeMap::new();
     for m in moves {
-        by_rule.entry(&m.target.rule).or_default().push(m);
+        by_owner.entry(&m.target.at.owner).or_default().push(m);
     }
-    let mut rules = by_rule.into_iter();
+    let mut owners = by_owner.into_iter();
     let mut written = Vec::new();
     let mut failures = Vec::new();
-    // The first rule is written alone and read back before any other: of two deploys
-    // racing, the one whose write did not stick stops here, having changed nothing else.
-    if let Some((rule, first)) = rules.next() {
-        match repoint_rule(aws, rule, &first, progress).await {
+    // The first rule or schedule is written alone and read back before any other: of two
+    // deploys racing, the one whose write did not stick stops here, having changed nothing
+    // else.
+    if let Some((first, first_moves)) = owners.next() {
+        match repoint(aws, first, &first_moves, progress).await {
             Ok(w) => {
                 if let Err(e) = confirm(aws, &w).await {
                     failures.push(e);
                 }
                 written.push(w);
             }
-            Err(RuleFailure::Untouched(e)) => failures.push(e),
-            Err(RuleFailure::Partial(e, w)) => {
+            Err(WriteFailure::Untouched(e)) => failures.push(e),
+            Err(WriteFailure::Partial(e, w)) => {
                 failures.push(e);
                 written.push(w);
             }
@@ -293,14 +276,14 @@ async fn repoint_all(
     }
     if failures.is_empty() {
         let abort = AtomicBool::new(false);
-        let results: Vec<Option<Result<Written, RuleFailure>>> = stream::iter(rules)
-            .map(|(rule, moves)| {
+        let results: Vec<Option<Result<Written, WriteFailure>>> = stream::iter(owners)
+            .map(|(owner, moves)| {
                 let abort = &abort;
                 async move {
                     if abort.load(Ordering::SeqCst) {
                         return None;
                     }
-                    let result = repoint_rule(aws, rule, &moves, progress).await;
+                    let result = repoint(aws, owner, &moves, progress).await;
                     if result.is_err() {
                         abort.store(true, Ordering::SeqCst);
                     }
@@ -313,8 +296,8 @@ async fn repoint_all(
         for result in results.into_iter().flatten() {
             match result {
                 Ok(w) => written.push(w),
-                Err(RuleFailure::Untouched(e)) => failures.push(e),
-                Err(RuleFailure::Partial(e, w)) => {
+                Err(WriteFailure::Untouched(e)) => failures.push(e),
+                Err(WriteFailure::Partial(e, w)) => {
                     failures.push(e);
                     written.push(w);
                 }
@@ -327,8 +310,7 @@ async fn repoint_all(
                 return Ok(moves
                     .iter()
                     .map(|m| Repointed {
-                        rule: m.target.rule.clone(),
-                        target_id: m.target.target_id.clone(),
+                        at: m.target.at.clone(),
                         from: m.target.from.arn.clone(),
                         to: m.to.clone(),
                     })
@@ -340,76 +322,77 @@ async fn repoint_all(
     Err(revert(aws, plan, &written, failures, progress).await)
 }
 
-async fn repoint_rule(
+async fn repoint(
     aws: &Aws,
-    rule: &RuleRef,
+    owner: &Owner,
     moves: &[&Move<'_>],
     progress: &Progress,
-) -> Result<Written, RuleFailure> {
-    let where_ = format!("rule {} (bus {})", rule.rule, rule.event_bus);
-    // Compare-and-swap: the targets must still be what the plan saw.
-    let current = events::list_targets(&aws.events, &rule.rule, &rule.event_bus)
+) -> Result<Written, WriteFailure> {
+    // Compare-and-swap: each slot must still be what the plan saw.
+    let current = owner::read(aws, owner)
         .await
-        .map_err(RuleFailure::Untouched)?;
+        .map_err(WriteFailure::Untouched)?;
     let mut changes = Vec::new();
     for m in moves {
-        let id = &m.target.target_id;
-        match current.iter().find(|t| target_id(t) == id) {
+        let at = &m.target.at;
+        match find(owner, &current, at.target_id.as_deref()) {
             Some(now) if *now == m.target.raw => changes.push(Change {
                 original: now.clone(),
-                written: with_task_definition(now, &m.to),
+                written: with_task_definition(owner, now, &m.to),
             }),
             Some(_) => {
-                return Err(RuleFailure::Untouched(
+                return Err(WriteFailure::Untouched(
                     Error::new(format!(
-                        "{where_} target {id} changed since the plan was made; another deploy may be running"
+                        "{} changed since the plan was made; another deploy may be running",
+                        at.describe()
                     ))
                     .hint("serialise releases with a GitHub Actions `concurrency:` group, then run `jobdeploy plan` again"),
                 ));
             }
             None => {
-                return Err(RuleFailure::Untouched(Error::new(format!(
-                    "{where_} target {id} disappeared since the plan was made"
+                return Err(WriteFailure::Untouched(Error::new(format!(
+                    "{} disappeared since the plan was made",
+                    at.describe()
                 ))));
             }
         }
     }
     let updated: Vec<Value> = changes.iter().map(|c| c.written.clone()).collect();
     let written = Written {
-        rule: rule.clone(),
+        owner: owner.clone(),
         changes,
     };
-    match events::put_targets(&aws.events, &rule.rule, &rule.event_bus, &updated).await {
+    match owner::write(aws, owner, &updated).await {
         Ok(()) => {
             for m in moves {
                 progress.line(format!(
-                    "repointed {where_} target {}: {} → {}",
-                    m.target.target_id,
+                    "repointed {}: {} → {}",
+                    m.target.at.describe(),
                     m.target.from.label(),
                     crate::live::TaskDefRef::parse(&m.to).label()
                 ));
             }
             Ok(written)
         }
-        // FailedEntryCount may leave part of the rule written, and a call that errored may
+        // FailedEntryCount may leave part of a rule written, and a call that errored may
         // still have been applied (a timeout after the write): both are reverted.
-        Err(e) => Err(RuleFailure::Partial(
-            Error::new(format!("{where_}: {e}")),
+        Err(e) => Err(WriteFailure::Partial(
+            Error::new(format!("{}: {}", owner.describe(), e.message())),
             written,
         )),
     }
 }
 
-/// Reads a written rule back: every target we wrote must be there exactly as written. A
-/// difference means someone else wrote it meanwhile (another deploy).
+/// Reads a written rule or schedule back: every slot we wrote must be there exactly as
+/// written. A difference means someone else wrote it meanwhile (another deploy).
 async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
-    let now = events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await?;
+    let now = owner::read(aws, &w.owner).await?;
     for c in &w.changes {
-        let id = target_id(&c.written);
-        if now.iter().find(|t| target_id(t) == id) != Some(&c.written) {
+        let id = slot_id(&w.owner, &c.written);
+        if find(&w.owner, &now, id) != Some(&c.written) {
             return Err(Error::new(format!(
-                "{} target {id}: read back does not match what was written; another deploy may be running",
-                w.where_()
+                "{}: read back does not match what was written; another deploy may be running",
+                w.describe(&c.written)
             ))
             .hint("serialise releases with a GitHub Actions `concurrency:` group"));
         }
@@ -417,7 +400,7 @@ async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
     Ok(())
 }
 
-/// Reads every written rule back, concurrently.
+/// Reads every written rule and schedule back, concurrently.
 async fn verify(aws: &Aws, written: &[Written]) -> Result<()> {
     stream::iter(written)
         .map(|w| confirm(aws, w))
@@ -427,7 +410,7 @@ async fn verify(aws: &Aws, written: &[Written]) -> Result<()> {
         .map(|_| ())
 }
 
-/// How putting one rule back went.
+/// How putting one rule or schedule back went.
 enum Reverted {
     /// Every target we changed is as it was.
     Restored,
@@ -436,39 +419,37 @@ enum Reverted {
     Failed(String),
 }
 
-/// Puts back every target still holding what we wrote (compare-and-swap again: a target
+/// Puts back every slot still holding what we wrote (compare-and-swap again: a slot
 /// someone else wrote since is theirs now and left alone).
-async fn revert_rule(aws: &Aws, w: &Written, progress: &Progress) -> Reverted {
-    let now = match events::list_targets(&aws.events, &w.rule.rule, &w.rule.event_bus).await {
+async fn revert_one(aws: &Aws, w: &Written, progress: &Progress) -> Reverted {
+    let now = match owner::read(aws, &w.owner).await {
         Ok(now) => now,
         Err(e) => return Reverted::Failed(e.message().to_string()),
     };
     let mut restore = Vec::new();
     let mut others = Vec::new();
     for c in &w.changes {
-        let id = target_id(&c.original);
-        match now.iter().find(|t| target_id(t) == id) {
+        let id = slot_id(&w.owner, &c.original);
+        match find(&w.owner, &now, id) {
             Some(t) if *t == c.original => {}
             Some(t) if *t == c.written => restore.push(c.original.clone()),
             Some(t) => others.push(format!(
-                "{} target {id} is now on {} (written by someone else; left alone)",
-                w.where_(),
-                task_definition_label(t)
+                "{} is now on {} (written by someone else; left alone)",
+                w.describe(&c.original),
+                task_definition_label(&w.owner, t)
             )),
             // Deleted meanwhile; putting it back would resurrect what someone removed.
             None => others.push(format!(
-                "{} target {id} was removed by someone else; left alone",
-                w.where_()
+                "{} was removed by someone else; left alone",
+                w.describe(&c.original)
             )),
         }
     }
     if !restore.is_empty() {
-        if let Err(e) =
-            events::put_targets(&aws.events, &w.rule.rule, &w.rule.event_bus, &restore).await
-        {
-            return Reverted::Failed(e.to_string());
+        if let Err(e) = owner::write(aws, &w.owner, &restore).await {
+            return Reverted::Failed(e.message().to_string());
         }
-        progress.line(format!("reverted {}", w.where_()));
+        progress.line(format!("reverted {}", w.owner.describe()));
     }
     if others.is_empty() {
         Reverted::Restored
@@ -487,7 +468,7 @@ async fn revert(
     progress: &Progress,
 ) -> Error {
     let results: Vec<(&Written, Reverted)> = stream::iter(written)
-        .map(|w| async move { (w, revert_rule(aws, w, progress).await) })
+        .map(|w| async move { (w, revert_one(aws, w, progress).await) })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
@@ -537,17 +518,17 @@ async fn revert(
     text.push_str("\nTargets this run changed, and where they are now:");
     for (w, result) in &results {
         for c in &w.changes {
-            let id = target_id(&c.original);
+            let label = |slot: &Value| task_definition_label(&w.owner, slot);
             let state = match result {
-                Reverted::Restored => format!("{} (put back)", task_definition_label(&c.original)),
+                Reverted::Restored => format!("{} (put back)", label(&c.original)),
                 Reverted::ChangedByOthers(_) => "see above".to_string(),
                 Reverted::Failed(e) => format!(
                     "{} as written, or still {} (unknown: putting back failed: {e})",
-                    task_definition_label(&c.written),
-                    task_definition_label(&c.original)
+                    label(&c.written),
+                    label(&c.original)
                 ),
             };
-            text.push_str(&format!("\n  {} target {id}: {state}", w.where_()));
+            text.push_str(&format!("\n  {}: {state}", w.describe(&c.original)));
         }
     }
     for o in &others {

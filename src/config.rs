@@ -109,6 +109,7 @@ pub struct LoadedConfig {
     pub config: Config,
     pub image_name: Option<ImageRef>,
     pub rule_exclude: GlobSet,
+    pub schedule_exclude: GlobSet,
 }
 
 impl LoadedConfig {
@@ -162,13 +163,19 @@ impl LoadedConfig {
         };
         let rule_exclude = globs(&config.rules.exclude)
             .map_err(|e| Error::new(format!("{shown}: key `rules.exclude`: {e}")))?;
-        globs(&config.schedules.exclude)
+        let schedule_exclude = globs(&config.schedules.exclude)
             .map_err(|e| Error::new(format!("{shown}: key `schedules.exclude`: {e}")))?;
+        if config.schedules.groups.is_empty() {
+            return Err(Error::new(format!(
+                "{shown}: key `schedules.groups` is empty; leave it out for [\"default\"]"
+            )));
+        }
         Ok(Self {
             path: path.to_path_buf(),
             config,
             image_name,
             rule_exclude,
+            schedule_exclude,
         })
     }
 

@@ -16,7 +16,7 @@ use crate::apply::{TAG_MANIFEST_COMMIT, TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOUR
 use crate::aws::Aws;
 use crate::aws::ecs::{self, LiveTaskDef};
 use crate::error::Result;
-use crate::live::{LiveTarget, RuleRef, SkipKind, Skipped};
+use crate::live::{LiveTarget, SkipKind, Skipped, Trigger};
 
 /// One revision of a family, as far as releases are concerned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -410,8 +410,7 @@ pub struct Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetStatus {
     #[serde(flatten)]
-    pub rule: RuleRef,
-    pub target_id: String,
+    pub at: Trigger,
     pub family: String,
     /// The revision it runs; for a floating target, the one it floats to.
     pub revision: Option<i64>,
@@ -437,10 +436,7 @@ impl Status {
                     .map(|s| (*s).to_string());
                 let floating = t.task_definition.revision.is_none();
                 let state = resolved.map_or("missing".to_string(), |r| r.status.clone());
-                let where_ = format!(
-                    "{}/{} target {}",
-                    t.rule.event_bus, t.rule.rule, t.target_id
-                );
+                let where_ = t.at.label();
                 if floating {
                     drift.push(format!(
                         "{where_} floats on `{}` (no revision): it runs whatever was registered last",
@@ -460,8 +456,7 @@ impl Status {
                     Some(_) => {}
                 }
                 TargetStatus {
-                    rule: t.rule.clone(),
-                    target_id: t.target_id.clone(),
+                    at: t.at.clone(),
                     family: t.task_definition.family.clone(),
                     revision: resolved.map(|r| r.revision),
                     floating,
@@ -475,7 +470,7 @@ impl Status {
             for row in &rows {
                 on.entry(row.release.clone().unwrap_or_else(|| "no release".into()))
                     .or_default()
-                    .push(format!("{}/{}", row.rule.rule, row.target_id));
+                    .push(row.at.label());
             }
             let parts: Vec<String> = on
                 .iter()
@@ -490,10 +485,8 @@ impl Status {
             .collect();
         for s in &untemplated {
             drift.push(format!(
-                "{}/{} target {}: {} on our cluster, never deployed by jobdeploy",
-                s.rule.event_bus,
-                s.rule.rule,
-                s.target_id.as_deref().unwrap_or("?"),
+                "{}: {} on our cluster, never deployed by jobdeploy",
+                s.at.label(),
                 s.reason
             ));
         }
@@ -717,11 +710,7 @@ mod tests {
             None => format!("arn:aws:ecs:us-east-1:1:task-definition/{family}"),
         };
         LiveTarget {
-            rule: RuleRef {
-                event_bus: "default".into(),
-                rule: rule.into(),
-            },
-            target_id: "t".into(),
+            at: Trigger::rule_target("default", rule, "t"),
             task_definition: TaskDefRef::parse(&arn),
             raw: json!({}),
         }
@@ -860,11 +849,7 @@ mod tests {
             target("d", "web", Some(9)),
         ];
         let skipped = [Skipped {
-            rule: RuleRef {
-                event_bus: "default".into(),
-                rule: "e".into(),
-            },
-            target_id: Some("x".into()),
+            at: Trigger::rule_target("default", "e", "x"),
             kind: SkipKind::NoTemplate,
             reason: "family `api` has no template".into(),
         }];

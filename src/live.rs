@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::ecs::{self, LiveTaskDef};
-use crate::aws::{Aws, events};
+use crate::aws::{Aws, events, scheduler};
 use crate::config::LoadedConfig;
 use crate::error::Result;
 
@@ -46,20 +46,97 @@ impl TaskDefRef {
     }
 }
 
+/// The AWS object jobdeploy writes as a whole: a rule (PutTargets) or a schedule
+/// (UpdateSchedule).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct RuleRef {
-    pub event_bus: String,
-    pub rule: String,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Owner {
+    Rule { event_bus: String, rule: String },
+    Schedule { group: String, schedule: String },
+}
+
+impl Owner {
+    /// `bus/rule`, or `schedule group/name`.
+    pub fn label(&self) -> String {
+        match self {
+            Owner::Rule { event_bus, rule } => format!("{event_bus}/{rule}"),
+            Owner::Schedule { group, schedule } => format!("schedule {group}/{schedule}"),
+        }
+    }
+
+    /// How messages name it: `rule R (bus B)`, or `schedule G/N`.
+    pub fn describe(&self) -> String {
+        match self {
+            Owner::Rule { event_bus, rule } => format!("rule {rule} (bus {event_bus})"),
+            Owner::Schedule { .. } => self.label(),
+        }
+    }
+
+    /// Where in what [`crate::aws::owner::read`] returns the task definition ARN is.
+    pub fn task_definition_pointer(&self) -> &'static str {
+        match self {
+            Owner::Rule { .. } => "/EcsParameters/TaskDefinitionArn",
+            Owner::Schedule { .. } => "/Target/EcsParameters/TaskDefinitionArn",
+        }
+    }
+}
+
+/// What starts a batch job: one target of a rule, or a schedule (which has exactly one).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Trigger {
+    #[serde(flatten)]
+    pub owner: Owner,
+    /// The rule target's `Id`; schedules have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+}
+
+impl Trigger {
+    pub fn rule_target(event_bus: &str, rule: &str, target_id: &str) -> Self {
+        Self {
+            owner: Owner::Rule {
+                event_bus: event_bus.into(),
+                rule: rule.into(),
+            },
+            target_id: Some(target_id.into()),
+        }
+    }
+
+    pub fn schedule(group: &str, schedule: &str) -> Self {
+        Self {
+            owner: Owner::Schedule {
+                group: group.into(),
+                schedule: schedule.into(),
+            },
+            target_id: None,
+        }
+    }
+
+    /// `bus/rule target ID`, or `schedule group/name`.
+    pub fn label(&self) -> String {
+        match &self.target_id {
+            Some(id) => format!("{} target {id}", self.owner.label()),
+            None => self.owner.label(),
+        }
+    }
+
+    /// How messages name it: `rule R (bus B) target ID`, or `schedule G/N`.
+    pub fn describe(&self) -> String {
+        match &self.target_id {
+            Some(id) => format!("{} target {id}", self.owner.describe()),
+            None => self.owner.describe(),
+        }
+    }
 }
 
 /// A target of ours: ECS on our cluster, a family we have a template for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LiveTarget {
     #[serde(flatten)]
-    pub rule: RuleRef,
-    pub target_id: String,
+    pub at: Trigger,
     pub task_definition: TaskDefRef,
-    /// The whole target as ListTargetsByRule returned it.
+    /// The rule's target as ListTargetsByRule returned it, or the schedule as GetSchedule
+    /// returned it (less its read-only fields).
     #[serde(skip)]
     pub raw: Value,
 }
@@ -67,9 +144,9 @@ pub struct LiveTarget {
 /// Why a target we saw is left alone; shown with `--verbose`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Skipped {
+    /// Without a target id when a whole rule or schedule is left alone.
     #[serde(flatten)]
-    pub rule: RuleRef,
-    pub target_id: Option<String>,
+    pub at: Trigger,
     pub kind: SkipKind,
     pub reason: String,
 }
@@ -140,80 +217,149 @@ pub async fn read(aws: &Aws, config: &LoadedConfig, families: &[String]) -> Resu
 }
 
 /// The targets only, without describing the families: what the release commands need,
-/// since they read revisions through [`crate::history::Reader`].
+/// since they read revisions through [`crate::history::Reader`]. Rules and schedules are
+/// read side by side.
 pub async fn read_targets(
     aws: &Aws,
     config: &LoadedConfig,
     families: &[String],
 ) -> Result<LiveState> {
     let families: BTreeSet<String> = families.iter().cloned().collect();
-    let families = &families;
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
-    let buses = &config.config.rules.event_buses;
-    let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
-        .map(|bus| events::rule_names_by_target(&aws.events, &cluster_arn, bus))
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
+    let (rules, schedules) = futures::future::try_join(
+        rule_slots(aws, config, &cluster_arn),
+        schedule_slots(aws, config, &cluster_arn),
+    )
+    .await?;
     let mut skipped = Vec::new();
-    let mut rules = Vec::new();
-    for (bus, names) in buses.iter().zip(per_bus) {
-        for name in names {
-            let rule = RuleRef {
-                event_bus: bus.clone(),
-                rule: name,
-            };
-            if config.rule_exclude.is_match(&rule.rule) {
-                skipped.push(Skipped {
-                    rule,
-                    target_id: None,
-                    kind: SkipKind::Excluded,
-                    reason: "excluded by rules.exclude".into(),
-                });
-            } else {
-                rules.push(rule);
-            }
-        }
-    }
-    let listed: Vec<(RuleRef, Vec<Value>)> = stream::iter(rules)
-        .map(|rule| async move {
-            let targets = events::list_targets(&aws.events, &rule.rule, &rule.event_bus).await?;
-            Ok::<_, crate::error::Error>((rule, targets))
-        })
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
     let mut ours = Vec::new();
-    for (rule, targets) in listed {
-        for raw in targets {
-            let target_id = raw
-                .get("Id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            match classify(&raw, &cluster_arn, families) {
-                Classified::Ours(task_definition) => ours.push(LiveTarget {
-                    rule: rule.clone(),
-                    target_id,
-                    task_definition,
-                    raw,
-                }),
-                Classified::NotOurs(kind, reason) => skipped.push(Skipped {
-                    rule: rule.clone(),
-                    target_id: Some(target_id),
-                    kind,
-                    reason,
-                }),
+    for (at, found) in rules.into_iter().chain(schedules) {
+        let raw = match found {
+            Found::Slot(raw) => raw,
+            Found::Skipped(kind, reason) => {
+                skipped.push(Skipped { at, kind, reason });
+                continue;
             }
+        };
+        let target = match at.owner {
+            Owner::Rule { .. } => &raw,
+            Owner::Schedule { .. } => raw.get("Target").unwrap_or(&Value::Null),
+        };
+        match classify(target, &cluster_arn, &families) {
+            Classified::Ours(task_definition) => ours.push(LiveTarget {
+                at,
+                task_definition,
+                raw,
+            }),
+            Classified::NotOurs(kind, reason) => skipped.push(Skipped { at, kind, reason }),
         }
     }
-    ours.sort_by(|a, b| (&a.rule, &a.target_id).cmp(&(&b.rule, &b.target_id)));
+    ours.sort_by(|a, b| a.at.cmp(&b.at));
     Ok(LiveState {
         cluster_arn,
         families: BTreeMap::new(),
         targets: ours,
         skipped,
     })
+}
+
+/// What was found at a trigger: its whole JSON, or why it was not even read.
+enum Found {
+    Slot(Value),
+    Skipped(SkipKind, String),
+}
+
+/// Every target of every rule on the configured buses with a target on our cluster.
+async fn rule_slots(
+    aws: &Aws,
+    config: &LoadedConfig,
+    cluster_arn: &str,
+) -> Result<Vec<(Trigger, Found)>> {
+    let buses = &config.config.rules.event_buses;
+    let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
+        .map(|bus| events::rule_names_by_target(&aws.events, cluster_arn, bus))
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    let mut found = Vec::new();
+    let mut rules = Vec::new();
+    for (bus, names) in buses.iter().zip(per_bus) {
+        for rule in names {
+            let owner = Owner::Rule {
+                event_bus: bus.clone(),
+                rule: rule.clone(),
+            };
+            if config.rule_exclude.is_match(&rule) {
+                let reason = "excluded by rules.exclude".to_string();
+                let at = Trigger {
+                    owner,
+                    target_id: None,
+                };
+                found.push((at, Found::Skipped(SkipKind::Excluded, reason)));
+            } else {
+                rules.push(owner);
+            }
+        }
+    }
+    let listed: Vec<(Owner, Vec<Value>)> = stream::iter(rules)
+        .map(|owner| async move {
+            let targets = crate::aws::owner::read(aws, &owner).await?;
+            Ok::<_, crate::error::Error>((owner, targets))
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    for (owner, targets) in listed {
+        for raw in targets {
+            let target_id = raw.get("Id").and_then(Value::as_str).map(str::to_string);
+            let at = Trigger {
+                owner: owner.clone(),
+                target_id,
+            };
+            found.push((at, Found::Slot(raw)));
+        }
+    }
+    Ok(found)
+}
+
+/// Every schedule in the configured groups whose target is our cluster, fetched whole.
+/// ListSchedules names the target's ARN, so schedules of other clusters are not fetched.
+async fn schedule_slots(
+    aws: &Aws,
+    config: &LoadedConfig,
+    cluster_arn: &str,
+) -> Result<Vec<(Trigger, Found)>> {
+    let groups = &config.config.schedules.groups;
+    let per_group: Vec<Vec<scheduler::Summary>> = stream::iter(groups.iter())
+        .map(|group| scheduler::list(&aws.scheduler, Some(group)))
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    let mut found = Vec::new();
+    let mut fetch = Vec::new();
+    for s in per_group.into_iter().flatten() {
+        if s.target_arn.as_deref() != Some(cluster_arn) {
+            continue;
+        }
+        let at = Trigger::schedule(&s.group, &s.name);
+        if config.schedule_exclude.is_match(&s.name) {
+            let reason = "excluded by schedules.exclude".to_string();
+            found.push((at, Found::Skipped(SkipKind::Excluded, reason)));
+        } else {
+            fetch.push(at);
+        }
+    }
+    let fetched: Vec<(Trigger, Found)> = stream::iter(fetch)
+        .map(|at| async move {
+            let raw = crate::aws::owner::read(aws, &at.owner).await?;
+            let raw = raw.into_iter().next().unwrap_or(Value::Null);
+            Ok::<_, crate::error::Error>((at, Found::Slot(raw)))
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    found.extend(fetched);
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::live::{LiveState, LiveTarget, RuleRef, TaskDefRef};
+use crate::live::{LiveState, LiveTarget, TaskDefRef, Trigger};
 use crate::manifest::Release;
 use crate::normalize::{canonical_text, normalize};
 use crate::render::Rendered;
@@ -90,8 +90,7 @@ pub enum TargetAction {
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetPlan {
     #[serde(flatten)]
-    pub rule: RuleRef,
-    pub target_id: String,
+    pub at: Trigger,
     pub family: String,
     pub from: TaskDefRef,
     pub to: Destination,
@@ -294,8 +293,7 @@ fn target_plan(target: &LiveTarget, to: Destination) -> TargetPlan {
         _ => TargetAction::Repoint,
     };
     TargetPlan {
-        rule: target.rule.clone(),
-        target_id: target.target_id.clone(),
+        at: target.at.clone(),
         family: target.task_definition.family.clone(),
         from: target.task_definition.clone(),
         to,
@@ -350,11 +348,7 @@ mod tests {
 
     fn target(rule: &str, id: &str, td: &str) -> LiveTarget {
         LiveTarget {
-            rule: RuleRef {
-                event_bus: "default".into(),
-                rule: rule.into(),
-            },
-            target_id: id.into(),
+            at: Trigger::rule_target("default", rule, id),
             task_definition: TaskDefRef::parse(&format!("{ACCOUNT}:task-definition/{td}")),
             raw: json!({"Id": id}),
         }

@@ -293,7 +293,9 @@ fn json_and_markdown_plans() {
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
     assert_eq!(plan["release"]["id"], "v2");
     assert_eq!(plan["families"][0]["change"], "register");
+    assert_eq!(plan["targets"][0]["kind"], "rule");
     assert_eq!(plan["targets"][0]["rule"], "hourly");
+    assert_eq!(plan["targets"][0]["target_id"], "batch");
     assert_eq!(plan["targets"][0]["from"]["revision"], 1);
     assert_eq!(plan["targets"][0]["to"]["expected_revision"], 2);
     assert_eq!(plan["summary"]["targets_to_repoint"], 1);
@@ -303,7 +305,7 @@ fn json_and_markdown_plans() {
     assert!(md.stdout.contains("```diff"), "{}", md.stdout);
     assert!(
         md.stdout
-            .contains("| default | `hourly` | `batch` | `web:1` | `web:2 (new)` |"),
+            .contains("| `default/hourly` | `batch` | `web:1` | `web:2 (new)` |"),
         "{}",
         md.stdout
     );

@@ -299,8 +299,9 @@ fn prune_keeps_every_revision_in_use_anywhere() {
     );
     w.run(&app, &["deploy", "--tag", "v3"]).ok();
     w.run(&app, &["deploy", "--tag", "v4"]).ok();
-    // A Scheduler schedule runs web:4.
-    w.aws.schedule("export", &w.cluster, &td_arn("web", 4));
+    // A Scheduler schedule in a group jobdeploy does not manage runs web:4.
+    w.aws
+        .schedule("data-team", "export", &w.cluster, &td_arn("web", 4));
     w.run(&app, &["deploy", "--tag", "v5"]).ok();
 
     w.proxy.clear();
@@ -325,7 +326,7 @@ fn prune_keeps_every_revision_in_use_anywhere() {
 
     let done = w.run(&app, &["prune", "--keep", "1"]).ok();
     assert!(
-        done.stdout.contains("used by schedule default/export"),
+        done.stdout.contains("used by schedule data-team/export"),
         "{}",
         done.stdout
     );

@@ -9,6 +9,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod events;
+pub mod owner;
 pub mod raw;
 pub mod scheduler;
 

@@ -1,9 +1,140 @@
-//! EventBridge Scheduler schedules.
+//! EventBridge Scheduler schedules, read and written as raw JSON. UpdateSchedule replaces the
+//! whole schedule, so a repoint sends back every field GetSchedule returned (including ones
+//! this SDK version may not know), with only the task definition changed.
 
 use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
 
 use super::describe_error;
+use super::raw::RawJson;
 use crate::error::{Error, Result};
+
+/// GetSchedule fields that UpdateSchedule does not take. `Name` stays in what we keep (it
+/// identifies the schedule) and goes into the request path instead of the body.
+const READ_ONLY: [&str; 3] = ["Arn", "CreationDate", "LastModificationDate"];
+
+/// A schedule as ListSchedules summarises it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub group: String,
+    pub name: String,
+    /// The target's ARN: for an ECS RunTask target, the cluster.
+    pub target_arn: Option<String>,
+}
+
+/// Every schedule in `group` (every group when `None`), paginated.
+pub async fn list(
+    scheduler: &aws_sdk_scheduler::Client,
+    group: Option<&str>,
+) -> Result<Vec<Summary>> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = scheduler
+            .list_schedules()
+            .set_group_name(group.map(str::to_string))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                let group = group.map_or(String::new(), |g| format!(" (group {g})"));
+                Error::new(format!("ListSchedules{group}: {}", describe_error(&e)))
+            })?;
+        for s in out.schedules() {
+            if let Some(name) = s.name() {
+                found.push(Summary {
+                    group: s.group_name().or(group).unwrap_or("default").to_string(),
+                    name: name.to_string(),
+                    target_arn: s.target().map(|t| t.arn().to_string()),
+                });
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(found)
+}
+
+/// The whole schedule as GetSchedule returns it, less its read-only fields and null members:
+/// exactly what UpdateSchedule takes back.
+pub async fn get(scheduler: &aws_sdk_scheduler::Client, group: &str, name: &str) -> Result<Value> {
+    let raw = RawJson::capture();
+    scheduler
+        .get_schedule()
+        .group_name(group)
+        .name(name)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            Error::new(format!(
+                "GetSchedule {group}/{name}: {}",
+                describe_error(&e)
+            ))
+        })?;
+    Ok(writable(raw.response("GetSchedule")?))
+}
+
+/// Drops what UpdateSchedule does not accept.
+pub fn writable(mut schedule: Value) -> Value {
+    if let Some(fields) = schedule.as_object_mut() {
+        fields.retain(|k, v| !READ_ONLY.contains(&k.as_str()) && !v.is_null());
+    }
+    schedule
+}
+
+/// UpdateSchedule with `schedule` (as [`get`] returned it) as the whole request body.
+pub async fn update(scheduler: &aws_sdk_scheduler::Client, schedule: &Value) -> Result<()> {
+    let field = |key: &str| {
+        schedule
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let (group, name) = (field("GroupName"), field("Name"));
+    let mut body = schedule.clone();
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("Name");
+    }
+    let target = schedule.get("Target").cloned().unwrap_or(Value::Null);
+    let target_field = |key: &str| target.get(key).and_then(Value::as_str).map(str::to_string);
+    let mode = schedule
+        .pointer("/FlexibleTimeWindow/Mode")
+        .and_then(Value::as_str)
+        .unwrap_or("OFF");
+    // The SDK checks required members before it serialises; the body it builds is then
+    // replaced by ours, so these only need to be the schedule's own values.
+    let built_target = aws_sdk_scheduler::types::Target::builder()
+        .set_arn(target_field("Arn"))
+        .set_role_arn(target_field("RoleArn"))
+        .build()
+        .map_err(|e| Error::new(format!("UpdateSchedule {group}/{name}: target: {e}")))?;
+    let window = aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+        .mode(mode.into())
+        .build()
+        .map_err(|e| Error::new(format!("UpdateSchedule {group}/{name}: {e}")))?;
+    scheduler
+        .update_schedule()
+        .name(name)
+        .group_name(group)
+        .schedule_expression(field("ScheduleExpression"))
+        .flexible_time_window(window)
+        .target(built_target)
+        .customize()
+        .interceptor(RawJson::send(&body))
+        .send()
+        .await
+        .map_err(|e| {
+            Error::new(format!(
+                "UpdateSchedule {group}/{name}: {}",
+                describe_error(&e)
+            ))
+        })?;
+    Ok(())
+}
 
 /// A schedule's ECS task definition, as `prune` needs to know what is in use.
 #[derive(Debug, Clone)]
@@ -19,47 +150,17 @@ pub async fn ecs_task_definitions(
     scheduler: &aws_sdk_scheduler::Client,
     concurrency: usize,
 ) -> Result<Vec<ScheduleTaskDefinition>> {
-    let mut summaries = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = scheduler
-            .list_schedules()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| Error::new(format!("ListSchedules: {}", describe_error(&e))))?;
-        for s in out.schedules() {
-            if let Some(name) = s.name() {
-                let group = s.group_name().unwrap_or("default").to_string();
-                summaries.push((group, name.to_string()));
-            }
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    let summaries = list(scheduler, None).await?;
     let found: Vec<Option<ScheduleTaskDefinition>> = stream::iter(summaries)
-        .map(|(group, name)| async move {
-            let out = scheduler
-                .get_schedule()
-                .group_name(&group)
-                .name(&name)
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::new(format!(
-                        "GetSchedule {group}/{name}: {}",
-                        describe_error(&e)
-                    ))
-                })?;
-            let arn = out
-                .target()
-                .and_then(|t| t.ecs_parameters())
-                .map(|e| e.task_definition_arn().to_string());
+        .map(|s| async move {
+            let schedule = get(scheduler, &s.group, &s.name).await?;
+            let arn = schedule
+                .pointer("/Target/EcsParameters/TaskDefinitionArn")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             Ok::<_, Error>(arn.map(|task_definition_arn| ScheduleTaskDefinition {
-                group,
-                name,
+                group: s.group,
+                name: s.name,
                 task_definition_arn,
             }))
         })
@@ -67,4 +168,29 @@ pub async fn ecs_task_definitions(
         .try_collect()
         .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn writable_keeps_every_field_update_takes() {
+        let got = json!({
+            "Arn": "arn:aws:scheduler:us-east-1:123:schedule/default/n",
+            "CreationDate": 1.7e9, "LastModificationDate": 1.7e9,
+            "Name": "n", "GroupName": "default", "Description": null,
+            "State": "DISABLED", "ActionAfterCompletion": "NONE",
+            "StartDate": 1.8e9, "Target": {"Arn": "c", "FutureField": 1}
+        });
+        assert_eq!(
+            writable(got),
+            json!({
+                "Name": "n", "GroupName": "default", "State": "DISABLED",
+                "ActionAfterCompletion": "NONE", "StartDate": 1.8e9,
+                "Target": {"Arn": "c", "FutureField": 1}
+            })
+        );
+    }
 }

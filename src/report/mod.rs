@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 
 use crate::apply::Outcome;
-use crate::live::{RuleRef, TaskDefRef};
+use crate::live::{TaskDefRef, Trigger};
 use crate::manifest::short;
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
@@ -43,20 +43,27 @@ impl Style {
     }
 }
 
-const NO_TARGETS: &str =
-    "  (no rule on the configured buses runs a templated family on this cluster)";
+const NO_TARGETS: &str = "  (no rule on the configured buses and no schedule in the configured groups runs a templated family on this cluster)";
 
-/// `bus/rule`, as human reports show a rule.
-fn rule_label(rule: &RuleRef) -> String {
-    format!("{}/{}", rule.event_bus, rule.rule)
-}
-
-/// The width of the widest `bus/rule`, to align columns.
-fn rule_width<'a>(rules: impl Iterator<Item = &'a RuleRef>) -> usize {
-    rules
-        .map(|r| r.event_bus.len() + r.rule.len() + 1)
+/// The width of the widest trigger label, to align columns.
+fn label_width<'a>(triggers: impl Iterator<Item = &'a Trigger>) -> usize {
+    triggers
+        .map(|t| t.label().chars().count())
         .max()
         .unwrap_or(0)
+}
+
+/// The header of markdown tables of triggers, and a trigger's first two cells.
+const TRIGGER_HEADER: &str = "| Rule or schedule | Target |";
+
+fn trigger_cells(at: &Trigger) -> String {
+    format!(
+        "| `{}` | {} |",
+        at.owner.label(),
+        at.target_id
+            .as_deref()
+            .map_or("—".to_string(), |id| format!("`{id}`"))
+    )
 }
 
 fn destination(target: &TargetPlan) -> String {
@@ -146,9 +153,9 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
     if plan.targets.is_empty() {
         let _ = writeln!(out, "{NO_TARGETS}");
     }
-    let rule_width = rule_width(plan.targets.iter().map(|t| &t.rule));
+    let width = label_width(plan.targets.iter().map(|t| &t.at));
     for t in &plan.targets {
-        let rule = rule_label(&t.rule);
+        let label = t.at.label();
         let (mark, text) = match t.action {
             TargetAction::Keep => ("=".to_string(), format!("{} (current)", t.from.label())),
             TargetAction::Repoint => (
@@ -160,11 +167,7 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
                 format!("{} → {}, pinned", t.from.label(), destination(t)),
             ),
         };
-        let _ = writeln!(
-            out,
-            "  {mark} {rule:rule_width$}  target {}  {text}",
-            t.target_id
-        );
+        let _ = writeln!(out, "  {mark} {label:width$}  {text}");
     }
     let _ = writeln!(out, "\n{}", style.paint("1", &plan.summary_line()));
     masker.mask(&out)
@@ -212,10 +215,7 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
         );
     }
     if !plan.targets.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n| Bus | Rule | Target | From | To |\n|---|---|---|---|---|"
-        );
+        let _ = writeln!(out, "\n{TRIGGER_HEADER} From | To |\n|---|---|---|---|");
         for t in &plan.targets {
             let to = match t.action {
                 TargetAction::Keep => "(current)".to_string(),
@@ -224,10 +224,8 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | `{}` | `{}` | `{}` | {to} |",
-                t.rule.event_bus,
-                t.rule.rule,
-                t.target_id,
+                "{} `{}` | {to} |",
+                trigger_cells(&t.at),
                 t.from.label()
             );
         }
@@ -287,10 +285,8 @@ pub fn outcome_human(outcome: &Outcome) -> String {
     for r in &outcome.repointed {
         let _ = writeln!(
             out,
-            "  {}/{} target {}: {} → {}",
-            r.rule.event_bus,
-            r.rule.rule,
-            r.target_id,
+            "  {}: {} → {}",
+            r.at.label(),
             TaskDefRef::parse(&r.from).label(),
             TaskDefRef::parse(&r.to).label()
         );
@@ -306,14 +302,12 @@ pub fn outcome_markdown(outcome: &Outcome) -> String {
         outcome.release
     );
     if !outcome.repointed.is_empty() {
-        out.push_str("| Bus | Rule | Target | From | To |\n|---|---|---|---|---|\n");
+        let _ = writeln!(out, "{TRIGGER_HEADER} From | To |\n|---|---|---|---|");
         for r in &outcome.repointed {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | `{}` | `{}` | `{}` |",
-                r.rule.event_bus,
-                r.rule.rule,
-                r.target_id,
+                "{} `{}` | `{}` |",
+                trigger_cells(&r.at),
                 TaskDefRef::parse(&r.from).label(),
                 TaskDefRef::parse(&r.to).label()
             );

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Format, NO_TARGETS, Style, rule_label, rule_width};
+use super::{Format, NO_TARGETS, Style, TRIGGER_HEADER, label_width, trigger_cells};
 use crate::commands::prune::PruneOutcome;
 use crate::history::{HistoryReport, ReleaseInfo, Slot, Status};
 use crate::manifest::short;
@@ -149,13 +149,12 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
     if status.targets.is_empty() {
         let _ = writeln!(out, "{NO_TARGETS}");
     }
-    let rule_width = rule_width(status.targets.iter().map(|t| &t.rule));
+    let width = label_width(status.targets.iter().map(|t| &t.at));
     for t in &status.targets {
-        let rule = rule_label(&t.rule);
+        let label = t.at.label();
         let _ = writeln!(
             out,
-            "  {rule:rule_width$}  target {}  {}  {}  release {}",
-            t.target_id,
+            "  {label:width$}  {}  {}  release {}",
             revision_text(t),
             t.state,
             t.release.as_deref().unwrap_or("—")
@@ -175,15 +174,13 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
 fn status_markdown(status: &Status, cluster: &str) -> String {
     let mut out = format!("### jobdeploy status: cluster `{cluster}`\n\n");
     let _ = writeln!(out, "Live: {}\n", status.live.describe());
-    out.push_str("| Bus | Rule | Target | Revision | State | Release |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
+    let _ = writeln!(out, "{TRIGGER_HEADER} Revision | State | Release |");
+    out.push_str("|---|---|---|---|---|\n");
     for t in &status.targets {
         let _ = writeln!(
             out,
-            "| {} | `{}` | `{}` | `{}` | {} | {} |",
-            t.rule.event_bus,
-            t.rule.rule,
-            t.target_id,
+            "{} `{}` | {} | {} |",
+            trigger_cells(&t.at),
             revision_text(t),
             t.state,
             t.release

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 pub struct Proxy {
     pub url: String,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
     _runtime: tokio::runtime::Runtime,
@@ -141,7 +141,23 @@ impl Proxy {
     }
 
     pub fn actions(&self) -> Vec<String> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.log
+            .lock()
+            .map(|l| l.iter().map(|(a, _)| a.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The JSON bodies of every `action` request, in order.
+    pub fn bodies(&self, action: &str) -> Vec<serde_json::Value> {
+        self.log
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter(|(a, _)| a == action)
+                    .map(|(_, b)| b.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn writes(&self) -> Vec<String> {
@@ -169,7 +185,7 @@ async fn forward(
     req: Request<Incoming>,
     client: Client<HttpConnector, Full<Bytes>>,
     upstream: String,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
@@ -185,17 +201,22 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.rsplit('.').next())
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
-    if let Ok(mut l) = log.lock() {
-        l.push(action.clone());
-    }
+        .unwrap_or_else(|| rest_action(parts.method.as_str(), parts.uri.path()));
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if let Ok(mut l) = log.lock() {
+        l.push((action.clone(), json.clone()));
+    }
+    // What a fault's `rule` matches: the rule in the body, or the schedule in the path.
+    let subject = json
+        .get("Rule")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .or_else(|| schedule_in_path(parts.uri.path()));
     let fault = faults.lock().ok().and_then(|mut f| {
         let fault = f.iter_mut().find(|f| {
             f.times != Some(0)
                 && (f.action == "*" || f.action == action)
-                && f.rule
-                    .is_none_or(|r| json.get("Rule").and_then(|v| v.as_str()) == Some(r))
+                && f.rule.is_none_or(|r| subject.as_deref() == Some(r))
         })?;
         if fault.skip > 0 {
             fault.skip -= 1;
@@ -257,6 +278,27 @@ async fn forward(
             .body(Full::new(Bytes::from(format!("proxy: {e}"))))
             .unwrap_or_default()),
     }
+}
+
+/// EventBridge Scheduler is a REST API (no X-Amz-Target): its calls are named from the
+/// method and path, so logs and faults use the operation names AWS documents.
+fn rest_action(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = match (method, segments.as_slice()) {
+        ("GET", ["schedules"]) => "ListSchedules",
+        ("GET", ["schedules", _]) => "GetSchedule",
+        ("PUT", ["schedules", _]) => "UpdateSchedule",
+        ("POST", ["schedules", _]) => "CreateSchedule",
+        ("DELETE", ["schedules", _]) => "DeleteSchedule",
+        ("GET", ["schedule-groups"]) => "ListScheduleGroups",
+        ("POST", ["schedule-groups", _]) => "CreateScheduleGroup",
+        _ => return format!("{method} {path}"),
+    };
+    name.to_string()
+}
+
+fn schedule_in_path(path: &str) -> Option<String> {
+    path.strip_prefix("/schedules/").map(str::to_string)
 }
 
 /// Makes hyper close the connection without a response.
