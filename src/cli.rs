@@ -79,6 +79,38 @@ pub enum Command {
     /// Never one that any rule or schedule in the account points at (ours or not, any
     /// cluster, any bus), never a family's newest, never one of the last N releases'.
     Prune(PruneArgs),
+    /// Write jobdeploy.toml and taskdefs/ from the live account
+    ///
+    /// Finds every EventBridge rule (any bus) and Scheduler schedule (any group) that runs an
+    /// ECS task on the cluster, and writes taskdefs/<family>.json from the revision they run:
+    /// read-only fields dropped, the image's tag turned into `{{ image }}`. Right after init,
+    /// `jobdeploy plan --tag <live tag>` shows no change. Never overwrites without --force.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// ECS cluster name or ARN
+    #[arg(long)]
+    pub cluster: String,
+    /// The image whose tag is the release, without tag (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web)
+    #[arg(long, value_name = "IMAGE_NAME")]
+    pub image: String,
+    /// The Kubernetes manifest repo (URL or local path), recorded in jobdeploy.toml
+    #[arg(long, value_name = "URL")]
+    pub manifest_repo: Option<String>,
+    /// Path in the manifest repo of the kustomization or workload, recorded in jobdeploy.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<String>,
+    /// AWS region, recorded in jobdeploy.toml [default: AWS_REGION / the profile's]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Where to write jobdeploy.toml and taskdefs/
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Overwrite existing files
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod github;
 pub mod history;
 pub mod image;
+pub mod init;
 pub mod live;
 pub mod manifest;
 pub mod normalize;

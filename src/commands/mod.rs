@@ -3,6 +3,7 @@
 
 pub mod deploy;
 pub mod history;
+pub mod init;
 pub mod plan;
 pub mod prune;
 pub mod render;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => status::run(&cli, args).await,
         Command::Rollback(args) => rollback::run(&cli, args).await,
         Command::Prune(args) => prune::run(&cli, args).await,
+        Command::Init(args) => init::run(&cli, args).await,
     }
 }
 
@@ -137,16 +139,7 @@ fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
         return;
     }
     for s in &state.skipped {
-        progress.line(format!(
-            "left alone: {}/{}{}: {}",
-            s.rule.event_bus,
-            s.rule.rule,
-            s.target_id
-                .as_deref()
-                .map(|t| format!(" target {t}"))
-                .unwrap_or_default(),
-            s.reason
-        ));
+        progress.line(format!("left alone: {}: {}", s.at.label(), s.reason));
     }
 }
 

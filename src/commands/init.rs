@@ -1,0 +1,257 @@
+//! `jobdeploy init`: `jobdeploy.toml` and `taskdefs/` from the live account. Finds every rule
+//! (any bus) and schedule (any group) that runs an ECS task on the cluster, and writes a
+//! template per family from the revision they run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
+
+use crate::aws::{Aws, ecs, events, scheduler};
+use crate::cli::{Cli, InitArgs};
+use crate::config::DEFAULT_FILE;
+use crate::error::{Error, Result};
+use crate::image::ImageRef;
+use crate::init::{ConfigInput, config_text, template_from};
+use crate::live::{TaskDefRef, Trigger};
+use crate::progress::Progress;
+
+pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
+    let progress = Progress::new(cli.quiet);
+    let image = ImageRef::parse(&args.image)
+        .map_err(|e| Error::new(format!("--image `{}`: {e}", args.image)))?;
+    if image.tag.is_some() || image.digest.is_some() {
+        return Err(Error::new(format!(
+            "--image must be an image name without tag or digest, got `{}`",
+            args.image
+        ))
+        .hint(format!("use `--image {}`", image.name)));
+    }
+    let config_path = args.dir.join(DEFAULT_FILE);
+    let taskdefs = args.dir.join("taskdefs");
+    if !args.force && config_path.exists() {
+        return Err(Error::new(format!("{} exists", config_path.display()))
+            .hint("pass --force to overwrite it and the templates, or choose another --dir"));
+    }
+
+    let aws = Aws::connect(args.region.as_deref(), usize::from(cli.concurrency)).await?;
+    let cluster_arn = ecs::cluster_arn(&aws.ecs, &args.cluster).await?;
+    let found = find_triggers(&aws, &cluster_arn).await?;
+    if found.is_empty() {
+        return Err(Error::new(format!(
+            "no EventBridge rule (any bus) and no Scheduler schedule (any group) runs an ECS task on cluster `{}`",
+            args.cluster
+        ))
+        .hint("check --cluster and the region (AWS_REGION or --region)"));
+    }
+    for (at, td) in &found {
+        progress.line(format!("found {} → {}", at.label(), td.label()));
+    }
+
+    // Per family, the revision to template: the newest any trigger pins, else the newest.
+    let mut wanted: BTreeMap<String, BTreeSet<Option<i64>>> = BTreeMap::new();
+    for (_, td) in &found {
+        wanted
+            .entry(td.family.clone())
+            .or_default()
+            .insert(td.revision);
+    }
+    let chosen: Vec<(String, String)> = wanted
+        .iter()
+        .map(|(family, revisions)| {
+            let newest = revisions.iter().flatten().max();
+            if revisions.len() > 1 {
+                progress.warn(format!(
+                    "{family}: triggers run different revisions; templating {}",
+                    newest.map_or(format!("{family} (newest)"), |n| format!("{family}:{n}"))
+                ));
+            }
+            let what = newest.map_or(family.clone(), |n| format!("{family}:{n}"));
+            (family.clone(), what)
+        })
+        .collect();
+
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let described: Vec<(String, String, Option<ecs::LiveTaskDef>)> = stream::iter(chosen)
+        .map(|(family, what)| {
+            let aws = &aws;
+            async move {
+                let live = ecs::describe(&aws.ecs, &what).await?;
+                Ok::<_, Error>((family, what, live))
+            }
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    for (family, what, live) in described {
+        let live = live.ok_or_else(|| {
+            Error::new(format!(
+                "{what} is run by a rule or schedule but ECS has no such task definition"
+            ))
+        })?;
+        let template = template_from(&live.body, &image);
+        let path = taskdefs.join(format!("{family}.json"));
+        for note in &template.notes {
+            progress.warn(format!("{}: {note}", path.display()));
+        }
+        if template.tags.is_empty() {
+            progress.warn(format!(
+                "{}: no container of {} runs {}; a release will not change it",
+                path.display(),
+                live.arn,
+                image.name
+            ));
+        }
+        for tag in &template.tags {
+            tags.entry(tag.clone()).or_default().push(family.clone());
+        }
+        let text = serde_json::to_string_pretty(&template.body).unwrap_or_default() + "\n";
+        files.push((path, text));
+    }
+
+    let buses: Vec<String> = found
+        .iter()
+        .filter_map(|(at, _)| match &at.owner {
+            crate::live::Owner::Rule { event_bus, .. } => Some(event_bus.clone()),
+            crate::live::Owner::Schedule { .. } => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups: Vec<String> = found
+        .iter()
+        .filter_map(|(at, _)| match &at.owner {
+            crate::live::Owner::Schedule { group, .. } => Some(group.clone()),
+            crate::live::Owner::Rule { .. } => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let default = || vec!["default".to_string()];
+    let config = config_text(&ConfigInput {
+        cluster: &args.cluster,
+        region: args.region.as_deref(),
+        image: &image,
+        manifest_repo: args.manifest_repo.as_deref(),
+        manifest_path: args.manifest_path.as_deref(),
+        event_buses: &if buses.is_empty() { default() } else { buses },
+        schedule_groups: &if groups.is_empty() { default() } else { groups },
+    });
+    files.push((config_path, config));
+
+    if !args.force {
+        let existing: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p.exists())
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::new(format!(
+                "would overwrite {}; nothing was written",
+                existing.join(", ")
+            ))
+            .hint("pass --force to overwrite"));
+        }
+    }
+    write_all(&taskdefs, &files)?;
+    for (path, _) in &files {
+        progress.line(format!("wrote {}", path.display()));
+    }
+    let next = match tags.len() {
+        0 => "jobdeploy plan --tag <the live tag>".to_string(),
+        1 => format!(
+            "jobdeploy plan --tag {}",
+            tags.keys().next().map_or("", String::as_str)
+        ),
+        _ => {
+            let list: Vec<String> = tags
+                .iter()
+                .map(|(t, fs)| format!("{t} ({})", fs.join(", ")))
+                .collect();
+            progress.warn(format!(
+                "families run different tags of {}: {}; the next deploy moves them all to one",
+                image.name,
+                list.join(", ")
+            ));
+            "jobdeploy plan --tag <the live tag>".to_string()
+        }
+    };
+    progress.line(format!(
+        "next: `{next}` should show no change; then set [manifest] repo and path"
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every rule target (any bus) and schedule (any group) on the cluster running an ECS
+/// task, with the task definition it names.
+async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, TaskDefRef)>> {
+    let buses = events::list_buses(&aws.events).await?;
+    let per_bus: Vec<(String, Vec<String>)> = stream::iter(buses)
+        .map(|bus| async move {
+            let names = events::rule_names_by_target(&aws.events, cluster_arn, &bus).await?;
+            Ok::<_, Error>((bus, names))
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    let rules = per_bus
+        .into_iter()
+        .flat_map(|(bus, names)| names.into_iter().map(move |n| (bus.clone(), n)));
+    let rule_targets: Vec<Vec<(Trigger, TaskDefRef)>> = stream::iter(rules)
+        .map(|(bus, rule)| async move {
+            let targets = events::list_targets(&aws.events, &rule, &bus).await?;
+            Ok::<_, Error>(
+                targets
+                    .iter()
+                    .filter(|t| t.get("Arn").and_then(Value::as_str) == Some(cluster_arn))
+                    .filter_map(|t| {
+                        let td = t.pointer("/EcsParameters/TaskDefinitionArn")?.as_str()?;
+                        let id = t.get("Id")?.as_str()?;
+                        Some((Trigger::rule_target(&bus, &rule, id), TaskDefRef::parse(td)))
+                    })
+                    .collect(),
+            )
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    let on_cluster: Vec<scheduler::Summary> = scheduler::list(&aws.scheduler, None)
+        .await?
+        .into_iter()
+        .filter(|s| s.target_arn.as_deref() == Some(cluster_arn))
+        .collect();
+    let schedules: Vec<Option<(Trigger, TaskDefRef)>> = stream::iter(on_cluster)
+        .map(|s| async move {
+            let schedule = scheduler::get(&aws.scheduler, &s.group, &s.name).await?;
+            Ok::<_, Error>(
+                schedule
+                    .pointer("/Target/EcsParameters/TaskDefinitionArn")
+                    .and_then(Value::as_str)
+                    .map(|td| (Trigger::schedule(&s.group, &s.name), TaskDefRef::parse(td))),
+            )
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    let mut found: Vec<(Trigger, TaskDefRef)> = rule_targets
+        .into_iter()
+        .flatten()
+        .chain(schedules.into_iter().flatten())
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Writes every file, creating `taskdefs`; on a write error, names the file.
+fn write_all(taskdefs: &Path, files: &[(PathBuf, String)]) -> Result<()> {
+    std::fs::create_dir_all(taskdefs)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", taskdefs.display())))?;
+    for (path, text) in files {
+        std::fs::write(path, text)
+            .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}

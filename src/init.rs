@@ -1,0 +1,241 @@
+//! `init`'s pure half: a template from a live revision, and a commented `jobdeploy.toml`.
+//! The command (src/commands/init.rs) finds the revisions and writes the files.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::image::ImageRef;
+use crate::normalize::TAG_PREFIX;
+use crate::render::READ_ONLY_FIELDS;
+
+/// A template made from a live revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub body: Value,
+    /// Tags (or digests) of `image_name` the revision ran, now `{{ image }}`.
+    pub tags: BTreeSet<String>,
+    /// Things the user should look at, each naming the JSON path.
+    pub notes: Vec<String>,
+}
+
+/// The RegisterTaskDefinition body of `describe` (a DescribeTaskDefinition `taskDefinition`
+/// plus `tags`): read-only fields and jobdeploy's own tags dropped, every container image of
+/// `image_name` turned into `{{ image }}`, and any string minijinja would read as template
+/// syntax kept literal with `{% raw %}`.
+pub fn template_from(describe: &Value, image_name: &ImageRef) -> Template {
+    let mut body = describe.as_object().cloned().unwrap_or_default();
+    for field in READ_ONLY_FIELDS {
+        body.remove(*field);
+    }
+    if let Some(Value::Array(tags)) = body.get_mut("tags") {
+        tags.retain(|t| {
+            !t.get("key")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.starts_with(TAG_PREFIX))
+        });
+        if tags.is_empty() {
+            body.remove("tags");
+        }
+    }
+    let mut tags = BTreeSet::new();
+    let mut notes = Vec::new();
+    let mut body = Value::Object(body);
+    if let Some(Value::Array(containers)) = body.get_mut("containerDefinitions") {
+        for (i, container) in containers.iter_mut().enumerate() {
+            let Some(image) = container.get_mut("image") else {
+                continue;
+            };
+            let Some(parsed) = image.as_str().and_then(|s| ImageRef::parse(s).ok()) else {
+                continue;
+            };
+            if parsed.name != image_name.name {
+                continue;
+            }
+            if let Some(t) = parsed.tag.as_ref().or(parsed.digest.as_ref()) {
+                tags.insert(t.clone());
+            }
+            *image = Value::String("{{ image }}".into());
+            if let Some(env) = container.get("environment").and_then(Value::as_array) {
+                for (j, var) in env.iter().enumerate() {
+                    let value = var.get("value").and_then(Value::as_str);
+                    if value.is_some() && value == parsed.tag.as_deref() {
+                        notes.push(format!(
+                            "$.containerDefinitions[{i}].environment[{j}] (`{}`) is the image tag; `{{{{ release }}}}` would keep it current",
+                            var.get("name").and_then(Value::as_str).unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let body = keep_literal(body);
+    Template { body, tags, notes }
+}
+
+/// Every string value that minijinja would treat as syntax, wrapped so it renders as itself.
+/// `{{ image }}` itself is left alone: it is the one expression init writes.
+fn keep_literal(value: Value) -> Value {
+    match value {
+        Value::String(s) if s != "{{ image }}" && has_syntax(&s) => {
+            Value::String(format!("{{% raw %}}{s}{{% endraw %}}"))
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(keep_literal).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, keep_literal(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        other => other,
+    }
+}
+
+fn has_syntax(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// What `jobdeploy.toml` records.
+pub struct ConfigInput<'a> {
+    pub cluster: &'a str,
+    pub region: Option<&'a str>,
+    pub image: &'a ImageRef,
+    pub manifest_repo: Option<&'a str>,
+    pub manifest_path: Option<&'a str>,
+    pub event_buses: &'a [String],
+    pub schedule_groups: &'a [String],
+}
+
+/// A commented `jobdeploy.toml`; every key is explained where it is set.
+pub fn config_text(input: &ConfigInput<'_>) -> String {
+    let quoted = |items: &[String]| -> String {
+        items
+            .iter()
+            .map(|s| toml_string(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let optional = |key: &str, value: Option<&str>, example: &str, why: &str| match value {
+        Some(v) => format!("{key} = {}{why}\n", toml_string(v)),
+        None => format!("# {key} = {}{why}\n", toml_string(example)),
+    };
+    let mut out = String::new();
+    out.push_str("# jobdeploy configuration, written by `jobdeploy init` from the live account.\n");
+    out.push_str("# Templates are in taskdefs/<family>.json; run `jobdeploy plan` to check.\n\n");
+    out.push_str("# ECS cluster whose scheduled tasks jobdeploy owns (name or ARN).\n");
+    out.push_str(&format!("cluster = {}\n", toml_string(input.cluster)));
+    out.push_str(&optional(
+        "region",
+        input.region,
+        "us-east-1",
+        "   # else AWS_REGION / the profile's region",
+    ));
+    out.push_str("\n[manifest]\n");
+    out.push_str("# The image whose tag is the release: its tag in the manifest repo is what gets deployed.\n");
+    out.push_str(&format!("image = {}\n", toml_string(&input.image.name)));
+    out.push_str(&optional(
+        "repo",
+        input.manifest_repo,
+        "https://github.com/acme/k8s-manifests.git",
+        "   # URL or local path of the Kubernetes manifest repo",
+    ));
+    out.push_str(&optional(
+        "path",
+        input.manifest_path,
+        "apps/web/overlays/production",
+        "   # directory or file with the kustomization or workload",
+    ));
+    out.push_str(
+        "# ref = \"main\"   # branch, tag or commit to read [default: the remote's HEAD]\n",
+    );
+    out.push_str("\n[taskdefs]\n# dir = \"taskdefs\"\n");
+    out.push_str(
+        "\n[rules]\n# EventBridge buses scanned for rules with a target on the cluster.\n",
+    );
+    out.push_str(&format!("event_buses = [{}]\n", quoted(input.event_buses)));
+    out.push_str("# exclude = [\"legacy-*\"]   # rule-name globs never touched\n");
+    out.push_str(
+        "\n[schedules]\n# EventBridge Scheduler groups scanned for schedules on the cluster.\n",
+    );
+    out.push_str(&format!("groups = [{}]\n", quoted(input.schedule_groups)));
+    out.push_str("# exclude = []   # schedule-name globs never touched\n");
+    out.push_str("\n[vars]\n# Free-form template variables: {{ vars.NAME }}\n");
+    out
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn image() -> ImageRef {
+        ImageRef::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap()
+    }
+
+    #[test]
+    fn a_revision_becomes_a_template() {
+        let describe = json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+            "family": "web", "revision": 7, "status": "ACTIVE",
+            "requiresAttributes": [], "compatibilities": ["FARGATE"],
+            "registeredAt": 1.7e9, "registeredBy": "arn:aws:iam::1:role/ci",
+            "containerDefinitions": [
+                {"name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v7",
+                 "command": ["sh", "-c", "echo {{ not a template }}"],
+                 "environment": [{"name": "RELEASE", "value": "v7"}]},
+                {"name": "sidecar", "image": "public.ecr.aws/datadog/agent:7"}
+            ],
+            "tags": [{"key": "jobdeploy:release", "value": "v7"}, {"key": "team", "value": "data"}]
+        });
+        let t = template_from(&describe, &image());
+        assert_eq!(
+            t.body,
+            json!({
+                "family": "web",
+                "containerDefinitions": [
+                    {"name": "app", "image": "{{ image }}",
+                     "command": ["sh", "-c", "{% raw %}echo {{ not a template }}{% endraw %}"],
+                     "environment": [{"name": "RELEASE", "value": "v7"}]},
+                    {"name": "sidecar", "image": "public.ecr.aws/datadog/agent:7"}
+                ],
+                "tags": [{"key": "team", "value": "data"}]
+            })
+        );
+        assert_eq!(t.tags, BTreeSet::from(["v7".to_string()]));
+        assert_eq!(t.notes.len(), 1);
+        assert!(t.notes[0].contains("environment[0]"), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn only_jobdeploy_tags_means_no_tags() {
+        let describe = json!({"family": "web", "containerDefinitions": [],
+            "tags": [{"key": "jobdeploy:release", "value": "v1"}]});
+        let t = template_from(&describe, &image());
+        assert_eq!(t.body, json!({"family": "web", "containerDefinitions": []}));
+        assert!(t.tags.is_empty());
+    }
+
+    #[test]
+    fn the_config_parses_back() {
+        let text = config_text(&ConfigInput {
+            cluster: "batch",
+            region: None,
+            image: &image(),
+            manifest_repo: Some("https://github.com/acme/k8s.git"),
+            manifest_path: None,
+            event_buses: &["default".into(), "jobs".into()],
+            schedule_groups: &["default".into()],
+        });
+        let c = crate::config::LoadedConfig::parse(std::path::Path::new("jobdeploy.toml"), &text)
+            .unwrap();
+        assert_eq!(c.config.cluster, "batch");
+        assert_eq!(c.config.rules.event_buses, ["default", "jobs"]);
+        let m = c.config.manifest.unwrap();
+        assert_eq!(m.repo.as_deref(), Some("https://github.com/acme/k8s.git"));
+        assert_eq!(m.path, None);
+        assert!(text.contains("# path = "), "{text}");
+    }
+}
