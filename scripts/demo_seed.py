@@ -87,6 +87,27 @@ def main(rendered_path: str, tags: list[str]) -> None:
     rule("analytics-export", "rate(6 hours)", [ecs_target("export", other, arns["web-batch"])])
     rule("replica-sync", '{"source": ["acme.replica"]}', [ecs_target("sync", batch, arns["web-batch"])], bus="data")
 
+    # An EventBridge Scheduler schedule, DISABLED, in Tokyo time: only its task definition moves.
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.create_schedule(
+        Name="month-end-invoices",
+        ScheduleExpression="cron(0 2 1 * ? *)",
+        ScheduleExpressionTimezone="Asia/Tokyo",
+        FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 30},
+        State="DISABLED",
+        Description="month-end invoices (paused until the new billing run)",
+        Target={
+            "Arn": batch,
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/scheduler-ecs-run-task",
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
+            "EcsParameters": {
+                "TaskDefinitionArn": arns["nightly-report"],
+                "LaunchType": "FARGATE",
+                "NetworkConfiguration": network,
+            },
+        },
+    )
+
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2:])
