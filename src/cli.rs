@@ -9,12 +9,12 @@ use crate::report::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "jobdeploy",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("JOBDEPLOY_COMMIT"), ")"),
     about = "Repoint every ECS scheduled batch job at the image tag your Kubernetes manifests run.",
     long_about = "Reads the image tag the Kubernetes manifest repo says is live, renders the task \
 definition templates in taskdefs/, registers what changed and repoints every EventBridge rule \
-target of ours at the new revisions — all or nothing.",
-    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run"
+target and Scheduler schedule of ours at the new revisions — all or nothing.",
+    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
 )]
 pub struct Cli {
     /// Path to jobdeploy.toml [default: ./jobdeploy.toml]
@@ -51,33 +51,54 @@ pub enum Command {
     ///
     /// Resolves the release, renders the templates, reads live task definitions and rule
     /// targets, and prints per family a diff and per target `family:old → family:new`.
+    #[command(
+        after_help = "Examples:\n  jobdeploy plan\n  jobdeploy plan --tag v1.4.2 --format markdown > plan.md\n  jobdeploy plan --exit-code || [ $? -eq 2 ]   # 2: changes pending"
+    )]
     Plan(PlanArgs),
     /// Check the image, register changed task definitions, repoint every target
     ///
     /// All or nothing: if any target cannot be repointed, the ones already repointed are
     /// put back as they were and the exit code is 1.
+    #[command(
+        after_help = "Examples:\n  jobdeploy deploy\n  jobdeploy deploy --tag v1.4.2        # a hotfix tag, without the manifest repo\n  JOBDEPLOY_CONCURRENCY=4 jobdeploy deploy"
+    )]
     Deploy(DeployArgs),
     /// Print rendered task definitions as they would be registered
+    #[command(
+        after_help = "Examples:\n  jobdeploy render --tag v1.4.2\n  jobdeploy render web-batch --tag v1.4.2 | jq .containerDefinitions"
+    )]
     Render(RenderArgs),
     /// Releases newest first: time, commits, family → revision, which one is live
     ///
     /// Derived from the tags jobdeploy puts on the revisions it registers; a family a release
     /// did not change keeps its earlier revision. Reads only as far back as needed.
+    #[command(
+        after_help = "Examples:\n  jobdeploy history\n  jobdeploy history --limit 3 --format json"
+    )]
     History(HistoryArgs),
     /// Every target of ours: revision, release, and drift
     ///
     /// Drift: targets on different releases, floating family-only targets, targets on
     /// INACTIVE or missing revisions, ECS targets on the cluster whose family has no template.
+    #[command(
+        after_help = "Examples:\n  jobdeploy status\n  jobdeploy status --exit-code   # 2 on drift, for a scheduled check"
+    )]
     Status(StatusArgs),
     /// Repoint every target at the revisions an earlier release had; registers nothing
     ///
     /// `previous` is the release before the live one. The same plan, compare-and-swap and
     /// all-or-nothing revert as deploy. A release with an INACTIVE revision is refused.
+    #[command(
+        after_help = "Examples:\n  jobdeploy rollback previous --dry-run\n  jobdeploy rollback v1.4.1"
+    )]
     Rollback(RollbackArgs),
     /// Deregister old revisions of our families
     ///
     /// Never one that any rule or schedule in the account points at (ours or not, any
     /// cluster, any bus), never a family's newest, never one of the last N releases'.
+    #[command(
+        after_help = "Examples:\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy prune --keep 10"
+    )]
     Prune(PruneArgs),
     /// Write jobdeploy.toml and taskdefs/ from the live account
     ///
@@ -85,7 +106,27 @@ pub enum Command {
     /// ECS task on the cluster, and writes taskdefs/<family>.json from the revision they run:
     /// read-only fields dropped, the image's tag turned into `{{ image }}`. Right after init,
     /// `jobdeploy plan --tag <live tag>` shows no change. Never overwrites without --force.
+    #[command(
+        after_help = "Examples:\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy init --cluster batch --image ghcr.io/acme/web --manifest-repo https://github.com/acme/k8s.git --manifest-path apps/web --dir app"
+    )]
     Init(InitArgs),
+    /// Print the least-privilege IAM policy this config needs
+    ///
+    /// Scoped to the cluster, the templated families, the rules' buses, the schedule groups
+    /// and the image's ECR repository; `iam:PassRole` for the task and execution roles in the
+    /// templates and the roles of the rule targets and schedules found. Reads AWS only.
+    #[command(
+        after_help = "Examples:\n  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  aws iam put-role-policy --role-name jobdeploy --policy-name jobdeploy --policy-document file://policy.json"
+    )]
+    IamPolicy,
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  jobdeploy completions bash > /etc/bash_completion.d/jobdeploy\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy\n  jobdeploy completions fish > ~/.config/fish/completions/jobdeploy.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,37 @@ pub fn escape(text: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// Inside Actions, tells the runner to mask `secret` in every log line from now on.
+pub fn mask(secret: &str) {
+    if in_actions() && !secret.is_empty() {
+        // On stderr, like every workflow command here: stdout stays data (`--format json`).
+        eprintln!("::add-mask::{}", escape(secret));
+    }
+}
+
+/// Inside Actions, folds what is printed until [`Group`] is dropped into one log group.
+pub struct Group {
+    open: bool,
+}
+
+impl Group {
+    pub fn start(title: &str) -> Self {
+        let open = in_actions();
+        if open {
+            eprintln!("::group::{}", escape(title));
+        }
+        Self { open }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.open {
+            eprintln!("::endgroup::");
+        }
+    }
+}
+
 fn append(var: &str, text: &str) -> std::io::Result<()> {
     let Some(path) = std::env::var_os(var) else {
         return Ok(());

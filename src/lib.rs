@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod github;
 pub mod history;
+pub mod iam;
 pub mod image;
 pub mod init;
 pub mod live;

@@ -20,6 +20,7 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
         super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
+    let group = github::Group::start(&format!("jobdeploy deploy {}", plan.release.id));
     let outcome = apply::deploy(
         &planned.aws,
         DeployInput {
@@ -28,7 +29,9 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
         },
         &progress,
     )
-    .await?;
+    .await;
+    drop(group);
+    let outcome = outcome?;
     super::print(&masker.mask(&report::outcome(&outcome, cli.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
     github::publish(

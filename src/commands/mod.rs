@@ -3,6 +3,7 @@
 
 pub mod deploy;
 pub mod history;
+pub mod iam_policy;
 pub mod init;
 pub mod plan;
 pub mod prune;
@@ -33,6 +34,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(&cli, args).await,
         Command::Prune(args) => prune::run(&cli, args).await,
         Command::Init(args) => init::run(&cli, args).await,
+        Command::IamPolicy => iam_policy::run(&cli).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(*shell, &mut command, "jobdeploy", &mut out);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -62,6 +70,9 @@ pub fn load_local(cli: &Cli, progress: &Progress) -> Result<Local> {
         secret_values.extend(r.secrets.iter().cloned());
         secrets::collect(&r.body, &mut secret_values);
         rendered.push(r);
+    }
+    for secret in &secret_values {
+        crate::github::mask(secret);
     }
     Ok(Local {
         config,

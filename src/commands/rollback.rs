@@ -49,7 +49,10 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = apply::rollback(&account.aws, &plan, &progress).await?;
+    let group = github::Group::start(&format!("jobdeploy rollback {}", plan.release.id));
+    let outcome = apply::rollback(&account.aws, &plan, &progress).await;
+    drop(group);
+    let outcome = outcome?;
     super::print(&report::outcome(&outcome, cli.format));
     github::publish(
         &format!(

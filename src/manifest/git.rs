@@ -100,9 +100,11 @@ pub fn short(sha: &str) -> &str {
 }
 
 fn token() -> Option<String> {
-    ["JOBDEPLOY_GIT_TOKEN", "GITHUB_TOKEN"]
+    let token = ["JOBDEPLOY_GIT_TOKEN", "GITHUB_TOKEN"]
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    crate::github::mask(&token);
+    Some(token)
 }
 
 /// Fetches every branch and tag into a bare clone kept in the cache, so repeated runs only

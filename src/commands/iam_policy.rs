@@ -1,0 +1,54 @@
+//! `jobdeploy iam-policy`: the least-privilege policy for this config, scoped by what the
+//! templates and the live account name.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::cli::Cli;
+use crate::error::Result;
+use crate::iam::{Scope, policy};
+use crate::live::{self, Owner};
+use crate::progress::Progress;
+
+pub async fn run(cli: &Cli) -> Result<ExitCode> {
+    let progress = Progress::new(cli.quiet);
+    let local = super::load_local(cli, &progress)?;
+    let aws = Aws::connect(
+        local.config.config.region.as_deref(),
+        usize::from(cli.concurrency),
+    )
+    .await?;
+    let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
+    let state = live::read_targets(&aws, &local.config, &families).await?;
+    let mut scope = Scope {
+        cluster_arn: state.cluster_arn.clone(),
+        families,
+        event_buses: local.config.config.rules.event_buses.clone(),
+        schedule_groups: local.config.config.schedules.groups.clone(),
+        ecr: local.release.image.ecr(),
+        prune: true,
+        ..Scope::default()
+    };
+    for r in &local.rendered {
+        for key in ["taskRoleArn", "executionRoleArn"] {
+            if let Some(role) = r.body.get(key).and_then(Value::as_str) {
+                scope.task_roles.insert(role.to_string());
+            }
+        }
+    }
+    for t in &state.targets {
+        let (roles, pointer): (&mut BTreeSet<String>, &str) = match t.at.owner {
+            Owner::Rule { .. } => (&mut scope.rule_roles, "/RoleArn"),
+            Owner::Schedule { .. } => (&mut scope.schedule_roles, "/Target/RoleArn"),
+        };
+        if let Some(role) = t.raw.pointer(pointer).and_then(Value::as_str) {
+            roles.insert(role.to_string());
+        }
+    }
+    let text = serde_json::to_string_pretty(&policy(&scope)).unwrap_or_default();
+    super::print(&(text + "\n"));
+    Ok(ExitCode::SUCCESS)
+}
