@@ -1,11 +1,11 @@
 //! Executes a plan: check the image, register changed families, repoint every target by
-//! compare-and-swap read–modify–write, read back and verify; on any failure put back every
-//! target already repointed, exactly as it was.
+//! compare-and-swap read–modify–write (the first write read back before any other); on any
+//! failure put back every target already repointed, exactly as it was.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -55,17 +55,18 @@ pub struct DeployInput<'a> {
     pub source_commit: Option<String>,
 }
 
-/// Checks that must pass before the first write.
-pub async fn preflight(aws: &Aws, plan: &Plan) -> Result<()> {
-    if let Some(repo) = plan.release.image.ecr() {
-        ecr::check_image(&aws.sdk, &plan.release.image, &repo).await?;
+/// Checks that must pass before the first write: the image exists when it is in ECR. Run
+/// beside the live reads (see `commands::make_plan`), since it needs only the release.
+pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<()> {
+    if let Some(repo) = release.image.ecr() {
+        ecr::check_image(&aws.sdk, &release.image, &repo).await?;
     }
     Ok(())
 }
 
+/// Registers and repoints. [`preflight`] must have passed for the plan's release.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
     let plan = input.plan;
-    preflight(aws, plan).await?;
     let registered = register_all(aws, &input, progress).await?;
     let new_arns: BTreeMap<&str, &LiveTaskDef> = registered
         .iter()
@@ -304,20 +305,18 @@ async fn repoint_all(
             }
         }
     }
+    // No read-back of every write: each was compare-and-swapped right before, PutTargets
+    // reports refused entries, and the first write's read-back settled any race. Reading
+    // all back again would cost a request per rule for a window of milliseconds.
     if failures.is_empty() {
-        match verify(aws, &written).await {
-            Ok(()) => {
-                return Ok(moves
-                    .iter()
-                    .map(|m| Repointed {
-                        at: m.target.at.clone(),
-                        from: m.target.from.arn.clone(),
-                        to: m.to.clone(),
-                    })
-                    .collect());
-            }
-            Err(e) => failures.push(e),
-        }
+        return Ok(moves
+            .iter()
+            .map(|m| Repointed {
+                at: m.target.at.clone(),
+                from: m.target.from.arn.clone(),
+                to: m.to.clone(),
+            })
+            .collect());
     }
     Err(revert(aws, plan, &written, failures, progress).await)
 }
@@ -398,16 +397,6 @@ async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Reads every written rule and schedule back, concurrently.
-async fn verify(aws: &Aws, written: &[Written]) -> Result<()> {
-    stream::iter(written)
-        .map(|w| confirm(aws, w))
-        .buffer_unordered(aws.concurrency)
-        .try_collect::<Vec<()>>()
-        .await
-        .map(|_| ())
 }
 
 /// How putting one rule or schedule back went.

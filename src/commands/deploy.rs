@@ -12,7 +12,7 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
         return super::plan::run(cli, &PlanArgs { exit_code: false }).await;
     }
     let progress = Progress::new(cli.quiet);
-    let planned = super::make_plan(cli, &progress).await?;
+    let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     if cli.format == Format::Human {

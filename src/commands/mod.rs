@@ -71,7 +71,8 @@ pub fn load_local(cli: &Cli, progress: &Progress) -> Result<Local> {
         secrets::collect(&r.body, &mut secret_values);
         rendered.push(r);
     }
-    for secret in &secret_values {
+    let unique: std::collections::BTreeSet<&String> = secret_values.iter().collect();
+    for secret in unique {
         crate::github::mask(secret);
     }
     Ok(Local {
@@ -88,7 +89,16 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
+/// What a plan also checks before it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preflight {
+    /// `plan`: reads only what the plan shows.
+    None,
+    /// `deploy`: the image must exist, checked beside the live reads.
+    Image,
+}
+
+pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> Result<Planned> {
     let local = load_local(cli, progress)?;
     let aws = Aws::connect(
         local.config.config.region.as_deref(),
@@ -96,7 +106,15 @@ pub async fn make_plan(cli: &Cli, progress: &Progress) -> Result<Planned> {
     )
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
-    let state = live::read(&aws, &local.config, &families).await?;
+    let read = live::read(&aws, &local.config, &families);
+    let state = match preflight {
+        Preflight::None => read.await?,
+        Preflight::Image => {
+            futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
+                .await?
+                .0
+        }
+    };
     report_skipped(cli, &state, progress);
     let plan = Plan::compute(&local.release, &local.rendered, &state);
     Ok(Planned { local, aws, plan })

@@ -8,7 +8,7 @@ use crate::report::{self, Style};
 
 pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let planned = super::make_plan(cli, &progress).await?;
+    let planned = super::make_plan(cli, &progress, super::Preflight::None).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     super::print(&report::plan(plan, cli.format, Style::detect(), masker));
