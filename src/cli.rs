@@ -30,7 +30,7 @@ pub struct Cli {
     pub format: Format,
 
     /// Concurrent AWS requests (kept modest for AWS API quotas)
-    #[arg(long, global = true, default_value_t = 8, env = "JOBDEPLOY_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, global = true, default_value_t = 16, env = "JOBDEPLOY_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
     /// Show more: targets left alone and why

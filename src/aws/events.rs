@@ -19,6 +19,7 @@ pub async fn rule_names_by_target(
             .list_rule_names_by_target()
             .target_arn(target_arn)
             .event_bus_name(bus)
+            .limit(100)
             .set_next_token(token.take())
             .send()
             .await
