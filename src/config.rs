@@ -266,6 +266,18 @@ replicas = 3
     }
 
     #[test]
+    fn empty_schedule_groups_are_refused() {
+        let err = parse("cluster = \"b\"\n[schedules]\ngroups = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schedules.groups"), "{err}");
+        let err = parse("cluster = \"b\"\n[schedules]\nexclude = [\"[\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schedules.exclude"), "{err}");
+    }
+
+    #[test]
     fn wrong_type_names_key() {
         let err = parse("cluster = 3").unwrap_err().to_string();
         assert!(err.contains("cluster"), "{err}");

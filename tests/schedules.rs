@@ -42,6 +42,18 @@ fn rule_and_full_schedule(w: &World) -> Value {
     w.aws.schedule_json("jobs", "export")
 }
 
+/// The rule is still on web:1 and the schedule exactly as it was.
+fn assert_nothing_moved(w: &World, before: &Value) {
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 1)
+    );
+    assert_eq!(
+        comparable(w.aws.schedule_json("jobs", "export")),
+        comparable(before.clone())
+    );
+}
+
 #[test]
 fn a_schedule_with_every_field_survives_deploy_and_rollback() {
     let w = World::new();
@@ -164,14 +176,7 @@ fn a_failing_schedule_puts_the_rules_back() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        w.aws.task_definition_of("hourly", "default", "batch"),
-        td_arn("web", 1)
-    );
-    assert_eq!(
-        comparable(w.aws.schedule_json("jobs", "export")),
-        comparable(before)
-    );
+    assert_nothing_moved(&w, &before);
 }
 
 #[test]
@@ -199,14 +204,7 @@ fn a_schedule_written_but_unanswered_is_put_back_exactly() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        w.aws.task_definition_of("hourly", "default", "batch"),
-        td_arn("web", 1)
-    );
-    assert_eq!(
-        comparable(w.aws.schedule_json("jobs", "export")),
-        comparable(before)
-    );
+    assert_nothing_moved(&w, &before);
     // Healed, the same deploy converges, registering web:2 only once.
     w.proxy.heal();
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
@@ -239,8 +237,5 @@ fn a_schedule_changed_since_the_plan_stops_the_deploy() {
         run.stderr
     );
     assert_eq!(w.proxy.count("UpdateSchedule"), 0);
-    assert_eq!(
-        w.aws.task_definition_of("hourly", "default", "batch"),
-        td_arn("web", 1)
-    );
+    assert_nothing_moved(&w, &before);
 }
