@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
+use globset::GlobSet;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,6 +70,15 @@ impl Owner {
         match self {
             Owner::Rule { event_bus, rule } => format!("rule {rule} (bus {event_bus})"),
             Owner::Schedule { .. } => self.label(),
+        }
+    }
+
+    /// The ECS target inside what [`crate::aws::owner::read`] returns for this owner: the
+    /// rule target itself, or the schedule's `Target`.
+    pub fn target_of<'a>(&self, slot: &'a Value) -> &'a Value {
+        match self {
+            Owner::Rule { .. } => slot,
+            Owner::Schedule { .. } => slot.get("Target").unwrap_or(&Value::Null),
         }
     }
 
@@ -226,14 +236,15 @@ pub async fn read_targets(
 ) -> Result<LiveState> {
     let families: BTreeSet<String> = families.iter().cloned().collect();
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
-    let (rules, schedules) = futures::future::try_join(
-        rule_slots(aws, config, &cluster_arn),
-        schedule_slots(aws, config, &cluster_arn),
-    )
-    .await?;
+    let scope = Scope {
+        buses: &config.config.rules.event_buses,
+        groups: Some(&config.config.schedules.groups),
+        rule_exclude: Some(&config.rule_exclude),
+        schedule_exclude: Some(&config.schedule_exclude),
+    };
     let mut skipped = Vec::new();
     let mut ours = Vec::new();
-    for (at, found) in rules.into_iter().chain(schedules) {
+    for (at, found) in scan(aws, &cluster_arn, &scope).await? {
         let raw = match found {
             Found::Slot(raw) => raw,
             Found::Skipped(kind, reason) => {
@@ -241,11 +252,7 @@ pub async fn read_targets(
                 continue;
             }
         };
-        let target = match at.owner {
-            Owner::Rule { .. } => &raw,
-            Owner::Schedule { .. } => raw.get("Target").unwrap_or(&Value::Null),
-        };
-        match classify(target, &cluster_arn, &families) {
+        match classify(at.owner.target_of(&raw), &cluster_arn, &families) {
             Classified::Ours(task_definition) => ours.push(LiveTarget {
                 at,
                 task_definition,
@@ -263,19 +270,44 @@ pub async fn read_targets(
     })
 }
 
+/// Where to look for triggers on the cluster, and which names to leave alone.
+pub struct Scope<'a> {
+    pub buses: &'a [String],
+    /// Schedule groups; `None`: every group.
+    pub groups: Option<&'a [String]>,
+    pub rule_exclude: Option<&'a GlobSet>,
+    pub schedule_exclude: Option<&'a GlobSet>,
+}
+
+/// Every trigger that may run a task on the cluster, read whole: each target of the rules on
+/// `scope.buses` with a target there, and each schedule in `scope.groups` whose target is the
+/// cluster. Rules and schedules are read side by side; excluded names are not read.
+pub async fn scan(
+    aws: &Aws,
+    cluster_arn: &str,
+    scope: &Scope<'_>,
+) -> Result<Vec<(Trigger, Found)>> {
+    let (rules, schedules) = futures::future::try_join(
+        rule_slots(aws, scope, cluster_arn),
+        schedule_slots(aws, scope, cluster_arn),
+    )
+    .await?;
+    Ok(rules.into_iter().chain(schedules).collect())
+}
+
 /// What was found at a trigger: its whole JSON, or why it was not even read.
-enum Found {
+pub enum Found {
     Slot(Value),
     Skipped(SkipKind, String),
 }
 
-/// Every target of every rule on the configured buses with a target on our cluster.
+/// Every target of every rule on the scope's buses with a target on our cluster.
 async fn rule_slots(
     aws: &Aws,
-    config: &LoadedConfig,
+    scope: &Scope<'_>,
     cluster_arn: &str,
 ) -> Result<Vec<(Trigger, Found)>> {
-    let buses = &config.config.rules.event_buses;
+    let buses = scope.buses;
     let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
         .map(|bus| events::rule_names_by_target(&aws.events, cluster_arn, bus))
         .buffered(aws.concurrency)
@@ -289,7 +321,7 @@ async fn rule_slots(
                 event_bus: bus.clone(),
                 rule: rule.clone(),
             };
-            if config.rule_exclude.is_match(&rule) {
+            if scope.rule_exclude.is_some_and(|g| g.is_match(&rule)) {
                 let reason = "excluded by rules.exclude".to_string();
                 let at = Trigger {
                     owner,
@@ -322,37 +354,41 @@ async fn rule_slots(
     Ok(found)
 }
 
-/// Every schedule in the configured groups whose target is our cluster, fetched whole.
+/// Every schedule in the scope's groups whose target is our cluster, fetched whole.
 /// ListSchedules names the target's ARN, so schedules of other clusters are not fetched.
 async fn schedule_slots(
     aws: &Aws,
-    config: &LoadedConfig,
+    scope: &Scope<'_>,
     cluster_arn: &str,
 ) -> Result<Vec<(Trigger, Found)>> {
-    let groups = &config.config.schedules.groups;
-    let per_group: Vec<Vec<scheduler::Summary>> = stream::iter(groups.iter())
-        .map(|group| scheduler::list(&aws.scheduler, Some(group)))
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
+    let per_group: Vec<Vec<scheduler::Summary>> = match scope.groups {
+        Some(groups) => {
+            stream::iter(groups.iter())
+                .map(|group| scheduler::list(&aws.scheduler, Some(group)))
+                .buffered(aws.concurrency)
+                .try_collect()
+                .await?
+        }
+        None => vec![scheduler::list(&aws.scheduler, None).await?],
+    };
     let mut found = Vec::new();
     let mut fetch = Vec::new();
     for s in per_group.into_iter().flatten() {
         if s.target_arn.as_deref() != Some(cluster_arn) {
             continue;
         }
-        let at = Trigger::schedule(&s.group, &s.name);
-        if config.schedule_exclude.is_match(&s.name) {
+        if scope.schedule_exclude.is_some_and(|g| g.is_match(&s.name)) {
             let reason = "excluded by schedules.exclude".to_string();
+            let at = Trigger::schedule(&s.group, &s.name);
             found.push((at, Found::Skipped(SkipKind::Excluded, reason)));
         } else {
-            fetch.push(at);
+            fetch.push((s.group, s.name));
         }
     }
     let fetched: Vec<(Trigger, Found)> = stream::iter(fetch)
-        .map(|at| async move {
-            let raw = crate::aws::owner::read(aws, &at.owner).await?;
-            let raw = raw.into_iter().next().unwrap_or(Value::Null);
+        .map(|(group, name)| async move {
+            let raw = scheduler::get(&aws.scheduler, &group, &name).await?;
+            let at = Trigger::schedule(&group, &name);
             Ok::<_, crate::error::Error>((at, Found::Slot(raw)))
         })
         .buffered(aws.concurrency)

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
-use crate::aws::{Aws, ecs, events, scheduler};
+use crate::aws::{Aws, ecs, events};
 use crate::cli::{Cli, InitArgs};
 use crate::config::DEFAULT_FILE;
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 use crate::init::{ConfigInput, config_text, template_from};
-use crate::live::{TaskDefRef, Trigger};
+use crate::live::{self, Found, Owner, Scope, TaskDefRef, Trigger};
 use crate::progress::Progress;
 
 pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
@@ -112,24 +112,16 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         files.push((path, text));
     }
 
-    let buses: Vec<String> = found
-        .iter()
-        .filter_map(|(at, _)| match &at.owner {
-            crate::live::Owner::Rule { event_bus, .. } => Some(event_bus.clone()),
-            crate::live::Owner::Schedule { .. } => None,
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let groups: Vec<String> = found
-        .iter()
-        .filter_map(|(at, _)| match &at.owner {
-            crate::live::Owner::Schedule { group, .. } => Some(group.clone()),
-            crate::live::Owner::Rule { .. } => None,
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mut buses = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for (at, _) in &found {
+        match &at.owner {
+            Owner::Rule { event_bus, .. } => buses.insert(event_bus.clone()),
+            Owner::Schedule { group, .. } => groups.insert(group.clone()),
+        };
+    }
+    let (buses, groups): (Vec<String>, Vec<String>) =
+        (buses.into_iter().collect(), groups.into_iter().collect());
     let default = || vec!["default".to_string()];
     let config = config_text(&ConfigInput {
         cluster: &args.cluster,
@@ -189,57 +181,28 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
 /// task, with the task definition it names.
 async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, TaskDefRef)>> {
     let buses = events::list_buses(&aws.events).await?;
-    let per_bus: Vec<(String, Vec<String>)> = stream::iter(buses)
-        .map(|bus| async move {
-            let names = events::rule_names_by_target(&aws.events, cluster_arn, &bus).await?;
-            Ok::<_, Error>((bus, names))
-        })
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
-    let rules = per_bus
-        .into_iter()
-        .flat_map(|(bus, names)| names.into_iter().map(move |n| (bus.clone(), n)));
-    let rule_targets: Vec<Vec<(Trigger, TaskDefRef)>> = stream::iter(rules)
-        .map(|(bus, rule)| async move {
-            let targets = events::list_targets(&aws.events, &rule, &bus).await?;
-            Ok::<_, Error>(
-                targets
-                    .iter()
-                    .filter(|t| t.get("Arn").and_then(Value::as_str) == Some(cluster_arn))
-                    .filter_map(|t| {
-                        let td = t.pointer("/EcsParameters/TaskDefinitionArn")?.as_str()?;
-                        let id = t.get("Id")?.as_str()?;
-                        Some((Trigger::rule_target(&bus, &rule, id), TaskDefRef::parse(td)))
-                    })
-                    .collect(),
-            )
-        })
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
-    let on_cluster: Vec<scheduler::Summary> = scheduler::list(&aws.scheduler, None)
+    let everywhere = Scope {
+        buses: &buses,
+        groups: None,
+        rule_exclude: None,
+        schedule_exclude: None,
+    };
+    let mut found: Vec<(Trigger, TaskDefRef)> = live::scan(aws, cluster_arn, &everywhere)
         .await?
         .into_iter()
-        .filter(|s| s.target_arn.as_deref() == Some(cluster_arn))
-        .collect();
-    let schedules: Vec<Option<(Trigger, TaskDefRef)>> = stream::iter(on_cluster)
-        .map(|s| async move {
-            let schedule = scheduler::get(&aws.scheduler, &s.group, &s.name).await?;
-            Ok::<_, Error>(
-                schedule
-                    .pointer("/Target/EcsParameters/TaskDefinitionArn")
-                    .and_then(Value::as_str)
-                    .map(|td| (Trigger::schedule(&s.group, &s.name), TaskDefRef::parse(td))),
-            )
+        .filter_map(|(at, found)| {
+            let Found::Slot(raw) = found else {
+                return None;
+            };
+            let target = at.owner.target_of(&raw);
+            if target.get("Arn").and_then(Value::as_str) != Some(cluster_arn) {
+                return None;
+            }
+            let td = target
+                .pointer("/EcsParameters/TaskDefinitionArn")?
+                .as_str()?;
+            Some((at, TaskDefRef::parse(td)))
         })
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
-    let mut found: Vec<(Trigger, TaskDefRef)> = rule_targets
-        .into_iter()
-        .flatten()
-        .chain(schedules.into_iter().flatten())
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
