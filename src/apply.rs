@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::aws::ecs::{self, LiveTaskDef};
 use crate::aws::owner::{self, find, slot_id, task_definition_label, with_task_definition};
+use crate::aws::pace::CallStats;
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
 use crate::live::{Owner, Trigger};
@@ -32,6 +33,8 @@ pub struct Outcome {
     pub release: String,
     pub registered: Vec<Registered>,
     pub repointed: Vec<Repointed>,
+    /// What the whole run asked of AWS, up to the end of the apply.
+    pub aws_calls: CallStats,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +62,7 @@ pub struct DeployInput<'a> {
 /// beside the live reads (see `commands::make_plan`), since it needs only the release.
 pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<()> {
     if let Some(repo) = release.image.ecr() {
-        ecr::check_image(&aws.sdk, &release.image, &repo).await?;
+        ecr::check_image(aws, &release.image, &repo).await?;
     }
     Ok(())
 }
@@ -90,6 +93,7 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
         release: plan.release.id.clone(),
         registered: registered_list,
         repointed,
+        aws_calls: aws.pacer.stats(),
     })
 }
 
@@ -102,6 +106,7 @@ pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Out
         release: plan.release.id.clone(),
         registered: Vec::new(),
         repointed,
+        aws_calls: aws.pacer.stats(),
     })
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use crate::aws::pace::QuotaOverrides;
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 
@@ -28,6 +29,33 @@ pub struct Config {
     pub schedules: SchedulesConfig,
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub aws: AwsConfig,
+}
+
+/// `[aws]`: how hard jobdeploy may call AWS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Calls per second per quota group; defaults are AWS's documented per-account quotas.
+    #[serde(default)]
+    pub quotas: QuotaOverrides,
+    /// Seconds a call goes on being sent again (paced) while AWS keeps throttling it.
+    #[serde(default = "default_throttle_timeout")]
+    pub throttle_timeout: u64,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            quotas: QuotaOverrides::default(),
+            throttle_timeout: default_throttle_timeout(),
+        }
+    }
+}
+
+fn default_throttle_timeout() -> u64 {
+    120
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +193,14 @@ impl LoadedConfig {
             .map_err(|e| Error::new(format!("{shown}: key `rules.exclude`: {e}")))?;
         let schedule_exclude = globs(&config.schedules.exclude)
             .map_err(|e| Error::new(format!("{shown}: key `schedules.exclude`: {e}")))?;
+        if let Some(problem) = config.aws.quotas.problems().into_iter().next() {
+            return Err(Error::new(format!("{shown}: key {problem}")));
+        }
+        if config.aws.throttle_timeout == 0 {
+            return Err(Error::new(format!(
+                "{shown}: key `aws.throttle_timeout` must be at least 1 (seconds)"
+            )));
+        }
         if config.schedules.groups.is_empty() {
             return Err(Error::new(format!(
                 "{shown}: key `schedules.groups` is empty; leave it out for [\"default\"]"
@@ -285,6 +321,30 @@ replicas = 3
             .unwrap_err()
             .to_string();
         assert!(err.contains("event_buses"), "{err}");
+    }
+
+    #[test]
+    fn aws_quotas_are_strict() {
+        let c = parse("cluster = \"b\"\n[aws.quotas]\neventbridge = 20\n").unwrap();
+        let q = c
+            .config
+            .aws
+            .quotas
+            .quota(crate::aws::pace::Group::Eventbridge);
+        assert_eq!(q.rate, 20.0);
+        assert_eq!(c.config.aws.throttle_timeout, 120);
+        let err = parse("cluster = \"b\"\n[aws.quotas]\neventbrige = 20\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("eventbrige"), "{err}");
+        let err = parse("cluster = \"b\"\n[aws.quotas]\necs_reads = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("aws.quotas.ecs_reads"), "{err}");
+        let err = parse("cluster = \"b\"\n[aws]\nthrottle_timeout = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("aws.throttle_timeout"), "{err}");
     }
 
     #[test]

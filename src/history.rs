@@ -638,7 +638,11 @@ impl Listing {
         }
     }
 
-    async fn fill(&mut self, ecs: &aws_sdk_ecs::Client, family: &str) -> Result<()> {
+    async fn fill(
+        &mut self,
+        ecs: &crate::aws::pace::Paced<aws_sdk_ecs::Client>,
+        family: &str,
+    ) -> Result<()> {
         while self.buffer.is_empty() && !self.done {
             let (revisions, next) =
                 ecs::list_revisions(ecs, family, self.status.clone(), self.token.take()).await?;
@@ -659,7 +663,11 @@ impl Cursor {
         }
     }
 
-    async fn next(&mut self, ecs: &aws_sdk_ecs::Client, n: usize) -> Result<Vec<i64>> {
+    async fn next(
+        &mut self,
+        ecs: &crate::aws::pace::Paced<aws_sdk_ecs::Client>,
+        n: usize,
+    ) -> Result<Vec<i64>> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             self.active.fill(ecs, &self.family).await?;

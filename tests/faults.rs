@@ -196,7 +196,12 @@ fn throttling_is_retried_and_exhausted_retries_say_so() {
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(w.proxy.count("PutTargets"), 3 + 2);
 
-    // Throttled for good: reverted, and the message says retrying did not help.
+    // Throttled for good: after `aws.throttle_timeout` of paced retries, reverted, and the
+    // message says so.
+    app.write(
+        "jobdeploy.toml",
+        &format!("{}\n[aws]\nthrottle_timeout = 2\n", config("batch", "")),
+    );
     let before = snapshot(&w);
     w.proxy.inject(Fault {
         action: "PutTargets",
@@ -205,16 +210,12 @@ fn throttling_is_retried_and_exhausted_retries_say_so() {
         times: None,
         reply: Reply::Error(400, "ThrottlingException"),
     });
-    let run = app
-        .run_env(
-            &w.proxy.url,
-            &["deploy", "--tag", "v3"],
-            &[("AWS_MAX_ATTEMPTS", "3")],
-        )
-        .fails();
+    let run = app.run(&w.proxy.url, &["deploy", "--tag", "v3"]).fails();
     assert!(
         run.stderr.contains("ThrottlingException")
-            && run.stderr.contains("still failing after 3 attempts"),
+            && run
+                .stderr
+                .contains("still throttled after 2 s of paced retries"),
         "{}",
         run.stderr
     );

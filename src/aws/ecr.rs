@@ -2,17 +2,14 @@
 
 use aws_config::Region;
 
-use super::{describe_error, error_code};
+use super::pace::Group;
+use super::{Aws, describe_error, error_code};
 use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
 /// Checks in the registry's own account and region (which may differ from the deploy's).
-pub async fn check_image(
-    sdk: &aws_config::SdkConfig,
-    image: &ImageRef,
-    repo: &EcrRepository,
-) -> Result<()> {
-    let config = aws_sdk_ecr::config::Builder::from(sdk)
+pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> Result<()> {
+    let config = aws_sdk_ecr::config::Builder::from(&aws.sdk)
         .region(Region::new(repo.region.clone()))
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(config);
@@ -22,12 +19,16 @@ pub async fn check_image(
         (None, Some(tag)) => id.image_tag(tag),
         (None, None) => return Err(Error::new(format!("image `{image}` has no tag or digest"))),
     };
-    let result = ecr
-        .describe_images()
-        .registry_id(&repo.account)
-        .repository_name(&repo.repository)
-        .image_ids(id.build())
-        .send()
+    let id = id.build();
+    let result = aws
+        .pacer
+        .call(Group::Ecr, "DescribeImages", || {
+            ecr.describe_images()
+                .registry_id(&repo.account)
+                .repository_name(&repo.repository)
+                .image_ids(id.clone())
+                .send()
+        })
         .await;
     match result {
         Ok(out) if !out.image_details().is_empty() => Ok(()),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::pace::{Group, Paced};
 use super::raw::RawJson;
 use super::{describe_error, error_code};
 use crate::error::{Error, Result};
@@ -71,19 +72,21 @@ impl LiveTaskDef {
 /// One page of a family's revision numbers with `status` (ACTIVE or INACTIVE), newest
 /// first, and the token for the next page.
 pub async fn list_revisions(
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &Paced<aws_sdk_ecs::Client>,
     family: &str,
     status: aws_sdk_ecs::types::TaskDefinitionStatus,
     token: Option<String>,
 ) -> Result<(Vec<i64>, Option<String>)> {
     let out = ecs
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(status.clone())
-        .sort(aws_sdk_ecs::types::SortOrder::Desc)
-        .max_results(100)
-        .set_next_token(token)
-        .send()
+        .call(Group::EcsReads, "ListTaskDefinitions", || {
+            ecs.list_task_definitions()
+                .family_prefix(family)
+                .status(status.clone())
+                .sort(aws_sdk_ecs::types::SortOrder::Desc)
+                .max_results(100)
+                .set_next_token(token.clone())
+                .send()
+        })
         .await
         .map_err(|e| {
             Error::new(format!(
@@ -109,26 +112,32 @@ pub async fn list_revisions(
 }
 
 /// Marks a revision INACTIVE.
-pub async fn deregister(ecs: &aws_sdk_ecs::Client, task_definition: &str) -> Result<()> {
-    ecs.deregister_task_definition()
-        .task_definition(task_definition)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::new(format!(
-                "DeregisterTaskDefinition {task_definition}: {}",
-                describe_error(&e)
-            ))
-        })
+pub async fn deregister(ecs: &Paced<aws_sdk_ecs::Client>, task_definition: &str) -> Result<()> {
+    ecs.call(
+        Group::EcsTaskDefinitionWrites,
+        "DeregisterTaskDefinition",
+        || {
+            ecs.deregister_task_definition()
+                .task_definition(task_definition)
+                .send()
+        },
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| {
+        Error::new(format!(
+            "DeregisterTaskDefinition {task_definition}: {}",
+            describe_error(&e)
+        ))
+    })
 }
 
 /// The cluster's ARN; an error naming the cluster when it does not exist.
-pub async fn cluster_arn(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<String> {
+pub async fn cluster_arn(ecs: &Paced<aws_sdk_ecs::Client>, cluster: &str) -> Result<String> {
     let out = ecs
-        .describe_clusters()
-        .clusters(cluster)
-        .send()
+        .call(Group::EcsReads, "DescribeClusters", || {
+            ecs.describe_clusters().clusters(cluster).send()
+        })
         .await
         .map_err(|e| {
             Error::new(format!(
@@ -152,17 +161,19 @@ pub async fn cluster_arn(ecs: &aws_sdk_ecs::Client, cluster: &str) -> Result<Str
 /// `family` (newest ACTIVE revision), `family:N` or an ARN. `None` when ECS has no such
 /// task definition.
 pub async fn describe(
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &Paced<aws_sdk_ecs::Client>,
     task_definition: &str,
 ) -> Result<Option<LiveTaskDef>> {
     let raw = RawJson::capture();
     let result = ecs
-        .describe_task_definition()
-        .task_definition(task_definition)
-        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
-        .customize()
-        .interceptor(raw.clone())
-        .send()
+        .call(Group::EcsReads, "DescribeTaskDefinition", || {
+            ecs.describe_task_definition()
+                .task_definition(task_definition)
+                .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                .customize()
+                .interceptor(raw.clone())
+                .send()
+        })
         .await;
     match result {
         Ok(_) => {
@@ -181,7 +192,7 @@ pub async fn describe(
 
 /// Registers `body` (a RegisterTaskDefinition request without tags) with `tags`.
 pub async fn register(
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &Paced<aws_sdk_ecs::Client>,
     body: &Value,
     tags: &[(String, String)],
 ) -> Result<LiveTaskDef> {
@@ -196,18 +207,24 @@ pub async fn register(
         .unwrap_or_default()
         .to_string();
     let raw = RawJson::send(&Value::Object(request));
-    ecs.register_task_definition()
-        .family(&family)
-        .customize()
-        .interceptor(raw.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            Error::new(format!(
-                "RegisterTaskDefinition {family}: {}",
-                describe_error(&e)
-            ))
-        })?;
+    ecs.call(
+        Group::EcsTaskDefinitionWrites,
+        "RegisterTaskDefinition",
+        || {
+            ecs.register_task_definition()
+                .family(&family)
+                .customize()
+                .interceptor(raw.clone())
+                .send()
+        },
+    )
+    .await
+    .map_err(|e| {
+        Error::new(format!(
+            "RegisterTaskDefinition {family}: {}",
+            describe_error(&e)
+        ))
+    })?;
     let response = raw.response("RegisterTaskDefinition")?;
     LiveTaskDef::from_response(&response)
         .map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))

@@ -3,12 +3,13 @@
 use serde_json::{Map, Value};
 
 use super::describe_error;
+use super::pace::{Group, Paced};
 use super::raw::RawJson;
 use crate::error::{Error, Result};
 
 /// Names of the rules on `bus` with a target whose `Arn` is `target_arn` (our cluster).
 pub async fn rule_names_by_target(
-    events: &aws_sdk_eventbridge::Client,
+    events: &Paced<aws_sdk_eventbridge::Client>,
     target_arn: &str,
     bus: &str,
 ) -> Result<Vec<String>> {
@@ -16,12 +17,15 @@ pub async fn rule_names_by_target(
     let mut token: Option<String> = None;
     loop {
         let out = events
-            .list_rule_names_by_target()
-            .target_arn(target_arn)
-            .event_bus_name(bus)
-            .limit(100)
-            .set_next_token(token.take())
-            .send()
+            .call(Group::Eventbridge, "ListRuleNamesByTarget", || {
+                events
+                    .list_rule_names_by_target()
+                    .target_arn(target_arn)
+                    .event_bus_name(bus)
+                    .limit(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await
             .map_err(|e| {
                 Error::new(format!(
@@ -40,7 +44,7 @@ pub async fn rule_names_by_target(
 
 /// Every target of a rule, exactly as EventBridge returns it.
 pub async fn list_targets(
-    events: &aws_sdk_eventbridge::Client,
+    events: &Paced<aws_sdk_eventbridge::Client>,
     rule: &str,
     bus: &str,
 ) -> Result<Vec<Value>> {
@@ -49,13 +53,16 @@ pub async fn list_targets(
     loop {
         let raw = RawJson::capture();
         events
-            .list_targets_by_rule()
-            .rule(rule)
-            .event_bus_name(bus)
-            .set_next_token(token.take())
-            .customize()
-            .interceptor(raw.clone())
-            .send()
+            .call(Group::Eventbridge, "ListTargetsByRule", || {
+                events
+                    .list_targets_by_rule()
+                    .rule(rule)
+                    .event_bus_name(bus)
+                    .set_next_token(token.clone())
+                    .customize()
+                    .interceptor(raw.clone())
+                    .send()
+            })
             .await
             .map_err(|e| {
                 Error::new(format!(
@@ -86,7 +93,7 @@ pub struct FailedEntry {
 /// Writes whole targets (PutTargets replaces a target by Id). At most 10 per call, so
 /// larger lists go in several calls. `FailedEntryCount > 0` is an error.
 pub async fn put_targets(
-    events: &aws_sdk_eventbridge::Client,
+    events: &Paced<aws_sdk_eventbridge::Client>,
     rule: &str,
     bus: &str,
     targets: &[Value],
@@ -98,12 +105,15 @@ pub async fn put_targets(
         body.insert("Targets".into(), Value::Array(chunk.to_vec()));
         let raw = RawJson::send(&Value::Object(body));
         let out = events
-            .put_targets()
-            .rule(rule)
-            .event_bus_name(bus)
-            .customize()
-            .interceptor(raw)
-            .send()
+            .call(Group::Eventbridge, "PutTargets", || {
+                events
+                    .put_targets()
+                    .rule(rule)
+                    .event_bus_name(bus)
+                    .customize()
+                    .interceptor(raw.clone())
+                    .send()
+            })
             .await
             .map_err(|e| PutError::Call(describe_error(&e)))?;
         if out.failed_entry_count() > 0 || !out.failed_entries().is_empty() {
@@ -144,14 +154,17 @@ impl std::fmt::Display for PutError {
 }
 
 /// Every event bus in the account and region.
-pub async fn list_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<String>> {
+pub async fn list_buses(events: &Paced<aws_sdk_eventbridge::Client>) -> Result<Vec<String>> {
     let mut buses = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = events
-            .list_event_buses()
-            .set_next_token(token.take())
-            .send()
+            .call(Group::Eventbridge, "ListEventBuses", || {
+                events
+                    .list_event_buses()
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await
             .map_err(|e| Error::new(format!("ListEventBuses: {}", describe_error(&e))))?;
         buses.extend(
@@ -169,15 +182,21 @@ pub async fn list_buses(events: &aws_sdk_eventbridge::Client) -> Result<Vec<Stri
 }
 
 /// Every rule name on `bus`.
-pub async fn list_rules(events: &aws_sdk_eventbridge::Client, bus: &str) -> Result<Vec<String>> {
+pub async fn list_rules(
+    events: &Paced<aws_sdk_eventbridge::Client>,
+    bus: &str,
+) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = events
-            .list_rules()
-            .event_bus_name(bus)
-            .set_next_token(token.take())
-            .send()
+            .call(Group::Eventbridge, "ListRules", || {
+                events
+                    .list_rules()
+                    .event_bus_name(bus)
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await
             .map_err(|e| Error::new(format!("ListRules on bus `{bus}`: {}", describe_error(&e))))?;
         names.extend(

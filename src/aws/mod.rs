@@ -1,5 +1,7 @@
 //! Thin adapters over the AWS SDK. Clients come from the standard chain (`AWS_PROFILE`,
-//! `AWS_REGION`, `AWS_ENDPOINT_URL`, web identity for OIDC), with adaptive retry.
+//! `AWS_REGION`, `AWS_ENDPOINT_URL`, web identity for OIDC). Every call goes through
+//! [`pace`]: paced to the account's request quotas, throttles and transient failures retried
+//! there (the SDK's own retry is off, so nothing sleeps twice).
 //!
 //! Task definitions and targets travel as raw JSON (see [`raw`]): a template is the wire body
 //! of RegisterTaskDefinition, and a target is written back exactly as ListTargetsByRule
@@ -10,9 +12,11 @@ pub mod ecr;
 pub mod ecs;
 pub mod events;
 pub mod owner;
+pub mod pace;
 pub mod raw;
 pub mod scheduler;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -24,14 +28,18 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::config::AwsConfig;
 use crate::error::{Error, Result};
+use pace::{Paced, Pacer};
 
 #[derive(Clone)]
 pub struct Aws {
     pub sdk: SdkConfig,
-    pub ecs: aws_sdk_ecs::Client,
-    pub events: aws_sdk_eventbridge::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
+    pub ecs: Paced<aws_sdk_ecs::Client>,
+    pub events: Paced<aws_sdk_eventbridge::Client>,
+    pub scheduler: Paced<aws_sdk_scheduler::Client>,
+    /// Every client's calls go through it; it also counts them.
+    pub pacer: Arc<Pacer>,
     pub region: String,
     pub concurrency: usize,
 }
@@ -39,15 +47,21 @@ pub struct Aws {
 impl Aws {
     /// Loads the SDK config and checks region and credentials before anything is called, so
     /// a missing one is a clear error rather than a failure halfway.
-    pub async fn connect(region: Option<&str>, concurrency: usize) -> Result<Self> {
+    pub async fn connect(
+        region: Option<&str>,
+        concurrency: usize,
+        settings: &AwsConfig,
+    ) -> Result<Self> {
         let attempts = max_attempts()?;
         let _ = MAX_ATTEMPTS.set(attempts);
+        let _ = THROTTLE_TIMEOUT.set(settings.throttle_timeout);
+        let pacer = Pacer::new(
+            &settings.quotas,
+            attempts,
+            Duration::from_secs(settings.throttle_timeout),
+        );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::adaptive()
-                    .with_max_attempts(attempts)
-                    .with_initial_backoff(Duration::from_millis(200)),
-            )
+            .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -79,9 +93,10 @@ impl Aws {
             .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use aws-actions/configure-aws-credentials (OIDC)")
         })?;
         Ok(Self {
-            ecs: aws_sdk_ecs::Client::new(&sdk),
-            events: aws_sdk_eventbridge::Client::new(&sdk),
-            scheduler: aws_sdk_scheduler::Client::new(&sdk),
+            ecs: Paced::new(aws_sdk_ecs::Client::new(&sdk), pacer.clone()),
+            events: Paced::new(aws_sdk_eventbridge::Client::new(&sdk), pacer.clone()),
+            scheduler: Paced::new(aws_sdk_scheduler::Client::new(&sdk), pacer.clone()),
+            pacer,
             sdk,
             region,
             concurrency: concurrency.max(1),
@@ -92,6 +107,7 @@ impl Aws {
 const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 static MAX_ATTEMPTS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static THROTTLE_TIMEOUT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 /// The innermost cause: "Connection refused (os error 111)" rather than the whole chain.
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -118,24 +134,6 @@ fn max_attempts() -> Result<u32> {
         _ => Ok(DEFAULT_MAX_ATTEMPTS),
     }
 }
-
-/// Error codes AWS asks clients to retry with backoff.
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
 
 /// `Code: message` for service errors; the whole cause chain for the rest (timeouts,
 /// connection refused, …). Errors the SDK retries say that retrying did not help.
@@ -166,26 +164,28 @@ where
             "{kind} {endpoint}: {cause} (after {attempts} with backoff; check the network, proxy settings and AWS_ENDPOINT_URL)"
         );
     }
-    let (text, retried) = match err {
+    let text = match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let text = match (e.code(), e.message()) {
+            match (e.code(), e.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
                 _ => DisplayErrorContext(e).to_string(),
-            };
-            let retried = e.code().is_some_and(|c| THROTTLING.contains(&c))
-                || service.raw().status().is_server_error();
-            (text, retried)
+            }
         }
-        other => (DisplayErrorContext(other).to_string(), false),
+        other => DisplayErrorContext(other).to_string(),
     };
-    if retried {
-        format!(
-            "{text} (still failing after {attempts} with backoff; AWS throttling or an outage — retry later, or lower --concurrency)"
-        )
-    } else {
-        text
+    match pace::classify(err) {
+        pace::Failure::Throttled => {
+            let seconds = THROTTLE_TIMEOUT.get().copied().unwrap_or(120);
+            format!(
+                "{text} (still throttled after {seconds} s of paced retries: another tool is spending this account's API quota — retry later, or lower the rate in [aws.quotas])"
+            )
+        }
+        pace::Failure::Transient => format!(
+            "{text} (still failing after {attempts} with backoff; an AWS outage? retry later)"
+        ),
+        pace::Failure::Final => text,
     }
 }
 

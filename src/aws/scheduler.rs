@@ -6,6 +6,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
 use super::describe_error;
+use super::pace::{Group, Paced};
 use super::raw::RawJson;
 use crate::error::{Error, Result};
 
@@ -24,17 +25,20 @@ pub struct Summary {
 
 /// Every schedule in `group` (every group when `None`), paginated.
 pub async fn list(
-    scheduler: &aws_sdk_scheduler::Client,
+    scheduler: &Paced<aws_sdk_scheduler::Client>,
     group: Option<&str>,
 ) -> Result<Vec<Summary>> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = scheduler
-            .list_schedules()
-            .set_group_name(group.map(str::to_string))
-            .set_next_token(token.take())
-            .send()
+            .call(Group::Scheduler, "ListSchedules", || {
+                scheduler
+                    .list_schedules()
+                    .set_group_name(group.map(str::to_string))
+                    .set_next_token(token.clone())
+                    .send()
+            })
             .await
             .map_err(|e| {
                 let group = group.map_or(String::new(), |g| format!(" (group {g})"));
@@ -59,15 +63,22 @@ pub async fn list(
 
 /// The whole schedule as GetSchedule returns it, less its read-only fields and null members:
 /// exactly what UpdateSchedule takes back.
-pub async fn get(scheduler: &aws_sdk_scheduler::Client, group: &str, name: &str) -> Result<Value> {
+pub async fn get(
+    scheduler: &Paced<aws_sdk_scheduler::Client>,
+    group: &str,
+    name: &str,
+) -> Result<Value> {
     let raw = RawJson::capture();
     scheduler
-        .get_schedule()
-        .group_name(group)
-        .name(name)
-        .customize()
-        .interceptor(raw.clone())
-        .send()
+        .call(Group::Scheduler, "GetSchedule", || {
+            scheduler
+                .get_schedule()
+                .group_name(group)
+                .name(name)
+                .customize()
+                .interceptor(raw.clone())
+                .send()
+        })
         .await
         .map_err(|e| {
             Error::new(format!(
@@ -87,7 +98,7 @@ pub fn writable(mut schedule: Value) -> Value {
 }
 
 /// UpdateSchedule with `schedule` (as [`get`] returned it) as the whole request body.
-pub async fn update(scheduler: &aws_sdk_scheduler::Client, schedule: &Value) -> Result<()> {
+pub async fn update(scheduler: &Paced<aws_sdk_scheduler::Client>, schedule: &Value) -> Result<()> {
     let field = |key: &str| {
         schedule
             .get(key)
@@ -116,16 +127,20 @@ pub async fn update(scheduler: &aws_sdk_scheduler::Client, schedule: &Value) -> 
         .mode(mode.into())
         .build()
         .map_err(|e| Error::new(format!("UpdateSchedule {group}/{name}: {e}")))?;
+    let raw = RawJson::send(&body);
     scheduler
-        .update_schedule()
-        .name(name)
-        .group_name(group)
-        .schedule_expression(field("ScheduleExpression"))
-        .flexible_time_window(window)
-        .target(built_target)
-        .customize()
-        .interceptor(RawJson::send(&body))
-        .send()
+        .call(Group::Scheduler, "UpdateSchedule", || {
+            scheduler
+                .update_schedule()
+                .name(name)
+                .group_name(group)
+                .schedule_expression(field("ScheduleExpression"))
+                .flexible_time_window(window.clone())
+                .target(built_target.clone())
+                .customize()
+                .interceptor(raw.clone())
+                .send()
+        })
         .await
         .map_err(|e| {
             Error::new(format!(
@@ -147,7 +162,7 @@ pub struct ScheduleTaskDefinition {
 /// Every schedule in every group whose target runs an ECS task, with its task definition.
 /// ListSchedules returns summaries only, so each schedule is fetched, concurrently.
 pub async fn ecs_task_definitions(
-    scheduler: &aws_sdk_scheduler::Client,
+    scheduler: &Paced<aws_sdk_scheduler::Client>,
     concurrency: usize,
 ) -> Result<Vec<ScheduleTaskDefinition>> {
     let summaries = list(scheduler, None).await?;

@@ -31,6 +31,7 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
     )
     .await;
     drop(group);
+    super::report_calls(cli, &planned.aws, plan, &progress);
     let outcome = outcome?;
     super::print(&masker.mask(&report::outcome(&outcome, cli.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();

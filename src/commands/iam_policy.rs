@@ -19,6 +19,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
     let aws = Aws::connect(
         local.config.config.region.as_deref(),
         usize::from(cli.concurrency),
+        &local.config.config.aws,
     )
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();

@@ -36,7 +36,12 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
             .hint("pass --force to overwrite it and the templates, or choose another --dir"));
     }
 
-    let aws = Aws::connect(args.region.as_deref(), usize::from(cli.concurrency)).await?;
+    let aws = Aws::connect(
+        args.region.as_deref(),
+        usize::from(cli.concurrency),
+        &crate::config::AwsConfig::default(),
+    )
+    .await?;
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &args.cluster).await?;
     let found = find_triggers(&aws, &cluster_arn).await?;
     if found.is_empty() {

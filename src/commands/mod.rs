@@ -103,6 +103,7 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
     let aws = Aws::connect(
         local.config.config.region.as_deref(),
         usize::from(cli.concurrency),
+        &local.config.config.aws,
     )
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
@@ -141,6 +142,7 @@ impl Account {
         let aws = Aws::connect(
             config.config.region.as_deref(),
             usize::from(cli.concurrency),
+            &config.config.aws,
         )
         .await?;
         Ok(Self {
@@ -160,6 +162,23 @@ impl Account {
         report_skipped(cli, &live, progress);
         Ok(live)
     }
+}
+
+/// With `-v`: what the run asked of AWS, with EventBridge requests per rule of the plan.
+pub fn report_calls(cli: &Cli, aws: &Aws, plan: &Plan, progress: &Progress) {
+    if cli.verbose == 0 {
+        return;
+    }
+    let rules: std::collections::BTreeSet<&live::Owner> = plan
+        .targets
+        .iter()
+        .map(|t| &t.at.owner)
+        .filter(|o| matches!(o, live::Owner::Rule { .. }))
+        .collect();
+    progress.line(crate::report::calls::summary(
+        &aws.pacer.stats(),
+        rules.len(),
+    ));
 }
 
 /// With `-v`: every target seen and left alone, and why.

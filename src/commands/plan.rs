@@ -11,6 +11,7 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
     let planned = super::make_plan(cli, &progress, super::Preflight::None).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
+    super::report_calls(cli, &planned.aws, plan, &progress);
     super::print(&report::plan(plan, cli.format, Style::detect(), masker));
     github::publish(
         &report::plan_markdown(plan, masker),

@@ -52,6 +52,7 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     let group = github::Group::start(&format!("jobdeploy rollback {}", plan.release.id));
     let outcome = apply::rollback(&account.aws, &plan, &progress).await;
     drop(group);
+    super::report_calls(cli, &account.aws, &plan, &progress);
     let outcome = outcome?;
     super::print(&report::outcome(&outcome, cli.format));
     github::publish(

@@ -11,6 +11,7 @@ use crate::manifest::short;
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
 
+pub mod calls;
 pub mod releases;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,13 @@
 //! which calls were made — "plan writes nothing" is checked here, not hoped for. Faults: per
 //! action (or every action, `*`) and optionally per rule, from the Nth matching request on:
 //! an AWS error, a 200 with FailedEntryCount, a dropped connection; plus added latency.
+//!
+//! It also plays AWS's request quotas, which moto does not: with [`Proxy::enforce_quotas`]
+//! every request takes a token from its quota group's bucket (AWS's documented defaults:
+//! EventBridge 50/s, ECS task-definition writes 1/s burst 20, …) and is answered
+//! `400 ThrottlingException: Rate exceeded` when the bucket is empty, as AWS answers.
+//! [`Proxy::share_budget`] makes another tool spend part of a group's budget, and
+//! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +28,131 @@ pub struct Proxy {
     log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
+    quotas: Arc<Mutex<Quotas>>,
     _runtime: tokio::runtime::Runtime,
+}
+
+/// A quota group as AWS meters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QuotaGroup {
+    EventBridge,
+    Scheduler,
+    EcsTaskDefinitionWrites,
+    EcsReads,
+    EcsTagging,
+    Ecr,
+}
+
+impl QuotaGroup {
+    /// AWS's documented default (rate per second, burst).
+    pub fn default_quota(self) -> (f64, f64) {
+        match self {
+            QuotaGroup::EventBridge | QuotaGroup::Scheduler => (50.0, 50.0),
+            QuotaGroup::EcsTaskDefinitionWrites => (1.0, 20.0),
+            QuotaGroup::EcsReads => (20.0, 50.0),
+            QuotaGroup::EcsTagging => (10.0, 20.0),
+            QuotaGroup::Ecr => (10.0, 10.0),
+        }
+    }
+
+    /// The group of a request, from its X-Amz-Target service prefix and action, or from the
+    /// REST path (Scheduler).
+    pub fn of(service: &str, action: &str) -> Option<Self> {
+        if service.starts_with("AWSEvents") {
+            return Some(QuotaGroup::EventBridge);
+        }
+        if service.starts_with("AmazonEC2ContainerRegistry") {
+            return Some(QuotaGroup::Ecr);
+        }
+        if service.starts_with("AmazonEC2ContainerService") {
+            return Some(match action {
+                "RegisterTaskDefinition" | "DeregisterTaskDefinition" => {
+                    QuotaGroup::EcsTaskDefinitionWrites
+                }
+                "TagResource" | "UntagResource" => QuotaGroup::EcsTagging,
+                _ => QuotaGroup::EcsReads,
+            });
+        }
+        matches!(
+            action,
+            "ListSchedules" | "GetSchedule" | "UpdateSchedule" | "CreateSchedule"
+        )
+        .then_some(QuotaGroup::Scheduler)
+    }
+}
+
+/// A classic token bucket, as AWS's: full at the start, refilled at `rate` up to `burst`,
+/// a request takes a whole token or is refused.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    pub rate: f64,
+    pub burst: f64,
+    tokens: f64,
+    updated: f64,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: f64, now: f64) -> Self {
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            updated: now,
+        }
+    }
+
+    /// Takes a token at `now` (seconds); false when there is none.
+    pub fn take(&mut self, now: f64) -> bool {
+        self.tokens = (self.tokens + (now - self.updated).max(0.0) * self.rate).min(self.burst);
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Quotas {
+    /// `None`: quotas are not enforced.
+    origin: Option<std::time::Instant>,
+    buckets: std::collections::BTreeMap<QuotaGroup, TokenBucket>,
+    /// Every request is throttled until then.
+    storm_until: Option<std::time::Instant>,
+    throttled: usize,
+    /// Tokens spent by the simulated other tool, and how many of its calls were refused.
+    others_spent: usize,
+}
+
+impl Quotas {
+    fn now(&self) -> f64 {
+        self.origin.map_or(0.0, |o| o.elapsed().as_secs_f64())
+    }
+
+    /// Whether a request of `group` is throttled now.
+    fn throttles(&mut self, group: Option<QuotaGroup>) -> bool {
+        if self
+            .storm_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+        {
+            self.throttled += 1;
+            return true;
+        }
+        if self.origin.is_none() {
+            return false;
+        }
+        let now = self.now();
+        let Some(bucket) = group.and_then(|g| self.buckets.get_mut(&g)) else {
+            return false;
+        };
+        let refused = !bucket.take(now);
+        if refused {
+            self.throttled += 1;
+        }
+        refused
+    }
 }
 
 /// What the proxy answers instead of forwarding.
@@ -86,6 +217,8 @@ impl Proxy {
         let shared_faults = faults.clone();
         let latency: Arc<Mutex<Duration>> = Arc::default();
         let shared_latency = latency.clone();
+        let quotas: Arc<Mutex<Quotas>> = Arc::default();
+        let shared_quotas = quotas.clone();
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
@@ -100,6 +233,7 @@ impl Proxy {
                 let log = shared_log.clone();
                 let faults = shared_faults.clone();
                 let latency = shared_latency.clone();
+                let quotas = shared_quotas.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -109,6 +243,7 @@ impl Proxy {
                             log.clone(),
                             faults.clone(),
                             latency.clone(),
+                            quotas.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
@@ -122,7 +257,69 @@ impl Proxy {
             log,
             faults,
             latency,
+            quotas,
             _runtime: runtime,
+        }
+    }
+
+    /// From now on, every request spends a token of its group's bucket (AWS's default
+    /// quotas, full buckets) and is throttled when there is none.
+    pub fn enforce_quotas(&self) {
+        let all = [
+            QuotaGroup::EventBridge,
+            QuotaGroup::Scheduler,
+            QuotaGroup::EcsTaskDefinitionWrites,
+            QuotaGroup::EcsReads,
+            QuotaGroup::EcsTagging,
+            QuotaGroup::Ecr,
+        ];
+        if let Ok(mut q) = self.quotas.lock() {
+            q.origin = Some(std::time::Instant::now());
+            q.buckets = all
+                .into_iter()
+                .map(|g| {
+                    let (rate, burst) = g.default_quota();
+                    (g, TokenBucket::new(rate, burst, 0.0))
+                })
+                .collect();
+        }
+    }
+
+    /// Requests answered with a throttle so far.
+    pub fn throttled(&self) -> usize {
+        self.quotas.lock().map(|q| q.throttled).unwrap_or(0)
+    }
+
+    /// Another tool in the account calls `group` at `rate` per second for `duration`,
+    /// spending the same budget (its refused calls are not retried).
+    pub fn share_budget(&self, group: QuotaGroup, rate: f64, duration: Duration) {
+        let quotas = self.quotas.clone();
+        self._runtime.spawn(async move {
+            let start = std::time::Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            while start.elapsed() < duration {
+                tick.tick().await;
+                if let Ok(mut q) = quotas.lock() {
+                    let now = q.now();
+                    if let Some(bucket) = q.buckets.get_mut(&group)
+                        && bucket.take(now)
+                    {
+                        q.others_spent += 1;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Tokens the other tool of [`Proxy::share_budget`] got.
+    pub fn others_spent(&self) -> usize {
+        self.quotas.lock().map(|q| q.others_spent).unwrap_or(0)
+    }
+
+    /// Every request is throttled for `duration` from now.
+    pub fn throttle_everything_for(&self, duration: Duration) {
+        if let Ok(mut q) = self.quotas.lock() {
+            q.storm_until = Some(std::time::Instant::now() + duration);
         }
     }
 
@@ -188,6 +385,7 @@ async fn forward(
     log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
+    quotas: Arc<Mutex<Quotas>>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -195,16 +393,33 @@ async fn forward(
     }
     let (parts, body) = req.into_parts();
     let body = read_all(body).await;
-    let action = parts
+    let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.rsplit('.').next())
-        .map(str::to_string)
+        .unwrap_or_default();
+    let service = target.split('.').next().unwrap_or_default();
+    let action = target
+        .rsplit_once('.')
+        .map(|(_, a)| a.to_string())
         .unwrap_or_else(|| rest_action(parts.method.as_str(), parts.uri.path()));
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if let Ok(mut l) = log.lock() {
         l.push((action.clone(), json.clone()));
+    }
+    let throttled = quotas
+        .lock()
+        .is_ok_and(|mut q| q.throttles(QuotaGroup::of(service, &action)));
+    if throttled {
+        return Ok(Response::builder()
+            .status(400)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-errortype", "ThrottlingException")
+            .body(Full::new(Bytes::from(
+                serde_json::json!({"__type": "ThrottlingException", "message": "Rate exceeded"})
+                    .to_string(),
+            )))
+            .unwrap_or_default());
     }
     // What a fault's `rule` matches: the rule in the body, or the schedule in the path.
     let subject = json
@@ -318,4 +533,44 @@ async fn read_all(body: Incoming) -> Bytes {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    #[test]
+    fn the_emulated_bucket_serves_its_burst_then_its_rate() {
+        let mut b = TokenBucket::new(50.0, 50.0, 0.0);
+        assert_eq!((0..60).filter(|_| b.take(0.0)).count(), 50);
+        // 0.1 s later: 5 tokens back, not more.
+        assert_eq!((0..10).filter(|_| b.take(0.1)).count(), 5);
+        // Idle for a minute: the burst, not 3000.
+        assert_eq!((0..100).filter(|_| b.take(60.0)).count(), 50);
+        let mut register = TokenBucket::new(1.0, 20.0, 0.0);
+        assert_eq!((0..25).filter(|_| register.take(0.0)).count(), 20);
+        assert!(!register.take(0.5));
+        assert!(register.take(1.0));
+    }
+
+    #[test]
+    fn requests_are_metered_in_their_group() {
+        let ecs = "AmazonEC2ContainerServiceV20141113";
+        assert_eq!(
+            QuotaGroup::of(ecs, "RegisterTaskDefinition"),
+            Some(QuotaGroup::EcsTaskDefinitionWrites)
+        );
+        assert_eq!(
+            QuotaGroup::of(ecs, "DescribeTaskDefinition"),
+            Some(QuotaGroup::EcsReads)
+        );
+        assert_eq!(
+            QuotaGroup::of("AWSEvents", "PutTargets"),
+            Some(QuotaGroup::EventBridge)
+        );
+        assert_eq!(
+            QuotaGroup::of("", "GetSchedule"),
+            Some(QuotaGroup::Scheduler)
+        );
+    }
 }
