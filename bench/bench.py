@@ -10,6 +10,14 @@ account (F families, R rules on the cluster), then measures:
 wall time, AWS requests (counted at the proxy), peak RSS of the jobdeploy process (wait4),
 and the request budget 2*F + 3*R + 20. Prints a markdown table; --out writes RESULTS.md.
 
+With --quota-sizes (default 200,500) it also runs the quota scenario: the proxy enforces AWS's
+default request quotas per group (EventBridge 50/s burst 50, RegisterTaskDefinition 1/s burst
+20, ...) and answers ThrottlingException above them. After the loop (to v2) and a first
+jobdeploy release (v2), it times plan v3, deploy v3 and rollback previous (back to v2) and sets
+each beside its quota floor, the least time the EventBridge calls can take at 50/s after a
+burst of 50: (3 * rules + pages - 50) / 50 s for deploy and rollback (the plan's read, the
+lost-update re-read, the put), (rules + pages - 50) / 50 s for plan.
+
     python bench/bench.py --jobdeploy target/release/jobdeploy --moto .venv/bin/moto_server
 """
 
@@ -72,7 +80,7 @@ def wait_http(url: str) -> None:
 class Account:
     """A fresh moto server and a latency proxy in front of it."""
 
-    def __init__(self, moto: str, latency: float, workdir: Path):
+    def __init__(self, moto: str, latency: float, workdir: Path, quotas: bool = False):
         port = free_port()
         self.moto_url = f"http://127.0.0.1:{port}"
         self.moto = subprocess.Popen(
@@ -84,6 +92,7 @@ class Account:
         port_file = workdir / f"proxy-{port}.port"
         self.proxy = subprocess.Popen(
             [sys.executable, str(HERE / "proxy.py"), self.moto_url, str(latency), str(port_file)]
+            + (["quotas"] if quotas else [])
         )
         for _ in range(200):
             if port_file.exists() and port_file.read_text():
@@ -113,7 +122,13 @@ class Account:
             p.wait()
 
 
-def seed(account: Account, families: int, rules: int, app: Path) -> str:
+# The scale scenario's account has no quotas: jobdeploy is told so, or it would pace itself to
+# the defaults an account without raised quotas has.
+NO_QUOTAS = "\n[aws.quotas]\n" + "".join(
+    f"{group} = 100000\n" for group in ("eventbridge", "scheduler", "ecs_task_definition_writes", "ecs_reads", "ecr"))
+
+
+def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = False) -> str:
     ecs = account.client("ecs", False)
     ecr = account.client("ecr", False)
     events = account.client("events", False)
@@ -130,7 +145,7 @@ def seed(account: Account, families: int, rules: int, app: Path) -> str:
         )
         ecr.put_image(repositoryName="web", imageManifest=manifest, imageTag=tag)
     (app / "taskdefs").mkdir(parents=True)
-    (app / "jobdeploy.toml").write_text(f'cluster = "batch"\n\n[manifest]\nimage = "{IMAGE}"\n')
+    (app / "jobdeploy.toml").write_text(f'cluster = "batch"\n\n[manifest]\nimage = "{IMAGE}"\n' + ("" if quotas else NO_QUOTAS))
     arns = []
     for i in range(families):
         family = f"job-{i:02d}"
@@ -208,6 +223,11 @@ def run_jobdeploy(binary: str, app: Path, account: Account, args: list[str]) -> 
     return elapsed, usage.ru_maxrss
 
 
+def requests(stats: dict) -> int:
+    """Requests answered by the proxy (throttled ones included), without its own counters."""
+    return sum(v for k, v in stats.items() if not k.startswith("__"))
+
+
 def check_all_on(account: Account, rules: int, revision: int) -> None:
     events = account.client("events", False)
     for r in range(rules):
@@ -228,12 +248,12 @@ def measure(args, rules: int) -> dict:
             start = time.perf_counter()
             baseline(account, families, cluster, "v2")
             base_time = time.perf_counter() - start
-            base_requests = sum(account.stats().values())
+            base_requests = requests(account.stats())
             check_all_on(account, rules, 2)
 
             account.stats(reset=True)
             plan_time, plan_rss = run_jobdeploy(args.jobdeploy, app, account, ["plan", "--tag", "v3"])
-            plan_requests = sum(account.stats().values())
+            plan_requests = requests(account.stats())
 
             account.stats(reset=True)
             deploy_time, deploy_rss = run_jobdeploy(args.jobdeploy, app, account, ["deploy", "--tag", "v3"])
@@ -252,12 +272,84 @@ def measure(args, rules: int) -> dict:
         "plan_requests": plan_requests,
         "plan_rss_mib": plan_rss / 1024,
         "deploy_s": deploy_time,
-        "deploy_requests": sum(deploy_stats.values()),
+        "deploy_requests": requests(deploy_stats),
         "deploy_writes": writes,
         "deploy_rss_mib": deploy_rss / 1024,
         "speedup": base_time / deploy_time,
         "deploy_calls": deploy_stats,
     }
+
+
+def measure_quotas(args, rules: int) -> dict:
+    """The quota scenario: every phase starts with full buckets, as separate release jobs do."""
+    families = min(args.families, rules)
+    pages = -(-rules // 100)  # ListRuleNamesByTarget answers 100 names a page
+    result = {"families": families, "rules": rules}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        app = work / "app"
+        account = Account(args.moto, args.latency, work, quotas=True)
+        try:
+            cluster = seed(account, families, rules, app, quotas=True)
+            account.stats(reset=True)
+            start = time.perf_counter()
+            baseline(account, families, cluster, "v2")
+            stats = account.stats()
+            result["loop"] = (time.perf_counter() - start, requests(stats), stats.get("__throttled", 0))
+            check_all_on(account, rules, 2)
+
+            account.stats(reset=True)
+            run_jobdeploy(args.jobdeploy, app, account, ["deploy", "--tag", "v2"])
+            check_all_on(account, rules, 3)
+            for phase, argv, revision, floor_calls in (
+                ("plan", ["plan", "--tag", "v3"], 3, rules + pages),
+                ("deploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages),
+                ("rollback", ["rollback", "previous"], 3, 3 * rules + pages),
+            ):
+                account.stats(reset=True)
+                elapsed, _ = run_jobdeploy(args.jobdeploy, app, account, argv)
+                stats = account.stats()
+                check_all_on(account, rules, revision)
+                floor = max(0, floor_calls - 50) / 50
+                eventbridge = sum(v for k, v in stats.items() if k in EVENTBRIDGE_ACTIONS)
+                result[phase] = (elapsed, requests(stats), stats.get("__throttled", 0), floor, eventbridge)
+                print(f"  {phase}: {elapsed:.2f}s {dict(sorted(stats.items()))}", file=sys.stderr)
+        finally:
+            account.close()
+    return result
+
+
+EVENTBRIDGE_ACTIONS = {"ListRuleNamesByTarget", "ListTargetsByRule", "PutTargets", "ListRules",
+                       "DescribeRule", "RemoveTargets"}
+
+
+def quota_table(results: list[dict]) -> str:
+    lines = [
+        "| families | rules | loop | plan (floor) | deploy (floor) | rollback (floor) | requests loop / plan / deploy / rollback | EventBridge calls per rule plan / deploy / rollback | throttles loop / plan / deploy / rollback |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        phases = [r[p] for p in ("plan", "deploy", "rollback")]
+        lines.append(
+            f"| {r['families']} | {r['rules']} | {r['loop'][0]:.1f} s "
+            + "".join(f"| {t:.1f} s ({f:.1f} s) " for t, _, _, f, _ in phases)
+            + f"| {r['loop'][1]} / " + " / ".join(str(q) for _, q, _, _, _ in phases)
+            + " | " + " / ".join(f"{e / r['rules']:.2f}" for _, _, _, _, e in phases)
+            + f" | {r['loop'][2]} / " + " / ".join(str(t) for _, _, t, _, _ in phases) + " |"
+        )
+    return "\n".join(lines)
+
+
+def quota_failures(results: list[dict]) -> list[str]:
+    failures = []
+    for r in results:
+        for phase in ("plan", "deploy", "rollback"):
+            elapsed, reqs, throttled, floor, _ = r[phase]
+            if elapsed > 1.2 * floor + 0.5:
+                failures.append(f"quotas, {r['rules']} rules: {phase} {elapsed:.1f}s > 1.2 x floor {floor:.1f}s + 0.5s")
+            if throttled > 0.02 * reqs:
+                failures.append(f"quotas, {r['rules']} rules: {phase} drew {throttled} throttles in {reqs} requests (> 2%)")
+    return failures
 
 
 def table(results: list[dict]) -> str:
@@ -281,20 +373,30 @@ def main() -> None:
     parser.add_argument("--moto", required=True)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--families", type=int, default=20)
-    parser.add_argument("--sizes", default="10,50,100,200,500")
+    parser.add_argument("--sizes", default="10,50,100,200,500", help="rules in the scale scenario; empty to skip")
+    parser.add_argument("--quota-sizes", default="200,500", help="rules in the quota scenario; empty to skip")
     parser.add_argument("--out")
     args = parser.parse_args()
     args.jobdeploy = str(Path(args.jobdeploy).resolve())
     results = []
-    for rules in [int(s) for s in args.sizes.split(",")]:
+    for rules in [int(s) for s in args.sizes.split(",") if s]:
         r = measure(args, rules)
         print(f"{r['rules']:>4} rules: baseline {r['baseline_s']:.2f}s, deploy {r['deploy_s']:.2f}s "
               f"({r['speedup']:.1f}x), plan {r['plan_s']:.2f}s, {r['deploy_requests']} requests "
               f"(budget {r['budget']}): {r['deploy_calls']}", file=sys.stderr)
         results.append(r)
-    text = table(results)
+    text = table(results) if results else ""
     print(text)
-    failures = []
+    quota_results = []
+    for rules in [int(s) for s in args.quota_sizes.split(",") if s]:
+        r = measure_quotas(args, rules)
+        print(f"{rules:>4} rules under quotas: " + ", ".join(
+            f"{p} {r[p][0]:.2f}s (floor {r[p][3]:.1f}s, {r[p][1]} requests, {r[p][2]} throttled)"
+            for p in ("plan", "deploy", "rollback")) + f"; loop {r['loop'][0]:.2f}s", file=sys.stderr)
+        quota_results.append(r)
+    quota_text = quota_table(quota_results) if quota_results else ""
+    print(quota_text)
+    failures = quota_failures(quota_results)
     for r in results:
         if r["deploy_requests"] > r["budget"]:
             failures.append(f"{r['rules']} rules: {r['deploy_requests']} requests > budget {r['budget']}")
@@ -316,17 +418,33 @@ def main() -> None:
                     break
         except OSError:
             pass
-        Path(args.out).write_text(
+        out = Path(args.out)
+        # The hand-written reading of the numbers below the tables is kept.
+        notes = ""
+        if out.exists() and "\n## Reading the numbers" in out.read_text():
+            notes = out.read_text()[out.read_text().index("\n## Reading the numbers"):]
+        out.write_text(
             "# Benchmark results\n\n"
             f"Measured {time.strftime('%Y-%m-%d')} on {platform.system()} {platform.release()}, "
             f"{os.cpu_count()} CPUs ({cpu}), with `bench/run` "
             f"({int(args.latency * 1000)} ms added to every AWS call by `bench/proxy.py` in front of moto; "
             "release build; default `--concurrency`).\n\n"
-            + text
-            + "\n\nbaseline: the sequential loop (per family describe + register, list rules by target, "
-            "per rule list targets + put targets) through the same proxy. speed-up: baseline / deploy. "
-            "budget: 2·families + 3·rules + 20 requests. Peak RSS: `wait4` of the jobdeploy process.\n\n"
+            + (("## Scale, no quotas\n\n" + text
+                + "\n\nbaseline: the sequential loop (per family describe + register, list rules by target, "
+                "per rule list targets + put targets) through the same proxy. speed-up: baseline / deploy. "
+                "budget: 2·families + 3·rules + 20 requests. Peak RSS: `wait4` of the jobdeploy process.\n\n")
+               if text else "")
+            + (("## Under AWS's default request quotas\n\n" + quota_text
+                + "\n\nThe proxy enforces one token bucket per quota group (EventBridge 50/s burst 50, "
+                "Scheduler 50/s, RegisterTaskDefinition 1/s burst 20, ECS reads 20/s burst 50, ECR 10/s) "
+                "and answers ThrottlingException above them; buckets are full at the start of each phase. "
+                "loop: the same sequential loop (boto3, standard retries) to v2; then a first jobdeploy "
+                "release of v2 (untimed), and the timed plan v3, deploy v3, rollback previous (to v2). "
+                "floor: (3·rules + pages − 50) / 50 s for deploy and rollback, (rules + pages − 50) / 50 s "
+                "for plan. Goal: each ≤ 1.2 × floor + 0.5 s with ≤ 2% throttles.\n\n")
+               if quota_text else "")
             + ("Goals: all met.\n" if not failures else "Goals missed:\n" + "".join(f"- {f}\n" for f in failures))
+            + notes
         )
     if failures:
         print("\n".join(failures), file=sys.stderr)

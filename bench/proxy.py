@@ -2,7 +2,13 @@
 Counts requests by AWS action; `GET /__stats` returns and `POST /__reset` clears the counts.
 Runs in its own process so its work does not share a GIL with the benchmark driver.
 
-    python proxy.py UPSTREAM_URL LATENCY_SECONDS PORT_FILE
+With `quotas` as the fourth argument it also enforces AWS's default per-account request quotas,
+one token bucket per quota group (full at the start and after `/__reset`, refilled at the
+sustained rate up to the burst); a request that finds its bucket empty is answered
+`400 ThrottlingException: Rate exceeded` after the latency, as AWS answers, and counted under
+`__throttled` (and `__throttled:<Action>`).
+
+    python proxy.py UPSTREAM_URL LATENCY_SECONDS PORT_FILE [quotas]
 """
 
 import http.client
@@ -20,6 +26,60 @@ LATENCY = float(sys.argv[2])
 COUNTS: Counter = Counter()
 LOCK = threading.Lock()
 LOCAL = threading.local()
+QUOTAS = len(sys.argv) > 4 and sys.argv[4] == "quotas"
+
+# AWS's documented defaults (sustained per second, burst) per quota group.
+DEFAULT_QUOTAS = {
+    "eventbridge": (50.0, 50.0),
+    "scheduler": (50.0, 50.0),
+    "ecs-task-definition-writes": (1.0, 20.0),
+    "ecs-reads": (20.0, 50.0),
+    "ecs-tagging": (10.0, 20.0),
+    "ecr": (10.0, 10.0),
+}
+
+
+def group_of(handler: BaseHTTPRequestHandler, action: str) -> str | None:
+    service = (handler.headers.get("X-Amz-Target") or "").split(".", 1)[0]
+    if service.startswith("AWSEvents"):
+        return "eventbridge"
+    if service.startswith("AmazonEC2ContainerRegistry"):
+        return "ecr"
+    if service.startswith("AmazonEC2ContainerService"):
+        if action in ("RegisterTaskDefinition", "DeregisterTaskDefinition"):
+            return "ecs-task-definition-writes"
+        if action in ("TagResource", "UntagResource"):
+            return "ecs-tagging"
+        return "ecs-reads"
+    if action in ("ListSchedules", "GetSchedule", "UpdateSchedule", "CreateSchedule"):
+        return "scheduler"
+    return None
+
+
+class Bucket:
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+BUCKETS: dict = {}
+
+
+def reset_buckets() -> None:
+    BUCKETS.clear()
+    BUCKETS.update({g: Bucket(*q) for g, q in DEFAULT_QUOTAS.items()})
+
+
+reset_buckets()
 
 
 def upstream() -> http.client.HTTPConnection:
@@ -67,10 +127,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/__reset"):
             with LOCK:
                 COUNTS.clear()
+                reset_buckets()
             return self.reply(200, {}, b"{}")
+        action = action_of(self)
         with LOCK:
-            COUNTS[action_of(self)] += 1
+            COUNTS[action] += 1
+            group = group_of(self, action) if QUOTAS else None
+            throttled = group is not None and not BUCKETS[group].take()
+            if throttled:
+                COUNTS["__throttled"] += 1
+                COUNTS[f"__throttled:{action}"] += 1
         time.sleep(LATENCY)
+        if throttled:
+            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+            headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}
+            return self.reply(400, headers, body)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
         for attempt in range(2):
             try:

@@ -551,6 +551,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads one round of every family: the part of the history any question needs, so a
+    /// command can read it beside the live targets instead of after them.
+    pub async fn read_first_round(&mut self) -> Result<()> {
+        let families: BTreeSet<String> = self
+            .history
+            .families
+            .iter()
+            .filter(|(_, log)| !log.complete && log.revisions.is_empty())
+            .map(|(f, _)| f.clone())
+            .collect();
+        if families.is_empty() {
+            return Ok(());
+        }
+        self.read_round(&families).await
+    }
+
     async fn read_round(&mut self, families: &BTreeSet<String>) -> Result<()> {
         let ecs = &self.aws.ecs;
         let batches: Vec<(String, Vec<i64>)> = stream::iter(

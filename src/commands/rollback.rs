@@ -18,9 +18,16 @@ pub const PREVIOUS: &str = "previous";
 pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
     let account = super::Account::open(cli).await?;
-    let live = account.targets(cli, &progress).await?;
-    let targets = &live.targets;
     let mut reader = Reader::new(&account.aws, &account.family_names());
+    // Targets (EventBridge, Scheduler) and the newest revisions (ECS) come from different
+    // quota budgets: read them side by side.
+    let (live, first_round) = tokio::join!(
+        account.targets(cli, &progress),
+        reader.read_first_round()
+    );
+    let live = live?;
+    first_round?;
+    let targets = &live.targets;
     reader
         .read_until(|h| Want {
             horizon: horizon(h, targets, &args.release),
