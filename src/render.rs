@@ -459,7 +459,11 @@ mod tests {
                 "taskdefs/web.json: $.containerDefinitions[0].logConfiguraton: unknown key (AWS would silently ignore it); did you mean `logConfiguration`?",
             ]
         );
-        assert!(err.hints()[0].contains("RegisterTaskDefinition"), "{:?}", err.hints());
+        assert!(
+            err.hints()[0].contains("RegisterTaskDefinition"),
+            "{:?}",
+            err.hints()
+        );
     }
 
     #[test]

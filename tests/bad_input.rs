@@ -238,7 +238,8 @@ fn typos_in_templates_are_silently_dropped() {
             assert!(line.contains(want), "{args:?}: `{line}` lacks `{want}`");
         }
         assert!(
-            run.stderr.contains("Hint: keys and types are those of RegisterTaskDefinition"),
+            run.stderr
+                .contains("Hint: keys and types are those of RegisterTaskDefinition"),
             "{}",
             run.stderr
         );
