@@ -504,6 +504,71 @@ mod tests {
     }
 
     #[test]
+    fn a_template_init_writes_from_a_real_describe_response_validates() {
+        // DescribeTaskDefinition of a Fargate revision as AWS returns it, ECS defaults included.
+        let describe = json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/web:3",
+            "containerDefinitions": [{
+                "name": "app",
+                "image": "repo.example.com/web:v6",
+                "cpu": 0,
+                "portMappings": [{
+                    "containerPort": 80, "hostPort": 80, "protocol": "tcp",
+                    "name": "app-80-tcp", "appProtocol": "http"
+                }],
+                "essential": true,
+                "environment": [{"name": "RELEASE", "value": "v6"}],
+                "environmentFiles": [],
+                "mountPoints": [],
+                "volumesFrom": [],
+                "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}],
+                "ulimits": [],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/ecs/web", "awslogs-create-group": "true"},
+                    "secretOptions": []
+                },
+                "systemControls": [],
+                "versionConsistency": "enabled",
+                "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 30, "timeout": 5, "retries": 3}
+            }],
+            "family": "web",
+            "taskRoleArn": "arn:aws:iam::1:role/web",
+            "executionRoleArn": "arn:aws:iam::1:role/exec",
+            "networkMode": "awsvpc",
+            "revision": 3,
+            "volumes": [],
+            "status": "ACTIVE",
+            "requiresAttributes": [
+                {"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"},
+                {"name": "ecs.capability.task-eni"}
+            ],
+            "placementConstraints": [],
+            "compatibilities": ["EC2", "FARGATE"],
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+            "ephemeralStorage": {"sizeInGiB": 21},
+            "registeredAt": 1700000000.123,
+            "registeredBy": "arn:aws:iam::1:user/me",
+            "enableFaultInjection": false,
+            "tags": [
+                {"key": "team", "value": "batch"},
+                {"key": "jobdeploy:release", "value": "v6"}
+            ]
+        });
+        let image = ImageRef::parse("repo.example.com/web").unwrap();
+        let written = crate::init::template_from(&describe, &image);
+        let r = render_ok(written.body);
+        assert_eq!(
+            r.body["containerDefinitions"][0]["image"],
+            "repo.example.com/web:v7"
+        );
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
     fn the_example_templates_validate() {
         let mut v = vars();
         for (name, value) in [
