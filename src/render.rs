@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::manifest::Release;
 use crate::secrets::looks_secret;
 
+mod schema;
+
 /// Fields DescribeTaskDefinition returns but RegisterTaskDefinition refuses.
 pub const READ_ONLY_FIELDS: &[&str] = &[
     "taskDefinitionArn",
@@ -22,6 +24,7 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "registeredAt",
     "registeredBy",
     "deregisteredAt",
+    "deleteRequestedAt",
 ];
 
 #[derive(Debug, Clone)]
@@ -160,6 +163,7 @@ pub fn render(template: &Template, ctx: &RenderContext) -> Result<Rendered> {
     let env = environment(secrets.clone());
     let mut value = Value::Object(body);
     render_strings(&mut value, "$", &env, ctx, &file)?;
+    check_against_model(&value, &file)?;
     let secrets = secrets.lock().map(|s| s.clone()).unwrap_or_default();
     Ok(Rendered {
         family: template.family.clone(),
@@ -168,6 +172,23 @@ pub fn render(template: &Template, ctx: &RenderContext) -> Result<Rendered> {
         warnings,
         secrets,
     })
+}
+
+/// The rendered body against the RegisterTaskDefinition input of the ECS API model: every
+/// unknown key, wrong type, value outside an enum and missing required member, all at once,
+/// each line naming the file and the JSON path.
+fn check_against_model(body: &Value, file: &str) -> Result<()> {
+    let model = schema::model()?;
+    let problems = schema::check(body, &model.input);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = problems.iter().map(|p| format!("{file}: {p}")).collect();
+    Err(Error::new(lines.join("\n")).hint(format!(
+        "keys and types are those of RegisterTaskDefinition in the ECS API model (botocore {}): \
+         https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+        model.botocore
+    )))
 }
 
 /// A saved `aws ecs describe-task-definition --include TAGS` output is accepted as is.
@@ -369,19 +390,19 @@ mod tests {
         unsafe { std::env::set_var("JOBDEPLOY_TEST_RENDER_PLAIN", "hello") };
         unsafe { std::env::set_var("JOBDEPLOY_TEST_RENDER_TOKEN", "s3cr3t") };
         let r = render_ok(json!({"containerDefinitions": [{
-            "a": "{{ env('JOBDEPLOY_TEST_RENDER_PLAIN') }}",
-            "b": "{{ env('JOBDEPLOY_TEST_RENDER_MISSING', 'fallback') }}",
-            "c": "{{ env('JOBDEPLOY_TEST_RENDER_TOKEN') }}"
+            "image": "{{ env('JOBDEPLOY_TEST_RENDER_PLAIN') }}",
+            "hostname": "{{ env('JOBDEPLOY_TEST_RENDER_MISSING', 'fallback') }}",
+            "user": "{{ env('JOBDEPLOY_TEST_RENDER_TOKEN') }}"
         }]}));
         let c = &r.body["containerDefinitions"][0];
-        assert_eq!(c["a"], "hello");
-        assert_eq!(c["b"], "fallback");
+        assert_eq!(c["image"], "hello");
+        assert_eq!(c["hostname"], "fallback");
         assert_eq!(r.secrets, ["s3cr3t"]);
         let err = render_err(json!({"containerDefinitions": [{
-            "a": "{{ env('JOBDEPLOY_TEST_RENDER_MISSING') }}"
+            "image": "{{ env('JOBDEPLOY_TEST_RENDER_MISSING') }}"
         }]}));
         assert!(err.contains("JOBDEPLOY_TEST_RENDER_MISSING"), "{err}");
-        assert!(err.contains("$.containerDefinitions[0].a"), "{err}");
+        assert!(err.contains("$.containerDefinitions[0].image"), "{err}");
     }
 
     #[test]
@@ -414,6 +435,157 @@ mod tests {
     fn not_an_object() {
         assert!(render_err(json!([1])).contains("expected a JSON object"));
         assert!(render_err(json!({"family": "web"})).contains("containerDefinitions"));
+    }
+
+    #[test]
+    fn typos_in_templates_are_silently_dropped() {
+        let err = render(
+            &template(json!({
+                "memoryy": "512",
+                "containerDefinitions": [{
+                    "name": "app",
+                    "image": "{{ image }}",
+                    "logConfiguraton": {"logDriver": "awslogs"}
+                }]
+            })),
+            &RenderContext::new(&release(), &vars()),
+        )
+        .unwrap_err();
+        let lines: Vec<&str> = err.message().lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "taskdefs/web.json: $.memoryy: unknown key (AWS would silently ignore it); did you mean `memory`?",
+                "taskdefs/web.json: $.containerDefinitions[0].logConfiguraton: unknown key (AWS would silently ignore it); did you mean `logConfiguration`?",
+            ]
+        );
+        assert!(
+            err.hints()[0].contains("RegisterTaskDefinition"),
+            "{:?}",
+            err.hints()
+        );
+    }
+
+    #[test]
+    fn enum_values_are_checked_after_rendering() {
+        let mut v = vars();
+        v.insert("mode".into(), toml::Value::String("awsvpcc".into()));
+        let err = render(
+            &template(json!({"networkMode": "{{ vars.mode }}", "containerDefinitions": []})),
+            &RenderContext::new(&release(), &v),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("taskdefs/web.json: $.networkMode: `awsvpcc` is not one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_describe_dump_with_every_read_only_field_validates() {
+        let r = render_ok(json!({
+            "taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/web:3",
+                "family": "web",
+                "revision": 3,
+                "status": "DELETE_IN_PROGRESS",
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"}],
+                "compatibilities": ["EC2", "FARGATE"],
+                "registeredAt": "2024-01-01T00:00:00Z",
+                "registeredBy": "arn:aws:iam::1:user/me",
+                "deregisteredAt": "2024-02-01T00:00:00Z",
+                "deleteRequestedAt": "2024-03-01T00:00:00Z",
+                "containerDefinitions": [{"name": "app", "image": "{{ image }}"}]
+            }
+        }));
+        assert_eq!(r.warnings.len(), READ_ONLY_FIELDS.len());
+        assert!(r.body.get("deleteRequestedAt").is_none());
+    }
+
+    #[test]
+    fn a_template_init_writes_from_a_real_describe_response_validates() {
+        // DescribeTaskDefinition of a Fargate revision as AWS returns it, ECS defaults included.
+        let describe = json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/web:3",
+            "containerDefinitions": [{
+                "name": "app",
+                "image": "repo.example.com/web:v6",
+                "cpu": 0,
+                "portMappings": [{
+                    "containerPort": 80, "hostPort": 80, "protocol": "tcp",
+                    "name": "app-80-tcp", "appProtocol": "http"
+                }],
+                "essential": true,
+                "environment": [{"name": "RELEASE", "value": "v6"}],
+                "environmentFiles": [],
+                "mountPoints": [],
+                "volumesFrom": [],
+                "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}],
+                "ulimits": [],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/ecs/web", "awslogs-create-group": "true"},
+                    "secretOptions": []
+                },
+                "systemControls": [],
+                "versionConsistency": "enabled",
+                "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 30, "timeout": 5, "retries": 3}
+            }],
+            "family": "web",
+            "taskRoleArn": "arn:aws:iam::1:role/web",
+            "executionRoleArn": "arn:aws:iam::1:role/exec",
+            "networkMode": "awsvpc",
+            "revision": 3,
+            "volumes": [],
+            "status": "ACTIVE",
+            "requiresAttributes": [
+                {"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"},
+                {"name": "ecs.capability.task-eni"}
+            ],
+            "placementConstraints": [],
+            "compatibilities": ["EC2", "FARGATE"],
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+            "ephemeralStorage": {"sizeInGiB": 21},
+            "registeredAt": 1700000000.123,
+            "registeredBy": "arn:aws:iam::1:user/me",
+            "enableFaultInjection": false,
+            "tags": [
+                {"key": "team", "value": "batch"},
+                {"key": "jobdeploy:release", "value": "v6"}
+            ]
+        });
+        let image = ImageRef::parse("repo.example.com/web").unwrap();
+        let written = crate::init::template_from(&describe, &image);
+        let r = render_ok(written.body);
+        assert_eq!(
+            r.body["containerDefinitions"][0]["image"],
+            "repo.example.com/web:v7"
+        );
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn the_example_templates_validate() {
+        let mut v = vars();
+        for (name, value) in [
+            ("account_id", "123456789012"),
+            ("rails_env", "production"),
+            ("region", "us-east-1"),
+        ] {
+            v.insert(name.into(), toml::Value::String(value.into()));
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("taskdefs");
+        let templates = load_templates(&dir).unwrap();
+        assert!(templates.len() >= 2);
+        for t in &templates {
+            if let Err(e) = render(t, &RenderContext::new(&release(), &v)) {
+                panic!("{}: {e}", t.path.display());
+            }
+        }
     }
 
     #[test]

@@ -192,3 +192,64 @@ fn bad_input_names_the_culprit_and_writes_nothing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
 }
+
+/// AWS ignores members it does not know, so a typo registered a revision without the field
+/// and the plan never converged. Now `render`, `plan` and `deploy` refuse the template before
+/// any AWS call, listing every problem with the file, the JSON path and the nearest key.
+#[test]
+fn typos_in_templates_are_silently_dropped() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config("batch", ""), &["web"]);
+    let typos = template(|t| {
+        t.replace("\"memory\": \"512\"", "\"memoryy\": \"512\"")
+            .replace("\"cpu\": \"0.25 vCPU\"", "\"cpu\": 256")
+            .replace("\"awsvpc\"", "\"awsvpcc\"")
+            .replace(
+                "\"image\": \"{{ image }}\",",
+                "\"image\": \"{{ image }}\", \"logConfiguraton\": {\"logDriver\": \"awslogs\"}, \"logConfiguration\": {\"options\": {\"awslogs-group\": 5}},",
+            )
+            .replace("\"environment\"", "\"enviroment\"")
+    });
+    app.write("taskdefs/web.json", &typos);
+    let expected = [
+        "$.networkMode: `awsvpcc` is not one of `bridge`, `host`, `awsvpc`, `none`; did you mean `awsvpc`?",
+        "$.cpu: expected a string, found the number 256",
+        "$.memoryy: unknown key (AWS would silently ignore it); did you mean `memory`?",
+        "$.containerDefinitions[0].logConfiguraton: unknown key (AWS would silently ignore it); did you mean `logConfiguration`?",
+        "$.containerDefinitions[0].logConfiguration.options.awslogs-group: expected a string, found the number 5",
+        "$.containerDefinitions[0].logConfiguration.logDriver: is required",
+        "$.containerDefinitions[0].enviroment: unknown key (AWS would silently ignore it); did you mean `environment`?",
+    ];
+    for args in [
+        &["render", "--tag", "v2"][..],
+        &["plan", "--tag", "v2"],
+        &["deploy", "--tag", "v2"],
+    ] {
+        w.proxy.clear();
+        let run = w.run(&app, args).fails();
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("taskdefs/web.json: $."))
+            .collect();
+        assert_eq!(errors.len(), expected.len(), "{args:?}\n{}", run.stderr);
+        for (line, want) in errors.iter().zip(expected) {
+            assert!(line.contains(want), "{args:?}: `{line}` lacks `{want}`");
+        }
+        assert!(
+            run.stderr
+                .contains("Hint: keys and types are those of RegisterTaskDefinition"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert_eq!(w.proxy.actions(), Vec::<String>::new(), "{args:?}");
+    }
+    assert_eq!(w.aws.revisions("web").len(), 1);
+
+    // Fixed, the same template deploys.
+    app.write("taskdefs/web.json", &template(|t| t.to_string()));
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.aws.revisions("web").len(), 2);
+}
