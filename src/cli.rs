@@ -45,6 +45,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The parser. The global flags only the release commands read (`--config`, `--tag`,
+/// `--format`) are hidden from `init --help` and `completions --help`: clap copies global
+/// flags into every subcommand when the command is built, so they are hidden after that.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    command.mut_subcommands(|sub| match sub.get_name() {
+        "init" | "completions" => ["config", "tag", "format"].iter().fold(sub, |sub, id| {
+            if sub.get_arguments().any(|a| a.get_id().as_str() == *id) {
+                sub.mut_arg(id, |a| a.hide(true))
+            } else {
+                sub
+            }
+        }),
+        _ => sub,
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what a deploy would change; writes nothing

@@ -191,6 +191,12 @@ fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
     }
 }
 
+/// `--quiet` with the human format: only the one-line result goes to stdout. JSON and
+/// markdown are data and are printed whole.
+pub fn quiet_human(cli: &Cli) -> bool {
+    cli.quiet && cli.format == crate::report::Format::Human
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 pub fn print(text: &str) {
     use std::io::Write;
