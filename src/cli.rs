@@ -46,19 +46,19 @@ pub struct Cli {
 }
 
 /// The parser. The global flags only the release commands read (`--config`, `--tag`,
-/// `--format`) are hidden from `init --help` and `completions --help`: clap copies global
-/// flags into every subcommand when the command is built, so they are hidden after that.
+/// `--format`) are hidden from `init --help` and `completions --help`: clap copies a global
+/// flag into a subcommand only when the subcommand has none of that name, so these get a
+/// hidden copy of their own (still accepted, and ignored).
 pub fn command() -> clap::Command {
-    let mut command = <Cli as clap::CommandFactory>::command();
-    command.build();
+    const RELEASE_ONLY: [&str; 3] = ["config", "tag", "format"];
+    let command = <Cli as clap::CommandFactory>::command();
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| RELEASE_ONLY.contains(&a.get_id().as_str()))
+        .map(|a| a.clone().hide(true))
+        .collect();
     command.mut_subcommands(|sub| match sub.get_name() {
-        "init" | "completions" => ["config", "tag", "format"].iter().fold(sub, |sub, id| {
-            if sub.get_arguments().any(|a| a.get_id().as_str() == *id) {
-                sub.mut_arg(id, |a| a.hide(true))
-            } else {
-                sub
-            }
-        }),
+        "init" | "completions" => sub.args(hidden.iter().cloned()),
         _ => sub,
     })
 }

@@ -147,7 +147,7 @@ fn init_help_shows_no_deploy_flags() {
     let app = App::empty();
     let unreachable = "http://127.0.0.1:9";
     let help = app.run(unreachable, &["init", "--help"]).ok();
-    for flag in ["--tag", "--format", "--config"] {
+    for flag in ["--tag <TAG>", "--format <FORMAT>", "--config <PATH>"] {
         assert!(!help.stdout.contains(flag), "{flag} in {}", help.stdout);
     }
     for flag in ["--cluster", "--image", "--force", "--quiet"] {
@@ -155,7 +155,7 @@ fn init_help_shows_no_deploy_flags() {
     }
     // The release commands still have them, before or after the subcommand.
     let help = app.run(unreachable, &["plan", "--help"]).ok();
-    for flag in ["--tag", "--format", "--config"] {
+    for flag in ["--tag <TAG>", "--format <FORMAT>", "--config <PATH>"] {
         assert!(help.stdout.contains(flag), "{flag} not in {}", help.stdout);
     }
     let top = app.run(unreachable, &["--help"]).ok();
