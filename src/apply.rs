@@ -445,10 +445,10 @@ async fn revert_one(aws: &Aws, w: &Written) -> Reverted {
             )),
         }
     }
-    if !restore.is_empty() {
-        if let Err(e) = owner::write(aws, &w.owner, &restore).await {
-            return Reverted::Failed(e.message().to_string());
-        }
+    if !restore.is_empty()
+        && let Err(e) = owner::write(aws, &w.owner, &restore).await
+    {
+        return Reverted::Failed(e.message().to_string());
     }
     if others.is_empty() {
         Reverted::Restored(!restore.is_empty())
@@ -473,7 +473,10 @@ async fn revert(
         .await;
     results.sort_by(|a, b| a.0.owner.cmp(&b.0.owner));
     for (w, r) in &results {
-        if matches!(r, Reverted::Restored(true) | Reverted::ChangedByOthers(_, true)) {
+        if matches!(
+            r,
+            Reverted::Restored(true) | Reverted::ChangedByOthers(_, true)
+        ) {
             progress.line(format!("reverted {}", w.owner.describe()));
         }
     }

@@ -361,7 +361,8 @@ replicas = 3
 
     #[test]
     fn manifest_app_is_checked() {
-        let c = parse("cluster = \"b\"\n[manifest]\nimage = \"web\"\napp = \"web-prod\"\n").unwrap();
+        let c =
+            parse("cluster = \"b\"\n[manifest]\nimage = \"web\"\napp = \"web-prod\"\n").unwrap();
         assert_eq!(
             c.config.manifest.and_then(|m| m.app).as_deref(),
             Some("web-prod")

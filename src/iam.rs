@@ -149,20 +149,43 @@ pub fn policy(scope: &Scope) -> Value {
         .iter()
         .map(|g| format!("{scheduler}schedule/{g}/*"))
         .collect();
-    let every = |pattern: String| if scope.prune { vec![pattern] } else { Vec::new() };
+    let every = |pattern: String| {
+        if scope.prune {
+            vec![pattern]
+        } else {
+            Vec::new()
+        }
+    };
     statements.extend(by_pattern(
         &[
-            ("events:ListTargetsByRule", read_or(&configured_rules, every(format!("{events}rule/*")))),
+            (
+                "events:ListTargetsByRule",
+                read_or(&configured_rules, every(format!("{events}rule/*"))),
+            ),
             ("events:PutTargets", configured_rules.clone()),
         ],
-        ("ReadAndRepointRuleTargets", "ReadRuleTargets", "RepointRuleTargets"),
+        (
+            "ReadAndRepointRuleTargets",
+            "ReadRuleTargets",
+            "RepointRuleTargets",
+        ),
     ));
     statements.extend(by_pattern(
         &[
-            ("scheduler:GetSchedule", read_or(&configured_schedules, every(format!("{scheduler}schedule/*")))),
+            (
+                "scheduler:GetSchedule",
+                read_or(
+                    &configured_schedules,
+                    every(format!("{scheduler}schedule/*")),
+                ),
+            ),
             ("scheduler:UpdateSchedule", configured_schedules.clone()),
         ],
-        ("ReadAndRepointSchedules", "ReadSchedules", "RepointSchedules"),
+        (
+            "ReadAndRepointSchedules",
+            "ReadSchedules",
+            "RepointSchedules",
+        ),
     ));
     if let Some(repo) = &scope.ecr {
         let partition = scope.cluster_arn.split(':').nth(1).unwrap_or("aws");
@@ -287,7 +310,10 @@ mod tests {
         for (buses, prune) in [
             (&["default", "jobs", "jobs"][..], true),
             (&["jobs"][..], true),
-            (&["arn:aws:events:us-east-1:123456789012:event-bus/jobs"][..], false),
+            (
+                &["arn:aws:events:us-east-1:123456789012:event-bus/jobs"][..],
+                false,
+            ),
             (&["default"][..], false),
         ] {
             let p = policy(&scope(buses, prune));
@@ -316,11 +342,7 @@ mod tests {
             } else {
                 assert_eq!(reads, expected);
             }
-            assert_eq!(
-                grants(&p, "scheduler:UpdateSchedule").len(),
-                2,
-                "{p:#}"
-            );
+            assert_eq!(grants(&p, "scheduler:UpdateSchedule").len(), 2, "{p:#}");
             assert_eq!(!grants(&p, "events:ListRules").is_empty(), prune);
         }
     }

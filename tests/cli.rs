@@ -190,8 +190,11 @@ fn init_help_shows_no_deploy_flags() {
 fn iam_policy_lists_each_rule_pattern_once() {
     let w = World::new();
     w.hourly_web_job();
-    w.aws
-        .put_rule("weekly", "jobs", aws_sdk_eventbridge::types::RuleState::Enabled);
+    w.aws.put_rule(
+        "weekly",
+        "jobs",
+        aws_sdk_eventbridge::types::RuleState::Enabled,
+    );
     let app = App::new(
         &format!(
             "cluster = \"batch\"\n[manifest]\nimage = \"{IMAGE}\"\n[rules]\nevent_buses = [\"default\", \"jobs\"]\n"

@@ -239,7 +239,15 @@ fn init_next_steps_do_not_ask_for_what_was_given() {
     let run = w
         .run(
             &app,
-            &["init", "--cluster", "batch", "--image", IMAGE, "--manifest-repo", "k8s"],
+            &[
+                "init",
+                "--cluster",
+                "batch",
+                "--image",
+                IMAGE,
+                "--manifest-repo",
+                "k8s",
+            ],
         )
         .ok();
     assert!(

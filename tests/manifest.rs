@@ -347,7 +347,10 @@ fn argocd_override_files_win_over_the_kustomization() {
             ("kga/kustomization.yaml", &kustomization),
             ("kga/.argocd-source.yaml", &generic),
             ("kga/.argocd-source-web.yaml", &app),
-            ("kga/.argocd-source-api.yaml", &format!("kustomize:\n  images:\n    - {IMAGE}:from-api\n")),
+            (
+                "kga/.argocd-source-api.yaml",
+                &format!("kustomize:\n  images:\n    - {IMAGE}:from-api\n"),
+            ),
         ],
         "every combination",
     );
@@ -360,7 +363,11 @@ fn argocd_override_files_win_over_the_kustomization() {
         ("kga", "from-app"),
     ] {
         let app = app_for(&m, path, "app = \"web\"\n");
-        assert_eq!(rendered_image(&app), format!("{IMAGE}:{tag}"), "path {path}");
+        assert_eq!(
+            rendered_image(&app),
+            format!("{IMAGE}:{tag}"),
+            "path {path}"
+        );
     }
     // Without `app`, the two applications' files in kga disagree: refused, naming both.
     let run = app_for(&m, "kga", "").run(NO_AWS, &["render"]).fails();

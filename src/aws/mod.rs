@@ -76,11 +76,10 @@ impl Aws {
             sdk.endpoint_url()
                 .map_or("the AWS regional endpoint".to_string(), str::to_string),
         );
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .ok_or_else(no_region)?;
-        let provider = sdk.credentials_provider().ok_or_else(|| no_credentials(None))?;
+        let region = sdk.region().map(|r| r.to_string()).ok_or_else(no_region)?;
+        let provider = sdk
+            .credentials_provider()
+            .ok_or_else(|| no_credentials(None))?;
         provider
             .provide_credentials()
             .await

@@ -108,7 +108,10 @@ struct Override {
 
 impl Override {
     fn read(file: &ManifestFile, image: &str) -> Result<Self> {
-        let doc = parse_yaml_docs(file)?.into_iter().next().unwrap_or_default();
+        let doc = parse_yaml_docs(file)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         let set = |pointer: &str| {
             let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
             doc.pointer(parent)
@@ -315,9 +318,9 @@ fn in_helm_parameters(file: &ManifestFile, parameters: &Value, image: &str) -> R
         let Some(prefix) = name.strip_suffix(".tag") else {
             continue;
         };
-        let names_image = [".repository", ".name"]
-            .iter()
-            .any(|suffix| value_of(&format!("{prefix}{suffix}")).map(String::as_str) == Some(image));
+        let names_image = [".repository", ".name"].iter().any(|suffix| {
+            value_of(&format!("{prefix}{suffix}")).map(String::as_str) == Some(image)
+        });
         if !names_image {
             continue;
         }
@@ -406,7 +409,9 @@ mod tests {
     }
 
     fn tag_of(files: &[ManifestFile]) -> Option<String> {
-        find_image(files, IMAGE, None).unwrap().and_then(|f| f.image.tag)
+        find_image(files, IMAGE, None)
+            .unwrap()
+            .and_then(|f| f.image.tag)
     }
 
     #[test]
@@ -502,9 +507,12 @@ mod tests {
         let app = argocd(".argocd-source-web.yaml", "app");
         let web = Some("web");
         // One source alone.
-        assert_eq!(tag_for(&[k.clone()], web), Some("k".into()));
-        assert_eq!(tag_for(&[generic.clone()], web), Some("generic".into()));
-        assert_eq!(tag_for(&[app.clone()], web), Some("app".into()));
+        assert_eq!(tag_for(std::slice::from_ref(&k), web), Some("k".into()));
+        assert_eq!(
+            tag_for(std::slice::from_ref(&generic), web),
+            Some("generic".into())
+        );
+        assert_eq!(tag_for(std::slice::from_ref(&app), web), Some("app".into()));
         // The override over the kustomization, the app's file over the generic one.
         assert_eq!(
             tag_for(&[k.clone(), generic.clone()], web),
@@ -548,7 +556,10 @@ mod tests {
         let files = [
             kustomization("k"),
             argocd(".argocd-source.yaml", "generic"),
-            file("o/.argocd-source-web.yaml", "kustomize:\n  namePrefix: x-\n"),
+            file(
+                "o/.argocd-source-web.yaml",
+                "kustomize:\n  namePrefix: x-\n",
+            ),
         ];
         assert_eq!(tag_for(&files, Some("web")), Some("generic".into()));
     }
@@ -714,7 +725,10 @@ mod tests {
     #[test]
     fn absent_image_and_other_kinds() {
         let text = format!("kind: ConfigMap\ndata:\n  containers: x\n  image: {IMAGE}:v1\n");
-        assert_eq!(find_image(&[file("c.yaml", &text)], IMAGE, None).unwrap(), None);
+        assert_eq!(
+            find_image(&[file("c.yaml", &text)], IMAGE, None).unwrap(),
+            None
+        );
         assert_eq!(
             find_image(&[file("README.md", "web:v1")], IMAGE, None).unwrap(),
             None
