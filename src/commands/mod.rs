@@ -186,7 +186,10 @@ fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
     if cli.verbose == 0 {
         return;
     }
-    for s in &state.skipped {
+    // In rule and schedule order, whatever order the listing came back in.
+    let mut skipped: Vec<_> = state.skipped.iter().collect();
+    skipped.sort_by(|a, b| a.at.cmp(&b.at));
+    for s in skipped {
         progress.line(format!("left alone: {}: {}", s.at.label(), s.reason));
     }
 }
