@@ -182,15 +182,18 @@ async fn register_all(
                 TAG_REGISTERED_AT.into(),
                 crate::history::format_time(now_seconds()),
             ));
-            let td = ecs::register(&aws.ecs, &body, &tags).await?;
-            progress.line(format!("registered {}:{}", td.family, td.revision));
-            Ok(td)
+            ecs::register(&aws.ecs, &body, &tags).await
         })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
     let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let ok: Vec<LiveTaskDef> = ok.into_iter().filter_map(Result::ok).collect();
+    let mut ok: Vec<LiveTaskDef> = ok.into_iter().filter_map(Result::ok).collect();
+    // Reported in family order, not in the order the calls finished: two runs diff cleanly.
+    ok.sort_by(|a, b| a.family.cmp(&b.family));
+    for td in &ok {
+        progress.line(format!("registered {}:{}", td.family, td.revision));
+    }
     if let Some(Err(first)) = failed.into_iter().next() {
         let done: Vec<String> = ok
             .iter()
@@ -259,15 +262,26 @@ async fn repoint_all(
     for m in moves {
         by_owner.entry(&m.target.at.owner).or_default().push(m);
     }
-    let mut owners = by_owner.into_iter();
+    let announce = |owner: &Owner| {
+        for m in by_owner.get(owner).into_iter().flatten() {
+            progress.line(format!(
+                "repointed {}: {} → {}",
+                m.target.at.describe(),
+                m.target.from.label(),
+                crate::live::TaskDefRef::parse(&m.to).label()
+            ));
+        }
+    };
+    let mut owners = by_owner.iter();
     let mut written = Vec::new();
     let mut failures = Vec::new();
     // The first rule or schedule is written alone and read back before any other: of two
     // deploys racing, the one whose write did not stick stops here, having changed nothing
     // else.
     if let Some((first, first_moves)) = owners.next() {
-        match repoint(aws, first, &first_moves, progress).await {
+        match repoint(aws, first, first_moves).await {
             Ok(w) => {
+                announce(&w.owner);
                 if let Err(e) = confirm(aws, &w).await {
                     failures.push(e);
                 }
@@ -282,26 +296,32 @@ async fn repoint_all(
     }
     if failures.is_empty() {
         let abort = AtomicBool::new(false);
-        let results: Vec<Option<Result<Written, WriteFailure>>> = stream::iter(owners)
-            .map(|(owner, moves)| {
-                let abort = &abort;
-                async move {
-                    if abort.load(Ordering::SeqCst) {
-                        return None;
+        let mut results: Vec<Option<(&Owner, Result<Written, WriteFailure>)>> =
+            stream::iter(owners)
+                .map(|(owner, moves)| {
+                    let abort = &abort;
+                    async move {
+                        if abort.load(Ordering::SeqCst) {
+                            return None;
+                        }
+                        let result = repoint(aws, owner, moves).await;
+                        if result.is_err() {
+                            abort.store(true, Ordering::SeqCst);
+                        }
+                        Some((*owner, result))
                     }
-                    let result = repoint(aws, owner, &moves, progress).await;
-                    if result.is_err() {
-                        abort.store(true, Ordering::SeqCst);
-                    }
-                    Some(result)
-                }
-            })
-            .buffer_unordered(aws.concurrency)
-            .collect()
-            .await;
-        for result in results.into_iter().flatten() {
+                })
+                .buffer_unordered(aws.concurrency)
+                .collect()
+                .await;
+        // Completion order is the network's; report in rule and schedule order.
+        results.sort_by(|a, b| a.as_ref().map(|r| r.0).cmp(&b.as_ref().map(|r| r.0)));
+        for (_, result) in results.into_iter().flatten() {
             match result {
-                Ok(w) => written.push(w),
+                Ok(w) => {
+                    announce(&w.owner);
+                    written.push(w);
+                }
                 Err(WriteFailure::Untouched(e)) => failures.push(e),
                 Err(WriteFailure::Partial(e, w)) => {
                     failures.push(e);
@@ -326,12 +346,7 @@ async fn repoint_all(
     Err(revert(aws, plan, &written, failures, progress).await)
 }
 
-async fn repoint(
-    aws: &Aws,
-    owner: &Owner,
-    moves: &[&Move<'_>],
-    progress: &Progress,
-) -> Result<Written, WriteFailure> {
+async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Written, WriteFailure> {
     // Compare-and-swap: each slot must still be what the plan saw.
     let current = owner::read(aws, owner)
         .await
@@ -367,17 +382,7 @@ async fn repoint(
         changes,
     };
     match owner::write(aws, owner, &updated).await {
-        Ok(()) => {
-            for m in moves {
-                progress.line(format!(
-                    "repointed {}: {} → {}",
-                    m.target.at.describe(),
-                    m.target.from.label(),
-                    crate::live::TaskDefRef::parse(&m.to).label()
-                ));
-            }
-            Ok(written)
-        }
+        Ok(()) => Ok(written),
         // FailedEntryCount may leave part of a rule written, and a call that errored may
         // still have been applied (a timeout after the write): both are reverted.
         Err(e) => Err(WriteFailure::Partial(
@@ -406,16 +411,17 @@ async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
 
 /// How putting one rule or schedule back went.
 enum Reverted {
-    /// Every target we changed is as it was.
-    Restored,
+    /// Every target we changed is as it was (`true`: we wrote to put some back).
+    Restored(bool),
     /// Some targets hold neither our write nor the original: another writer's. Left alone.
-    ChangedByOthers(Vec<String>),
+    /// (`true`: we put the others back.)
+    ChangedByOthers(Vec<String>, bool),
     Failed(String),
 }
 
 /// Puts back every slot still holding what we wrote (compare-and-swap again: a slot
 /// someone else wrote since is theirs now and left alone).
-async fn revert_one(aws: &Aws, w: &Written, progress: &Progress) -> Reverted {
+async fn revert_one(aws: &Aws, w: &Written) -> Reverted {
     let now = match owner::read(aws, &w.owner).await {
         Ok(now) => now,
         Err(e) => return Reverted::Failed(e.message().to_string()),
@@ -439,16 +445,15 @@ async fn revert_one(aws: &Aws, w: &Written, progress: &Progress) -> Reverted {
             )),
         }
     }
-    if !restore.is_empty() {
-        if let Err(e) = owner::write(aws, &w.owner, &restore).await {
-            return Reverted::Failed(e.message().to_string());
-        }
-        progress.line(format!("reverted {}", w.owner.describe()));
+    if !restore.is_empty()
+        && let Err(e) = owner::write(aws, &w.owner, &restore).await
+    {
+        return Reverted::Failed(e.message().to_string());
     }
     if others.is_empty() {
-        Reverted::Restored
+        Reverted::Restored(!restore.is_empty())
     } else {
-        Reverted::ChangedByOthers(others)
+        Reverted::ChangedByOthers(others, !restore.is_empty())
     }
 }
 
@@ -461,11 +466,20 @@ async fn revert(
     failures: Vec<Error>,
     progress: &Progress,
 ) -> Error {
-    let results: Vec<(&Written, Reverted)> = stream::iter(written)
-        .map(|w| async move { (w, revert_one(aws, w, progress).await) })
+    let mut results: Vec<(&Written, Reverted)> = stream::iter(written)
+        .map(|w| async move { (w, revert_one(aws, w).await) })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
+    results.sort_by(|a, b| a.0.owner.cmp(&b.0.owner));
+    for (w, r) in &results {
+        if matches!(
+            r,
+            Reverted::Restored(true) | Reverted::ChangedByOthers(_, true)
+        ) {
+            progress.line(format!("reverted {}", w.owner.describe()));
+        }
+    }
     let verb = plan.kind.verb();
     let mut message = String::new();
     for f in &failures {
@@ -474,7 +488,7 @@ async fn revert(
     let others: Vec<&String> = results
         .iter()
         .filter_map(|(_, r)| match r {
-            Reverted::ChangedByOthers(o) => Some(o),
+            Reverted::ChangedByOthers(o, _) => Some(o),
             _ => None,
         })
         .flatten()
@@ -514,8 +528,8 @@ async fn revert(
         for c in &w.changes {
             let label = |slot: &Value| task_definition_label(&w.owner, slot);
             let state = match result {
-                Reverted::Restored => format!("{} (put back)", label(&c.original)),
-                Reverted::ChangedByOthers(_) => "see above".to_string(),
+                Reverted::Restored(_) => format!("{} (put back)", label(&c.original)),
+                Reverted::ChangedByOthers(..) => "see above".to_string(),
                 Reverted::Failed(e) => format!(
                     "{} as written, or still {} (unknown: putting back failed: {e})",
                     label(&c.written),

@@ -45,6 +45,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The parser. The global flags only the release commands read (`--config`, `--tag`,
+/// `--format`) are hidden from `init --help` and `completions --help`: clap copies a global
+/// flag into a subcommand only when the subcommand has none of that name, so these get a
+/// hidden copy of their own (still accepted, and ignored).
+pub fn command() -> clap::Command {
+    const RELEASE_ONLY: [&str; 3] = ["config", "tag", "format"];
+    let command = <Cli as clap::CommandFactory>::command();
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| RELEASE_ONLY.contains(&a.get_id().as_str()))
+        .map(|a| a.clone().hide(true))
+        .collect();
+    command.mut_subcommands(|sub| match sub.get_name() {
+        "init" | "completions" => sub.args(hidden.iter().cloned()),
+        _ => sub,
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what a deploy would change; writes nothing

@@ -69,6 +69,10 @@ pub struct ManifestConfig {
     #[serde(default)]
     pub path: Option<String>,
     pub image: String,
+    /// The Argo CD application name: `.argocd-source-<app>.yaml` is read, other apps' files
+    /// are not. Without it, one app file is taken as ours and several must agree.
+    #[serde(default)]
+    pub app: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +188,14 @@ impl LoadedConfig {
                         m.image
                     ))
                     .hint(format!("use `{}`", image.name)));
+                }
+                if let Some(app) = &m.app
+                    && (app.trim().is_empty() || app.contains('/'))
+                {
+                    return Err(Error::new(format!(
+                        "{shown}: key `manifest.app` = `{app}` is not an Argo CD application name"
+                    ))
+                    .hint("the name as in `.argocd-source-<app>.yaml`, e.g. `web-production`"));
                 }
                 Some(image)
             }
@@ -345,6 +357,28 @@ replicas = 3
             .unwrap_err()
             .to_string();
         assert!(err.contains("aws.throttle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn manifest_app_is_checked() {
+        let c =
+            parse("cluster = \"b\"\n[manifest]\nimage = \"web\"\napp = \"web-prod\"\n").unwrap();
+        assert_eq!(
+            c.config.manifest.and_then(|m| m.app).as_deref(),
+            Some("web-prod")
+        );
+        for bad in ["", "a/b"] {
+            let err = parse(&format!(
+                "cluster = \"b\"\n[manifest]\nimage = \"web\"\napp = \"{bad}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("manifest.app"), "{err}");
+        }
+        let err = parse("cluster = \"b\"\n[manifest]\nimage = \"web\"\napplication = \"w\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("application"), "{err}");
     }
 
     #[test]

@@ -47,6 +47,54 @@ fn pass_role(sid: &str, roles: &BTreeSet<String>, service: &str) -> Option<Value
     })
 }
 
+/// `jobs` for `jobs` or `arn:aws:events:…:event-bus/jobs`.
+fn bus_name(bus: &str) -> &str {
+    match bus.strip_prefix("arn:") {
+        Some(arn) => arn.rsplit_once("event-bus/").map_or(bus, |(_, name)| name),
+        None => bus,
+    }
+}
+
+/// The account-wide read patterns when there are any (prune), else the configured ones.
+fn read_or(configured: &[String], every: Vec<String>) -> Vec<String> {
+    if every.is_empty() {
+        configured.to_vec()
+    } else {
+        every
+    }
+}
+
+/// One statement per set of actions, each pattern in exactly one statement: `(read
+/// action, its patterns)` and `(write action, its patterns)`; `sids` name the statements
+/// with both, only the read, only the write. A pattern the account-wide read pattern
+/// already covers gets only the write.
+fn by_pattern(actions: &[(&str, Vec<String>); 2], sids: (&str, &str, &str)) -> Vec<Value> {
+    let [(read, reads), (write, writes)] = actions;
+    let mut patterns: Vec<&String> = reads.iter().chain(writes.iter()).collect();
+    patterns.sort();
+    patterns.dedup();
+    let (mut both, mut only_read, mut only_write) = (Vec::new(), Vec::new(), Vec::new());
+    for p in patterns {
+        match (reads.contains(p), writes.contains(p)) {
+            (true, true) => both.push(p.clone()),
+            (true, false) => only_read.push(p.clone()),
+            (false, true) => only_write.push(p.clone()),
+            (false, false) => {}
+        }
+    }
+    let mut out = Vec::new();
+    if !both.is_empty() {
+        out.push(statement(sids.0, &[*read, *write], both));
+    }
+    if !only_read.is_empty() {
+        out.push(statement(sids.1, &[*read], only_read));
+    }
+    if !only_write.is_empty() {
+        out.push(statement(sids.2, &[*write], only_write));
+    }
+    out
+}
+
 pub fn policy(scope: &Scope) -> Value {
     let ecs = arn_prefix(&scope.cluster_arn, "ecs");
     let events = arn_prefix(&scope.cluster_arn, "events");
@@ -81,35 +129,64 @@ pub fn policy(scope: &Scope) -> Value {
         // List calls that take no resource.
         statement(
             "FindRulesAndSchedules",
-            &[
-                "events:ListRuleNamesByTarget",
-                "events:ListEventBuses",
-                "scheduler:ListSchedules",
-            ],
+            &["events:ListRuleNamesByTarget", "scheduler:ListSchedules"],
             star(),
         ),
-        statement(
-            "RepointRuleTargets",
-            &["events:ListTargetsByRule", "events:PutTargets"],
-            scope
-                .event_buses
-                .iter()
-                .map(|bus| match bus.as_str() {
-                    "default" => format!("{events}rule/*"),
-                    bus => format!("{events}rule/{bus}/*"),
-                })
-                .collect(),
-        ),
-        statement(
-            "RepointSchedules",
-            &["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
-            scope
-                .schedule_groups
-                .iter()
-                .map(|g| format!("{scheduler}schedule/{g}/*"))
-                .collect(),
-        ),
     ];
+    // Reads reach every bus and group for prune (a revision any rule uses is never
+    // deregistered), writes only the configured ones. Each ARN pattern is listed once,
+    // with every action it needs.
+    let configured_rules: Vec<String> = scope
+        .event_buses
+        .iter()
+        .map(|bus| match bus_name(bus) {
+            "default" => format!("{events}rule/*"),
+            bus => format!("{events}rule/{bus}/*"),
+        })
+        .collect();
+    let configured_schedules: Vec<String> = scope
+        .schedule_groups
+        .iter()
+        .map(|g| format!("{scheduler}schedule/{g}/*"))
+        .collect();
+    let every = |pattern: String| {
+        if scope.prune {
+            vec![pattern]
+        } else {
+            Vec::new()
+        }
+    };
+    statements.extend(by_pattern(
+        &[
+            (
+                "events:ListTargetsByRule",
+                read_or(&configured_rules, every(format!("{events}rule/*"))),
+            ),
+            ("events:PutTargets", configured_rules.clone()),
+        ],
+        (
+            "ReadAndRepointRuleTargets",
+            "ReadRuleTargets",
+            "RepointRuleTargets",
+        ),
+    ));
+    statements.extend(by_pattern(
+        &[
+            (
+                "scheduler:GetSchedule",
+                read_or(
+                    &configured_schedules,
+                    every(format!("{scheduler}schedule/*")),
+                ),
+            ),
+            ("scheduler:UpdateSchedule", configured_schedules.clone()),
+        ],
+        (
+            "ReadAndRepointSchedules",
+            "ReadSchedules",
+            "RepointSchedules",
+        ),
+    ));
     if let Some(repo) = &scope.ecr {
         let partition = scope.cluster_arn.split(':').nth(1).unwrap_or("aws");
         statements.push(statement(
@@ -122,14 +199,12 @@ pub fn policy(scope: &Scope) -> Value {
         ));
     }
     if scope.prune {
+        // List calls that take no resource; the targets and schedules they find are read
+        // with the account-wide patterns above.
         statements.push(statement(
-            "PruneSeesEveryRuleAndSchedule",
-            &[
-                "events:ListRules",
-                "events:ListTargetsByRule",
-                "scheduler:GetSchedule",
-            ],
-            vec![format!("{events}rule/*"), format!("{scheduler}schedule/*")],
+            "PruneListsEveryBusAndRule",
+            &["events:ListEventBuses", "events:ListRules"],
+            star(),
         ));
     }
     statements.extend(
@@ -202,5 +277,73 @@ mod tests {
             .filter_map(|s| s["Sid"].as_str())
             .collect();
         assert_eq!(sids.len(), sids.iter().collect::<BTreeSet<_>>().len());
+    }
+
+    fn scope(buses: &[&str], prune: bool) -> Scope {
+        Scope {
+            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/batch".into(),
+            families: vec!["web".into()],
+            event_buses: buses.iter().map(|b| b.to_string()).collect(),
+            schedule_groups: vec!["default".into(), "jobs".into()],
+            prune,
+            ..Scope::default()
+        }
+    }
+
+    /// `(action, resource)` for every statement that allows the action.
+    fn grants(policy: &Value, action: &str) -> BTreeSet<String> {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+            .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The bug: `rule/*` was listed twice (the repoint statement and prune's), and prune's
+    /// statement gave ListTargetsByRule again beside it.
+    #[test]
+    fn iam_policy_lists_each_rule_pattern_once_and_writes_only_configured_buses() {
+        let rules = "arn:aws:events:us-east-1:123456789012:rule/";
+        for (buses, prune) in [
+            (&["default", "jobs", "jobs"][..], true),
+            (&["jobs"][..], true),
+            (
+                &["arn:aws:events:us-east-1:123456789012:event-bus/jobs"][..],
+                false,
+            ),
+            (&["default"][..], false),
+        ] {
+            let p = policy(&scope(buses, prune));
+            let mut seen = Vec::new();
+            for s in p["Statement"].as_array().unwrap() {
+                for r in s["Resource"].as_array().unwrap() {
+                    let r = r.as_str().unwrap();
+                    if r != "*" {
+                        assert!(!seen.contains(&r.to_string()), "{r} twice in {p:#}");
+                        seen.push(r.to_string());
+                    }
+                }
+            }
+            let writes = grants(&p, "events:PutTargets");
+            let expected: BTreeSet<String> = buses
+                .iter()
+                .map(|b| match *b {
+                    "default" => format!("{rules}*"),
+                    _ => format!("{rules}jobs/*"),
+                })
+                .collect();
+            assert_eq!(writes, expected, "{buses:?}");
+            let reads = grants(&p, "events:ListTargetsByRule");
+            if prune {
+                assert_eq!(reads, BTreeSet::from([format!("{rules}*")]));
+            } else {
+                assert_eq!(reads, expected);
+            }
+            assert_eq!(grants(&p, "scheduler:UpdateSchedule").len(), 2, "{p:#}");
+            assert_eq!(!grants(&p, "events:ListRules").is_empty(), prune);
+        }
     }
 }

@@ -94,6 +94,51 @@ fn has_syntax(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
+/// Parts of environment variable names that say the value is a credential.
+const SECRET_NAME_PARTS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "ACCESS_KEY",
+    "DSN",
+];
+
+/// Does an environment variable of this name look like it holds a credential?
+pub fn looks_like_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
+}
+
+/// `(container name, variable name)` of every non-empty plain-text `environment` value whose
+/// name looks like a credential: init would write it into the repo.
+pub fn plaintext_secrets(body: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let containers = body.get("containerDefinitions").and_then(Value::as_array);
+    for (i, container) in containers.into_iter().flatten().enumerate() {
+        let container_name = container
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{i}"), str::to_string);
+        let env = container.get("environment").and_then(Value::as_array);
+        for var in env.into_iter().flatten() {
+            let name = var.get("name").and_then(Value::as_str).unwrap_or_default();
+            let has_value = var
+                .get("value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty());
+            if has_value && looks_like_credential(name) {
+                found.push((container_name.clone(), name.to_string()));
+            }
+        }
+    }
+    found
+}
+
 /// What `jobdeploy.toml` records.
 pub struct ConfigInput<'a> {
     pub cluster: &'a str,
@@ -207,6 +252,33 @@ mod tests {
         assert_eq!(t.tags, BTreeSet::from(["v7".to_string()]));
         assert_eq!(t.notes.len(), 1);
         assert!(t.notes[0].contains("environment[0]"), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn plaintext_secrets_are_named_never_their_values() {
+        let body = json!({"containerDefinitions": [
+            {"name": "app", "environment": [
+                {"name": "DATABASE_PASSWORD", "value": "hunter2"},
+                {"name": "SENTRY_DSN", "value": "https://k@sentry.io/1"},
+                {"name": "stripe_api_key", "value": "sk_live"},
+                {"name": "AWS_ACCESS_KEY_ID", "value": "AKIA"},
+                {"name": "GITHUB_TOKEN", "value": ""},
+                {"name": "RAILS_ENV", "value": "production"},
+                {"name": "SORT_KEY_PREFIX", "value": "x"}
+            ]},
+            {"environment": [{"name": "OAUTH_CLIENT_SECRET", "value": "s"}]}
+        ]});
+        assert_eq!(
+            plaintext_secrets(&body),
+            [
+                ("app", "DATABASE_PASSWORD"),
+                ("app", "SENTRY_DSN"),
+                ("app", "stripe_api_key"),
+                ("app", "AWS_ACCESS_KEY_ID"),
+                ("#1", "OAUTH_CLIENT_SECRET"),
+            ]
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+        );
     }
 
     #[test]

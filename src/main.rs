@@ -1,11 +1,14 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use jobdeploy::cli::Cli;
 use jobdeploy::{commands, github};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&jobdeploy::cli::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()

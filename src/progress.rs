@@ -1,4 +1,5 @@
-//! Status lines on stderr (data goes to stdout). Quiet mode drops them.
+//! Status lines on stderr (data goes to stdout). Quiet mode drops them, warnings included:
+//! `--quiet` leaves errors and the one-line result.
 
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -17,6 +18,9 @@ impl Progress {
     }
 
     pub fn warn(&self, text: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
         if crate::github::in_actions() {
             eprintln!("::warning::{}", crate::github::escape(text.as_ref()));
         } else {

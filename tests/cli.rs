@@ -84,3 +84,140 @@ fn completions_version_and_examples() {
         );
     }
 }
+
+/// Runs the binary with nothing of AWS in the environment: no AWS_* variables and a HOME
+/// without ~/.aws. The instance metadata endpoint is off so the chain cannot hang on it.
+fn run_without_aws(app: &App, extra: &[(&str, &str)]) -> Run {
+    let home = tempfile::tempdir().expect("empty home");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jobdeploy"));
+    cmd.current_dir(app.path())
+        .args(["plan", "--tag", "v1"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let started = std::time::Instant::now();
+    let run = Run::from(cmd.output().expect("run jobdeploy"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    run
+}
+
+/// The bug: without credentials the error was the SDK's Debug dump of the provider chain.
+#[test]
+fn no_region_and_no_credentials_are_one_sentence_and_a_hint() {
+    let app = App::new(&config("batch", ""), &["web"]);
+    let run = run_without_aws(&app, &[]).fails();
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some("Error: no AWS region: set AWS_REGION or `region` in jobdeploy.toml"),
+        "{}",
+        run.stderr
+    );
+    let run = run_without_aws(&app, &[("AWS_REGION", REGION)]).fails();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("Error: no AWS credentials found")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines.iter().skip(1).all(|l| l.starts_with("Hint: ")) && lines.len() <= 3,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", run.stderr);
+    for dump in ["{", "CredentialsNotLoaded", "source:", "Error {"] {
+        assert!(!run.stderr.contains(dump), "{dump} in {}", run.stderr);
+    }
+}
+
+/// The bug: `init --help` listed `--tag`, `--format` and `--config`, which init never
+/// reads (the global flags of the release commands).
+#[test]
+fn init_help_shows_no_deploy_flags() {
+    let app = App::empty();
+    let unreachable = "http://127.0.0.1:9";
+    let help = app.run(unreachable, &["init", "--help"]).ok();
+    for flag in ["--tag <TAG>", "--format <FORMAT>", "--config <PATH>"] {
+        assert!(!help.stdout.contains(flag), "{flag} in {}", help.stdout);
+    }
+    for flag in ["--cluster", "--image", "--force", "--quiet"] {
+        assert!(help.stdout.contains(flag), "{flag} not in {}", help.stdout);
+    }
+    // The release commands still have them, before or after the subcommand.
+    let help = app.run(unreachable, &["plan", "--help"]).ok();
+    for flag in ["--tag <TAG>", "--format <FORMAT>", "--config <PATH>"] {
+        assert!(help.stdout.contains(flag), "{flag} not in {}", help.stdout);
+    }
+    let top = app.run(unreachable, &["--help"]).ok();
+    let commands: Vec<&str> = top
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "plan",
+            "deploy",
+            "render",
+            "history",
+            "status",
+            "rollback",
+            "prune",
+            "init",
+            "iam-policy",
+            "completions",
+            "help"
+        ]
+    );
+}
+
+/// The bug: iam-policy listed `rule/*` twice (the repoint statement and prune's).
+#[test]
+fn iam_policy_lists_each_rule_pattern_once() {
+    let w = World::new();
+    w.hourly_web_job();
+    w.aws.put_rule(
+        "weekly",
+        "jobs",
+        aws_sdk_eventbridge::types::RuleState::Enabled,
+    );
+    let app = App::new(
+        &format!(
+            "cluster = \"batch\"\n[manifest]\nimage = \"{IMAGE}\"\n[rules]\nevent_buses = [\"default\", \"jobs\"]\n"
+        ),
+        &["web"],
+    );
+    let run = w.run(&app, &["iam-policy", "--tag", "v1"]).ok();
+    let policy: Value = serde_json::from_str(&run.stdout).expect("policy JSON");
+    let mut patterns: Vec<String> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .filter(|r| r.contains(":rule/"))
+        .collect();
+    patterns.sort();
+    assert_eq!(
+        patterns,
+        [
+            format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/*"),
+            format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/jobs/*"),
+        ],
+        "{policy:#}"
+    );
+}

@@ -509,3 +509,139 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
         );
     }
 }
+
+/// Three families at v1, run by seven targets on six rules, and a schedule.
+fn seeded_for_output() -> World {
+    let w = World::new();
+    let mut arns = Vec::new();
+    for family in ["alpha", "beta", "gamma"] {
+        arns.push(w.aws.register(family, "v1"));
+    }
+    for (i, rule) in ["r1", "r2", "r3", "r4", "r5"].iter().enumerate() {
+        w.aws.rule(
+            rule,
+            "default",
+            RuleState::Enabled,
+            vec![ecs_target("t", &w.cluster, &arns[i % 3])],
+        );
+    }
+    w.aws.rule(
+        "r6",
+        "default",
+        RuleState::Enabled,
+        vec![
+            ecs_target("a", &w.cluster, &arns[0]),
+            ecs_target("b", &w.cluster, &arns[1]),
+        ],
+    );
+    w.aws.schedule("default", "nightly", &w.cluster, &arns[2]);
+    w
+}
+
+fn deploy_output(args: &[&str]) -> Run {
+    let w = seeded_for_output();
+    let app = App::new(&tag_config(), &["alpha", "beta", "gamma"]);
+    // An empty NO_COLOR does not turn colour off; stdout being a pipe must.
+    app.run_env(&w.proxy.url, args, &[("NO_COLOR", "")])
+}
+
+/// The bugs: progress lines came in the order the calls finished (two runs did not diff
+/// cleanly), and every move was printed three times (plan, progress, outcome).
+#[test]
+fn deploy_output_is_deterministic_says_each_thing_once_and_has_no_escapes() {
+    for args in [
+        &["deploy", "--tag", "v2"][..],
+        &["deploy", "--tag", "v2", "-v"][..],
+    ] {
+        let first = deploy_output(args).ok();
+        let second = deploy_output(args).ok();
+        assert_eq!(first.stdout, second.stdout, "{args:?}");
+        assert_eq!(first.stderr, second.stderr, "{args:?}");
+        for text in [&first.stdout, &first.stderr] {
+            assert!(!text.contains('\x1b'), "{args:?}: {text}");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for line in first.stdout.lines().chain(first.stderr.lines()) {
+            // Diff bodies repeat by nature (three families, one template).
+            if line.trim().is_empty() || line.starts_with("      ") {
+                continue;
+            }
+            assert!(
+                seen.insert(line),
+                "{args:?}: `{line}` twice in\n{}\n{}",
+                first.stdout,
+                first.stderr
+            );
+        }
+        // Each move twice: planned (stdout), done (stderr) — not a third time in the result.
+        let r1 = first
+            .stdout
+            .lines()
+            .chain(first.stderr.lines())
+            .filter(|l| l.contains("r1 target t") || l.contains("rule r1 "))
+            .count();
+        assert_eq!(r1, 2, "{}\n{}", first.stdout, first.stderr);
+        let registered: Vec<&str> = first
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("registered "))
+            .collect();
+        assert_eq!(
+            registered,
+            [
+                "registered alpha:2",
+                "registered beta:2",
+                "registered gamma:2"
+            ]
+        );
+        let repointed: Vec<&str> = first
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("repointed "))
+            .collect();
+        assert_eq!(repointed.len(), 8, "{}", first.stderr);
+        let mut sorted = repointed.clone();
+        sorted.sort();
+        assert_eq!(repointed, sorted, "{}", first.stderr);
+        assert!(
+            first.stdout.ends_with(
+                "Deployed release v2: registered alpha:2, beta:2, gamma:2; repointed 8 targets.\n"
+            ),
+            "{}",
+            first.stdout
+        );
+    }
+}
+
+/// The bug: `--quiet` still printed the whole plan and every repointed target.
+#[test]
+fn quiet_prints_only_the_one_line_result() {
+    let w = seeded_for_output();
+    let app = App::new(&tag_config(), &["alpha", "beta", "gamma"]);
+    let plan = w.run(&app, &["plan", "--tag", "v2", "--quiet"]).ok();
+    assert_eq!(
+        plan.stdout,
+        "Plan: release v2: 3 families to register, 0 unchanged; 8 targets to repoint, 0 already current.\n"
+    );
+    assert_eq!(plan.stderr, "");
+    let deploy = w.run(&app, &["deploy", "--tag", "v2", "--quiet"]).ok();
+    assert_eq!(
+        deploy.stdout,
+        "Deployed release v2: registered alpha:2, beta:2, gamma:2; repointed 8 targets.\n"
+    );
+    assert_eq!(deploy.stderr, "");
+    let again = w.run(&app, &["deploy", "--tag", "v2", "-q"]).ok();
+    assert_eq!(
+        again.stdout,
+        "Release v2 was already live; nothing changed.\n"
+    );
+    assert_eq!(again.stderr, "");
+    // Errors still come through.
+    let failed = w.run(&app, &["deploy", "--tag", "v9", "--quiet"]).fails();
+    assert!(failed.stderr.starts_with("Error: "), "{}", failed.stderr);
+    // JSON is data: printed whole.
+    let json = w
+        .run(&app, &["plan", "--tag", "v2", "-q", "--format", "json"])
+        .ok();
+    assert!(json.stdout.trim_start().starts_with('{'), "{}", json.stdout);
+}

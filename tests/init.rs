@@ -79,11 +79,15 @@ fn init_writes_templates_that_plan_as_unchanged() {
         "found default/hourly target batch → web:1",
         "found jobs/nightly-report target report → report:1",
         "found schedule data/export → web:1",
-        "wrote ",
-        "next: `jobdeploy plan --tag v1` should show no change",
+        "next: `jobdeploy plan --tag v1` should show no change; then set [manifest] repo and path in ",
     ] {
         assert!(init.stderr.contains(found), "{found}\n{}", init.stderr);
     }
+    assert!(
+        init.stdout.starts_with("Wrote ") && init.stdout.contains("jobdeploy.toml"),
+        "{}",
+        init.stdout
+    );
     assert!(!init.stderr.contains("api"), "{}", init.stderr);
     assert!(!app.path().join("taskdefs/api.json").exists());
     let report = std::fs::read_to_string(app.path().join("taskdefs/report.json")).expect("report");
@@ -165,4 +169,150 @@ fn init_refuses_bad_input_before_reading_aws() {
         .fails();
     assert!(run.stderr.contains("cluster `batch`"), "{}", run.stderr);
     assert!(!app.path().join("jobdeploy.toml").exists());
+}
+
+/// The bug: a typo'd `--cluster` was told to check `cluster` in jobdeploy.toml, a file init
+/// had not written yet.
+#[test]
+fn init_typo_cluster_hint_names_the_flag_not_a_missing_file() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "bacth", "--image", IMAGE])
+        .fails();
+    assert!(run.stderr.contains("`bacth`"), "{}", run.stderr);
+    assert!(run.stderr.contains("--cluster"), "{}", run.stderr);
+    assert!(!run.stderr.contains("jobdeploy.toml"), "{}", run.stderr);
+}
+
+/// The bug: `--image` naming no container of any family wrote templates that a release
+/// never changes, and exited 0.
+#[test]
+fn init_image_matching_no_container_is_an_error() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::empty();
+    let run = w
+        .run(
+            &app,
+            &["init", "--cluster", "batch", "--image", "ghcr.io/acme/api"],
+        )
+        .fails();
+    for expected in ["ghcr.io/acme/api", "web", IMAGE, "nothing was written"] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    assert!(!app.path().join("jobdeploy.toml").exists());
+    assert!(!app.path().join("taskdefs").exists());
+}
+
+/// The bug: init asked to "set [manifest] repo and path" even when both were given.
+#[test]
+fn init_next_steps_do_not_ask_for_what_was_given() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::empty();
+    let run = w
+        .run(
+            &app,
+            &[
+                "init",
+                "--cluster",
+                "batch",
+                "--image",
+                IMAGE,
+                "--manifest-repo",
+                "https://github.com/acme/k8s.git",
+                "--manifest-path",
+                "apps/web",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stderr
+            .contains("next: `jobdeploy plan --tag v1` should show no change\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("set [manifest]"), "{}", run.stderr);
+    let app = App::empty();
+    let run = w
+        .run(
+            &app,
+            &[
+                "init",
+                "--cluster",
+                "batch",
+                "--image",
+                IMAGE,
+                "--manifest-repo",
+                "k8s",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("then set [manifest] path in "),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The bug: init copied passwords and tokens from `environment` into taskdefs/ (and so into
+/// the repo) without a word.
+#[test]
+fn init_warns_about_plaintext_secrets_without_printing_them() {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, KeyValuePair, NetworkMode};
+    let w = World::new();
+    let env = |name: &str, value: &str| KeyValuePair::builder().name(name).value(value).build();
+    let app_container = ContainerDefinition::builder()
+        .name("app")
+        .image(format!("{IMAGE}:v1"))
+        .essential(true)
+        .environment(env("DATABASE_PASSWORD", "hunter2-secret-value"))
+        .environment(env("SENTRY_DSN", "https://key@sentry.example/1"))
+        .environment(env("RAILS_ENV", "production"))
+        .build();
+    let arn = w
+        .aws
+        .rt
+        .block_on(
+            w.aws
+                .ecs
+                .register_task_definition()
+                .family("web")
+                .network_mode(NetworkMode::Awsvpc)
+                .requires_compatibilities(Compatibility::Fargate)
+                .cpu("256")
+                .memory("512")
+                .container_definitions(app_container)
+                .send(),
+        )
+        .expect("register web")
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("arn")
+        .to_string();
+    w.aws.rule(
+        "hourly",
+        "default",
+        RuleState::Enabled,
+        vec![ecs_target("batch", &w.cluster, &arn)],
+    );
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "batch", "--image", IMAGE])
+        .ok();
+    for expected in [
+        "taskdefs/web.json: container `app` has `DATABASE_PASSWORD` in plain text",
+        "taskdefs/web.json: container `app` has `SENTRY_DSN` in plain text",
+        "valueFrom",
+        "Secrets Manager",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("RAILS_ENV"), "{}", run.stderr);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("sentry.example"), "{text}");
+    }
 }

@@ -325,3 +325,64 @@ fn config_elsewhere_resolves_paths_against_its_own_directory() {
         run.stderr
     );
 }
+
+/// The bug: a kustomization `images:` entry won over Argo CD's override files, so jobdeploy
+/// deployed a tag the cluster was not running. Argo CD's order: `.argocd-source-<app>.yaml`
+/// over `.argocd-source.yaml` over the kustomization.
+#[test]
+fn argocd_override_files_win_over_the_kustomization() {
+    let kustomization = ManifestRepo::kustomization("from-kustomization");
+    let generic = format!("kustomize:\n  images:\n    - {IMAGE}:from-generic\n");
+    let app = format!("kustomize:\n  images:\n    - web={IMAGE}:from-app\n");
+    let m = ManifestRepo::new();
+    m.commit(
+        &[
+            ("k/kustomization.yaml", &kustomization),
+            ("g/.argocd-source.yaml", &generic),
+            ("a/.argocd-source-web.yaml", &app),
+            ("kg/kustomization.yaml", &kustomization),
+            ("kg/.argocd-source.yaml", &generic),
+            ("ga/.argocd-source.yaml", &generic),
+            ("ga/.argocd-source-web.yaml", &app),
+            ("kga/kustomization.yaml", &kustomization),
+            ("kga/.argocd-source.yaml", &generic),
+            ("kga/.argocd-source-web.yaml", &app),
+            (
+                "kga/.argocd-source-api.yaml",
+                &format!("kustomize:\n  images:\n    - {IMAGE}:from-api\n"),
+            ),
+        ],
+        "every combination",
+    );
+    for (path, tag) in [
+        ("k", "from-kustomization"),
+        ("g", "from-generic"),
+        ("a", "from-app"),
+        ("kg", "from-generic"),
+        ("ga", "from-app"),
+        ("kga", "from-app"),
+    ] {
+        let app = app_for(&m, path, "app = \"web\"\n");
+        assert_eq!(
+            rendered_image(&app),
+            format!("{IMAGE}:{tag}"),
+            "path {path}"
+        );
+    }
+    // Without `app`, the two applications' files in kga disagree: refused, naming both.
+    let run = app_for(&m, "kga", "").run(NO_AWS, &["render"]).fails();
+    for expected in [
+        "kga/.argocd-source-web.yaml",
+        ":from-app",
+        "kga/.argocd-source-api.yaml",
+        ":from-api",
+        "`app`",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    // A typo'd key next to `app` is still an error.
+    let run = app_for(&m, "kga", "apps = \"web\"\n")
+        .run(NO_AWS, &["render"])
+        .fails();
+    assert!(run.stderr.contains("apps"), "{}", run.stderr);
+}

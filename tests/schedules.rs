@@ -139,12 +139,21 @@ fn a_schedule_with_every_field_survives_deploy_and_rollback() {
     assert!(history.stdout.contains("v3"), "{}", history.stdout);
 
     let rollback = w.run(&app, &["rollback", "previous"]).ok();
+    // Planned on stdout, done on stderr; the result line does not list it a third time.
     assert!(
         rollback
             .stdout
-            .contains("schedule jobs/export: web:3 → web:2"),
+            .lines()
+            .any(|l| l.contains("schedule jobs/export ") && l.ends_with("web:3 → web:2")),
         "{}",
         rollback.stdout
+    );
+    assert!(
+        rollback
+            .stderr
+            .contains("repointed schedule jobs/export: web:3 → web:2"),
+        "{}",
+        rollback.stderr
     );
     let mut rolled = comparable(w.aws.schedule_json("jobs", "export"));
     rolled["Target"]["EcsParameters"]["TaskDefinitionArn"] = json!(td_arn("web", 1));

@@ -76,22 +76,14 @@ impl Aws {
             sdk.endpoint_url()
                 .map_or("the AWS regional endpoint".to_string(), str::to_string),
         );
-        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-            Error::new("no AWS region configured")
-                .hint("set `region` in jobdeploy.toml, AWS_REGION, or a region in your AWS profile")
-        })?;
-        let provider = sdk.credentials_provider().ok_or_else(|| {
-            Error::new("no AWS credentials provider").hint(
-                "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use aws-actions/configure-aws-credentials",
-            )
-        })?;
-        provider.provide_credentials().await.map_err(|e| {
-            Error::new(format!(
-                "no AWS credentials: {}",
-                DisplayErrorContext(&e)
-            ))
-            .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use aws-actions/configure-aws-credentials (OIDC)")
-        })?;
+        let region = sdk.region().map(|r| r.to_string()).ok_or_else(no_region)?;
+        let provider = sdk
+            .credentials_provider()
+            .ok_or_else(|| no_credentials(None))?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| no_credentials(Some(&e)))?;
         Ok(Self {
             ecs: Paced::new(aws_sdk_ecs::Client::new(&sdk), pacer.clone()),
             events: Paced::new(aws_sdk_eventbridge::Client::new(&sdk), pacer.clone()),
@@ -102,6 +94,34 @@ impl Aws {
             concurrency: concurrency.max(1),
         })
     }
+}
+
+/// One sentence and a hint, never the SDK's error dump.
+fn no_region() -> Error {
+    Error::new("no AWS region: set AWS_REGION or `region` in jobdeploy.toml").hint(
+        "or a region in your AWS profile (AWS_PROFILE); for `jobdeploy init`, --region REGION",
+    )
+}
+
+/// No credentials at all is one sentence; a provider that failed (a broken profile, an
+/// unreachable SSO or web identity endpoint) adds only its innermost cause.
+fn no_credentials(err: Option<&aws_credential_types::provider::error::CredentialsError>) -> Error {
+    use aws_credential_types::provider::error::CredentialsError;
+    let message = match err {
+        None | Some(CredentialsError::CredentialsNotLoaded(_)) => {
+            "no AWS credentials found: no environment variables, profile, web identity or instance role provided any".to_string()
+        }
+        Some(CredentialsError::ProviderTimedOut(_)) => {
+            "no AWS credentials: the credentials provider timed out".to_string()
+        }
+        Some(e) => format!(
+            "no AWS credentials: {}",
+            root_cause(e).lines().next().unwrap_or_default()
+        ),
+    };
+    Error::new(message).hint(
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run `aws sso login` for SSO), or use aws-actions/configure-aws-credentials (OIDC) in GitHub Actions",
+    )
 }
 
 const DEFAULT_MAX_ATTEMPTS: u32 = 6;

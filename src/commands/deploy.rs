@@ -15,7 +15,7 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
     let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
-    if cli.format == Format::Human {
+    if cli.format == Format::Human && !cli.quiet {
         // The plan is what the log reader needs first; the outcome follows.
         super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
     }
@@ -33,6 +33,7 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
     drop(group);
     super::report_calls(cli, &planned.aws, plan, &progress);
     let outcome = outcome?;
+    // Human: the plan above already lists every move, so the result is its one line.
     super::print(&masker.mask(&report::outcome(&outcome, cli.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
     github::publish(

@@ -42,14 +42,19 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         &crate::config::AwsConfig::default(),
     )
     .await?;
-    let cluster_arn = ecs::cluster_arn(&aws.ecs, &args.cluster).await?;
+    // No jobdeploy.toml exists yet: point at the flags, not at the file.
+    let cluster_arn = ecs::cluster_arn(&aws.ecs, &args.cluster)
+        .await
+        .map_err(|e| {
+            Error::new(e.message()).hint("check --cluster, and --region (or AWS_REGION)")
+        })?;
     let found = find_triggers(&aws, &cluster_arn).await?;
     if found.is_empty() {
         return Err(Error::new(format!(
             "no EventBridge rule (any bus) and no Scheduler schedule (any group) runs an ECS task on cluster `{}`",
             args.cluster
         ))
-        .hint("check --cluster and the region (AWS_REGION or --region)"));
+        .hint("check --cluster, and --region (or AWS_REGION)"));
     }
     for (at, td) in &found {
         progress.line(format!("found {} → {}", at.label(), td.label()));
@@ -80,6 +85,9 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
 
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not_running: Vec<String> = Vec::new();
+    let mut images_run: BTreeSet<String> = BTreeSet::new();
+    let mut secrets: Vec<String> = Vec::new();
     let described: Vec<(String, String, Option<ecs::LiveTaskDef>)> = stream::iter(chosen)
         .map(|(family, what)| {
             let aws = &aws;
@@ -103,11 +111,18 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
             progress.warn(format!("{}: {note}", path.display()));
         }
         if template.tags.is_empty() {
-            progress.warn(format!(
+            not_running.push(format!(
                 "{}: no container of {} runs {}; a release will not change it",
                 path.display(),
                 live.arn,
                 image.name
+            ));
+        }
+        images_run.extend(container_images(&live.body));
+        for (container, variable) in crate::init::plaintext_secrets(&template.body) {
+            secrets.push(format!(
+                "{}: container `{container}` has `{variable}` in plain text in `environment`",
+                path.display()
             ));
         }
         for tag in &template.tags {
@@ -115,6 +130,29 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         }
         let text = serde_json::to_string_pretty(&template.body).unwrap_or_default() + "\n";
         files.push((path, text));
+    }
+
+    if tags.is_empty() {
+        return Err(Error::new(format!(
+            "--image {}: no container of the task definitions the cluster's rules and schedules run ({}) runs it; nothing was written",
+            image.name,
+            wanted.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+        .hint(format!(
+            "they run: {}; pass the release image's name (without tag) as --image",
+            images_run.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    for warning in &not_running {
+        progress.warn(warning);
+    }
+    for warning in &secrets {
+        progress.warn(warning);
+    }
+    if !secrets.is_empty() {
+        progress.warn(
+            "these values are now in taskdefs/, and so in your repo's history once committed: move each to `secrets` with `valueFrom` (an SSM Parameter Store parameter or a Secrets Manager secret ARN) and rotate it",
+        );
     }
 
     let mut buses = BTreeSet::new();
@@ -154,9 +192,6 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         }
     }
     write_all(&taskdefs, &files)?;
-    for (path, _) in &files {
-        progress.line(format!("wrote {}", path.display()));
-    }
     let next = match tags.len() {
         0 => "jobdeploy plan --tag <the live tag>".to_string(),
         1 => format!(
@@ -176,9 +211,27 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
             "jobdeploy plan --tag <the live tag>".to_string()
         }
     };
-    progress.line(format!(
-        "next: `{next}` should show no change; then set [manifest] repo and path"
-    ));
+    let unset: Vec<&str> = [
+        ("repo", args.manifest_repo.is_none()),
+        ("path", args.manifest_path.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(key, unset)| unset.then_some(key))
+    .collect();
+    let then = if unset.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; then set [manifest] {} in {}",
+            unset.join(" and "),
+            files
+                .last()
+                .map_or(DEFAULT_FILE.to_string(), |(p, _)| p.display().to_string())
+        )
+    };
+    progress.line(format!("next: `{next}` should show no change{then}"));
+    let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    super::print(&format!("Wrote {}.\n", written.join(", ")));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -211,6 +264,17 @@ async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, Tas
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
+}
+
+/// The image names (without tag or digest) of a task definition's containers.
+fn container_images(body: &Value) -> Vec<String> {
+    body.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .map(|i| ImageRef::parse(i).map_or_else(|_| i.to_string(), |r| r.name))
+        .collect()
 }
 
 /// Writes every file, creating `taskdefs`; on a write error, names the file.

@@ -186,9 +186,18 @@ fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
     if cli.verbose == 0 {
         return;
     }
-    for s in &state.skipped {
+    // In rule and schedule order, whatever order the listing came back in.
+    let mut skipped: Vec<_> = state.skipped.iter().collect();
+    skipped.sort_by(|a, b| a.at.cmp(&b.at));
+    for s in skipped {
         progress.line(format!("left alone: {}: {}", s.at.label(), s.reason));
     }
+}
+
+/// `--quiet` with the human format: only the one-line result goes to stdout. JSON and
+/// markdown are data and are printed whole.
+pub fn quiet_human(cli: &Cli) -> bool {
+    cli.quiet && cli.format == crate::report::Format::Human
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

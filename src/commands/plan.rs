@@ -12,7 +12,11 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     super::report_calls(cli, &planned.aws, plan, &progress);
-    super::print(&report::plan(plan, cli.format, Style::detect(), masker));
+    if super::quiet_human(cli) {
+        super::print(&format!("{}\n", plan.summary_line()));
+    } else {
+        super::print(&report::plan(plan, cli.format, Style::detect(), masker));
+    }
     github::publish(
         &report::plan_markdown(plan, masker),
         &plan.release.id,

@@ -81,21 +81,28 @@ async fn deregister_all(
     doomed: &[PruneEntry],
     progress: &Progress,
 ) -> Vec<(String, String)> {
-    let results: Vec<Option<(String, String)>> = stream::iter(doomed)
+    let mut results: Vec<(&PruneEntry, String, Option<String>)> = stream::iter(doomed)
         .map(|entry| async move {
             let label = entry.label();
-            match ecs::deregister(&aws.ecs, &label).await {
-                Ok(()) => {
-                    progress.line(format!("deregistered {label}"));
-                    None
-                }
-                Err(e) => Some((label, e.message().to_string())),
-            }
+            let failed = ecs::deregister(&aws.ecs, &label)
+                .await
+                .err()
+                .map(|e| e.message().to_string());
+            (entry, label, failed)
         })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
-    results.into_iter().flatten().collect()
+    // In revision order, not the order the calls finished: two runs diff cleanly.
+    results.sort_by(|a, b| (&a.0.family, a.0.revision).cmp(&(&b.0.family, b.0.revision)));
+    let mut failed = Vec::new();
+    for (_, label, error) in results {
+        match error {
+            None => progress.line(format!("deregistered {label}")),
+            Some(e) => failed.push((label, e)),
+        }
+    }
+    failed
 }
 
 /// Every rule target (any bus, any cluster) and every schedule (any group) in the account

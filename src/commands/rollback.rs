@@ -45,7 +45,9 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     let plan = Plan::rollback(&release, &account.families, &revisions, targets);
     // Nothing in a rollback plan comes from the environment, so there is nothing to mask.
     let masker = Masker::new(Vec::new());
-    if args.dry_run || cli.format == Format::Human {
+    if super::quiet_human(cli) && args.dry_run {
+        super::print(&format!("{}\n", plan.summary_line()));
+    } else if args.dry_run || (cli.format == Format::Human && !cli.quiet) {
         super::print(&report::plan(&plan, cli.format, Style::detect(), &masker));
     }
     if args.dry_run {

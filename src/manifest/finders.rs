@@ -1,5 +1,7 @@
-//! Pure image finders over the files read from the manifest repo. First finder with a match
-//! wins: kustomization `images[]`, then `.argocd-source-*.yaml`, then workload documents.
+//! Pure image finders over the files read from the manifest repo, in Argo CD's order: the
+//! Argo CD override files (`.argocd-source-<app>.yaml` over `.argocd-source.yaml`), then
+//! kustomization `images[]`, then workload documents. The first level that names the image
+//! wins; two different references at one level is an error.
 
 use serde_json::Value;
 
@@ -12,6 +14,9 @@ pub struct ManifestFile {
     pub path: String,
     pub text: String,
 }
+
+/// The file Argo CD merges into every application of a path.
+const GENERIC_OVERRIDE: &str = ".argocd-source.yaml";
 
 impl ManifestFile {
     fn file_name(&self) -> &str {
@@ -28,6 +33,15 @@ impl ManifestFile {
     fn is_argocd_source(&self) -> bool {
         let name = self.file_name();
         name.starts_with(".argocd-source") && (name.ends_with(".yaml") || name.ends_with(".yml"))
+    }
+
+    /// `web` for `.argocd-source-web.yaml`: the application the file overrides. Argo CD
+    /// reads exactly `.argocd-source-<app>.yaml`, so a `.yml` file is not one.
+    fn override_app(&self) -> Option<&str> {
+        self.file_name()
+            .strip_prefix(".argocd-source-")?
+            .strip_suffix(".yaml")
+            .filter(|app| !app.is_empty())
     }
 
     fn is_yaml(&self) -> bool {
@@ -52,13 +66,14 @@ const WORKLOAD_KINDS: &[&str] = &[
     "Rollout",
 ];
 
-pub fn find_image(files: &[ManifestFile], image: &str) -> Result<Option<Found>> {
-    let kustomizations: Vec<_> = files.iter().filter(|f| f.is_kustomization()).collect();
-    if let Some(found) = single(in_kustomizations(&kustomizations, image)?, image)? {
+/// The reference of `image` that Argo CD deploys from `files`. `app` is the Argo CD
+/// application name (`[manifest] app`), which picks `.argocd-source-<app>.yaml`.
+pub fn find_image(files: &[ManifestFile], image: &str, app: Option<&str>) -> Result<Option<Found>> {
+    if let Some(found) = in_argocd_overrides(files, image, app)? {
         return Ok(Some(found));
     }
-    let argocd: Vec<_> = files.iter().filter(|f| f.is_argocd_source()).collect();
-    if let Some(found) = single(in_argocd_sources(&argocd, image)?, image)? {
+    let kustomizations: Vec<_> = files.iter().filter(|f| f.is_kustomization()).collect();
+    if let Some(found) = single(in_kustomizations(&kustomizations, image)?, image)? {
         return Ok(Some(found));
     }
     let workloads: Vec<_> = files
@@ -81,6 +96,113 @@ fn single(found: Vec<Found>, image: &str) -> Result<Option<Found>> {
         .hint("make the manifest name one tag for the image"));
     }
     Ok(Some(first.clone()))
+}
+
+/// What one override file sets. Argo CD merges the files into the application's source as
+/// a JSON merge patch (RFC 7396), so a list the file sets replaces the list before it
+/// whole: `None` is "this file does not set it".
+struct Override {
+    kustomize_images: Option<Vec<Found>>,
+    helm_images: Option<Vec<Found>>,
+}
+
+impl Override {
+    fn read(file: &ManifestFile, image: &str) -> Result<Self> {
+        let doc = parse_yaml_docs(file)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let set = |pointer: &str| {
+            let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+            doc.pointer(parent)
+                .and_then(Value::as_object)
+                .and_then(|o| o.get(key))
+        };
+        let kustomize_images = set("/kustomize/images")
+            .map(|v| in_argocd_images(file, v, image))
+            .transpose()?;
+        let helm_images = set("/helm/parameters")
+            .map(|v| in_helm_parameters(file, v, image))
+            .transpose()?;
+        Ok(Self {
+            kustomize_images,
+            helm_images,
+        })
+    }
+
+    /// `self` merged over `under`, as Argo CD merges the app file over the generic one.
+    fn over(self, under: Option<Override>) -> Override {
+        let (k, h) = under.map_or((None, None), |u| (u.kustomize_images, u.helm_images));
+        Override {
+            kustomize_images: self.kustomize_images.or(k),
+            helm_images: self.helm_images.or(h),
+        }
+    }
+
+    fn found(self) -> Vec<Found> {
+        let mut all = self.kustomize_images.unwrap_or_default();
+        all.extend(self.helm_images.unwrap_or_default());
+        all
+    }
+}
+
+/// The image as Argo CD's override files set it: `.argocd-source-<app>.yaml` merged over
+/// `.argocd-source.yaml`. Without a configured app, one app file is that app's; several
+/// apps' files must agree, or the result is an error asking for `[manifest] app`.
+fn in_argocd_overrides(
+    files: &[ManifestFile],
+    image: &str,
+    app: Option<&str>,
+) -> Result<Option<Found>> {
+    let generic = files.iter().find(|f| f.file_name() == GENERIC_OVERRIDE);
+    let app_files: Vec<&ManifestFile> = files
+        .iter()
+        .filter(|f| match (f.override_app(), app) {
+            (Some(name), Some(app)) => name == app,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
+        .collect();
+    let merged = |app_file: Option<&ManifestFile>| -> Result<Option<Found>> {
+        let under = generic.map(|g| Override::read(g, image)).transpose()?;
+        let effective = match app_file {
+            Some(f) => Override::read(f, image)?.over(under),
+            None => match under {
+                Some(u) => u,
+                None => return Ok(None),
+            },
+        };
+        single(effective.found(), image)
+    };
+    let Some((first, others)) = app_files.split_first() else {
+        return merged(None);
+    };
+    let chosen = merged(Some(*first))?;
+    let image_of = |found: &Option<Found>| found.as_ref().map(|f| f.image.clone());
+    for other in others {
+        let theirs = merged(Some(*other))?;
+        if image_of(&theirs) != image_of(&chosen) {
+            let says = |f: &ManifestFile, found: &Option<Found>| match found {
+                Some(found) => format!("{} sets `{}`", found.file, found.image),
+                None => format!("{} does not override it", f.path),
+            };
+            return Err(Error::new(format!(
+                "image `{image}`: the Argo CD override files of two applications disagree: {} and {}",
+                says(first, &chosen),
+                says(other, &theirs)
+            ))
+            .hint(format!(
+                "set `app` in [manifest] to the Argo CD application name, to read only `.argocd-source-<app>.yaml` (here: {})",
+                app_files
+                    .iter()
+                    .filter_map(|f| f.override_app())
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(chosen)
 }
 
 fn parse_yaml_docs(file: &ManifestFile) -> Result<Vec<Value>> {
@@ -137,41 +259,77 @@ fn scalar_string(v: &Value) -> Option<String> {
     }
 }
 
-fn in_argocd_sources(files: &[&ManifestFile], image: &str) -> Result<Vec<Found>> {
+/// `kustomize.images` of an override file: `name=newName:tag`, `name:tag`, `name@digest`,
+/// as `argocd app set --kustomize-image` and the image updater write them. `null` (which
+/// the merge patch turns into "no list") sets none.
+fn in_argocd_images(file: &ManifestFile, images: &Value, image: &str) -> Result<Vec<Found>> {
     let mut found = Vec::new();
-    for file in files {
-        for doc in parse_yaml_docs(file)? {
-            let Some(images) = doc.pointer("/kustomize/images").and_then(Value::as_array) else {
-                continue;
-            };
-            for (i, entry) in images.iter().enumerate() {
-                let Some(entry) = entry.as_str() else {
-                    continue;
-                };
-                // `name=newName:tag`, or just `name:tag`.
-                let (alias, reference) = match entry.split_once('=') {
-                    Some((alias, reference)) => (Some(alias), reference),
-                    None => (None, entry),
-                };
-                let matches_alias = alias == Some(image);
-                if !matches_alias && !reference_names(reference, image) {
-                    continue;
-                }
-                let parsed = ImageRef::parse(reference).map_err(|e| {
-                    Error::new(format!("{}: kustomize.images[{i}]: {e}", file.path))
-                })?;
-                if parsed.tag.is_none() && parsed.digest.is_none() {
-                    continue;
-                }
-                found.push(Found {
-                    image: ImageRef {
-                        name: image.to_string(),
-                        ..parsed
-                    },
-                    file: file.path.clone(),
-                });
-            }
+    for (i, entry) in images.as_array().into_iter().flatten().enumerate() {
+        let Some(entry) = entry.as_str() else {
+            continue;
+        };
+        // `name=newName:tag`, or just `name:tag`.
+        let (alias, reference) = match entry.split_once('=') {
+            Some((alias, reference)) => (Some(alias), reference),
+            None => (None, entry),
+        };
+        let matches_alias = alias == Some(image);
+        if !matches_alias && !reference_names(reference, image) {
+            continue;
         }
+        let parsed = ImageRef::parse(reference)
+            .map_err(|e| Error::new(format!("{}: kustomize.images[{i}]: {e}", file.path)))?;
+        if parsed.tag.is_none() && parsed.digest.is_none() {
+            continue;
+        }
+        found.push(Found {
+            image: ImageRef {
+                name: image.to_string(),
+                ..parsed
+            },
+            file: file.path.clone(),
+        });
+    }
+    Ok(found)
+}
+
+/// `helm.parameters` of an override file: a `P.tag` parameter is the image's tag when a
+/// `P.repository` or `P.name` parameter names the image (`image.repository` +
+/// `image.tag`, as the image updater writes them). A tag whose image is not named cannot
+/// be told apart from another image's and is not read.
+fn in_helm_parameters(file: &ManifestFile, parameters: &Value, image: &str) -> Result<Vec<Found>> {
+    let params: Vec<(&str, String)> = parameters
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let name = p.get("name")?.as_str()?;
+            let value = match p.get("value")? {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((name, value))
+        })
+        .collect();
+    let value_of = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    let mut found = Vec::new();
+    for (name, tag) in &params {
+        let Some(prefix) = name.strip_suffix(".tag") else {
+            continue;
+        };
+        let names_image = [".repository", ".name"].iter().any(|suffix| {
+            value_of(&format!("{prefix}{suffix}")).map(String::as_str) == Some(image)
+        });
+        if !names_image {
+            continue;
+        }
+        let parsed = ImageRef::parse(&format!("{image}:{tag}"))
+            .map_err(|e| Error::new(format!("{}: helm.parameters `{name}`: {e}", file.path)))?;
+        found.push(Found {
+            image: parsed,
+            file: file.path.clone(),
+        });
     }
     Ok(found)
 }
@@ -251,7 +409,9 @@ mod tests {
     }
 
     fn tag_of(files: &[ManifestFile]) -> Option<String> {
-        find_image(files, IMAGE).unwrap().and_then(|f| f.image.tag)
+        find_image(files, IMAGE, None)
+            .unwrap()
+            .and_then(|f| f.image.tag)
     }
 
     #[test]
@@ -280,7 +440,7 @@ mod tests {
     #[test]
     fn kustomize_digest_wins() {
         let k = format!("images:\n- name: {IMAGE}\n  newTag: v1\n  digest: {DIGEST}\n");
-        let found = find_image(&[file("kustomization.yaml", &k)], IMAGE)
+        let found = find_image(&[file("kustomization.yaml", &k)], IMAGE, None)
             .unwrap()
             .unwrap();
         assert_eq!(found.image.digest.as_deref(), Some(DIGEST));
@@ -318,6 +478,193 @@ mod tests {
         );
     }
 
+    fn kustomization(tag: &str) -> ManifestFile {
+        file(
+            "o/kustomization.yaml",
+            &format!("images:\n- name: {IMAGE}\n  newTag: {tag}\n"),
+        )
+    }
+
+    fn argocd(name: &str, tag: &str) -> ManifestFile {
+        file(
+            &format!("o/{name}"),
+            &format!("kustomize:\n  images:\n  - {IMAGE}:{tag}\n"),
+        )
+    }
+
+    fn tag_for(files: &[ManifestFile], app: Option<&str>) -> Option<String> {
+        find_image(files, IMAGE, app)
+            .unwrap()
+            .and_then(|f| f.image.tag)
+    }
+
+    /// The bug: with a kustomization and an Argo CD override, the kustomization's tag won,
+    /// while Argo CD deploys the override's.
+    #[test]
+    fn argocd_precedence_override_beats_kustomization() {
+        let k = kustomization("k");
+        let generic = argocd(".argocd-source.yaml", "generic");
+        let app = argocd(".argocd-source-web.yaml", "app");
+        let web = Some("web");
+        // One source alone.
+        assert_eq!(tag_for(std::slice::from_ref(&k), web), Some("k".into()));
+        assert_eq!(
+            tag_for(std::slice::from_ref(&generic), web),
+            Some("generic".into())
+        );
+        assert_eq!(tag_for(std::slice::from_ref(&app), web), Some("app".into()));
+        // The override over the kustomization, the app's file over the generic one.
+        assert_eq!(
+            tag_for(&[k.clone(), generic.clone()], web),
+            Some("generic".into())
+        );
+        assert_eq!(
+            tag_for(&[generic.clone(), app.clone()], web),
+            Some("app".into())
+        );
+        assert_eq!(
+            tag_for(&[k.clone(), generic.clone(), app.clone()], web),
+            Some("app".into())
+        );
+        assert_eq!(
+            tag_for(&[app.clone(), k.clone(), generic.clone()], None),
+            Some("app".into())
+        );
+        // Another application's file is not ours when the app is configured.
+        let other = argocd(".argocd-source-api.yaml", "api");
+        assert_eq!(
+            tag_for(&[k.clone(), generic.clone(), other.clone()], web),
+            Some("generic".into())
+        );
+        assert_eq!(tag_for(&[k, other], web), Some("k".into()));
+    }
+
+    #[test]
+    fn argocd_app_file_list_replaces_the_generic_list() {
+        // A JSON merge patch replaces arrays whole: the app file's images list, without
+        // our image, drops the generic file's entry, and the kustomization's tag is live.
+        let files = [
+            kustomization("k"),
+            argocd(".argocd-source.yaml", "generic"),
+            file(
+                "o/.argocd-source-web.yaml",
+                "kustomize:\n  images:\n  - other/image:v1\n",
+            ),
+        ];
+        assert_eq!(tag_for(&files, Some("web")), Some("k".into()));
+        // A file that sets no images keeps the generic file's.
+        let files = [
+            kustomization("k"),
+            argocd(".argocd-source.yaml", "generic"),
+            file(
+                "o/.argocd-source-web.yaml",
+                "kustomize:\n  namePrefix: x-\n",
+            ),
+        ];
+        assert_eq!(tag_for(&files, Some("web")), Some("generic".into()));
+    }
+
+    #[test]
+    fn argocd_same_level_disagreement_is_an_error_naming_both() {
+        // Two applications' files and no app configured.
+        let err = find_image(
+            &[
+                kustomization("k"),
+                argocd(".argocd-source-web.yaml", "v1"),
+                argocd(".argocd-source-web-canary.yaml", "v2"),
+            ],
+            IMAGE,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        for expected in [
+            "o/.argocd-source-web.yaml",
+            ":v1",
+            "o/.argocd-source-web-canary.yaml",
+            ":v2",
+            "app",
+        ] {
+            assert!(err.contains(expected), "{expected} in {err}");
+        }
+        // Configured, the same files are no longer ambiguous.
+        let files = [
+            argocd(".argocd-source-web.yaml", "v1"),
+            argocd(".argocd-source-web-canary.yaml", "v2"),
+        ];
+        assert_eq!(tag_for(&files, Some("web-canary")), Some("v2".into()));
+        // Two applications that agree are fine.
+        let files = [
+            argocd(".argocd-source-a.yaml", "v1"),
+            argocd(".argocd-source-b.yaml", "v1"),
+        ];
+        assert_eq!(tag_for(&files, None), Some("v1".into()));
+        // Two tags in one file.
+        let err = find_image(
+            &[file(
+                "o/.argocd-source.yaml",
+                &format!("kustomize:\n  images:\n  - {IMAGE}:v1\n  - web={IMAGE}:v2\n"),
+            )],
+            IMAGE,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(":v1") && err.contains(":v2"), "{err}");
+        // Two kustomizations.
+        let err = find_image(
+            &[
+                kustomization("v1"),
+                file(
+                    "o/Kustomization",
+                    &format!("images:\n- name: {IMAGE}\n  newTag: v2\n"),
+                ),
+            ],
+            IMAGE,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("o/kustomization.yaml") && err.contains("o/Kustomization"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn argocd_digest_and_helm_parameters() {
+        let files = [file(
+            "o/.argocd-source.yaml",
+            &format!("kustomize:\n  images:\n  - {IMAGE}@{DIGEST}\n"),
+        )];
+        let found = find_image(&files, IMAGE, None).unwrap().unwrap();
+        assert_eq!(found.image.digest.as_deref(), Some(DIGEST));
+        let helm = format!(
+            "helm:\n  parameters:\n  - name: image.repository\n    value: {IMAGE}\n  - name: image.tag\n    value: v8\n  - name: sidecar.tag\n    value: \"1\"\n"
+        );
+        let files = [kustomization("k"), file("o/.argocd-source-web.yaml", &helm)];
+        assert_eq!(tag_for(&files, None), Some("v8".into()));
+        // A tag parameter that names no image is not a guess at ours.
+        let files = [
+            kustomization("k"),
+            file(
+                "o/.argocd-source.yaml",
+                "helm:\n  parameters:\n  - name: image.tag\n    value: v8\n",
+            ),
+        ];
+        assert_eq!(tag_for(&files, None), Some("k".into()));
+    }
+
+    #[test]
+    fn argocd_yml_files_are_not_read_by_argocd_nor_us() {
+        let files = [
+            kustomization("k"),
+            argocd(".argocd-source.yml", "yml"),
+            argocd(".argocd-source-web.yml", "yml"),
+        ];
+        assert_eq!(tag_for(&files, Some("web")), Some("k".into()));
+    }
+
     #[test]
     fn workloads_multi_document_and_init_containers() {
         let text = format!(
@@ -332,13 +679,13 @@ mod tests {
         let text = format!(
             "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: {image}:2.0\n"
         );
-        let found = find_image(&[file("d.yaml", &text)], image)
+        let found = find_image(&[file("d.yaml", &text)], image, None)
             .unwrap()
             .unwrap();
         assert_eq!(found.image.tag.as_deref(), Some("2.0"));
         // The same image name without the port is a different image.
         assert!(
-            find_image(&[file("d.yaml", &text)], "registry.local/team/web")
+            find_image(&[file("d.yaml", &text)], "registry.local/team/web", None)
                 .unwrap()
                 .is_none()
         );
@@ -349,7 +696,7 @@ mod tests {
         let text = format!(
             "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: {IMAGE}:v1\n---\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n      - image: {IMAGE}:v2\n"
         );
-        let err = find_image(&[file("apps/web.yaml", &text)], IMAGE)
+        let err = find_image(&[file("apps/web.yaml", &text)], IMAGE, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains(":v1") && err.contains(":v2"), "{err}");
@@ -369,7 +716,7 @@ mod tests {
         let text = format!(
             "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: \"{IMAGE}:v1 2\"\n"
         );
-        let err = find_image(&[file("d.yaml", &text)], IMAGE)
+        let err = find_image(&[file("d.yaml", &text)], IMAGE, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("d.yaml") && err.contains("v1 2"), "{err}");
@@ -378,16 +725,19 @@ mod tests {
     #[test]
     fn absent_image_and_other_kinds() {
         let text = format!("kind: ConfigMap\ndata:\n  containers: x\n  image: {IMAGE}:v1\n");
-        assert_eq!(find_image(&[file("c.yaml", &text)], IMAGE).unwrap(), None);
         assert_eq!(
-            find_image(&[file("README.md", "web:v1")], IMAGE).unwrap(),
+            find_image(&[file("c.yaml", &text)], IMAGE, None).unwrap(),
+            None
+        );
+        assert_eq!(
+            find_image(&[file("README.md", "web:v1")], IMAGE, None).unwrap(),
             None
         );
     }
 
     #[test]
     fn invalid_yaml_names_file() {
-        let err = find_image(&[file("broken.yaml", "a: [b")], IMAGE)
+        let err = find_image(&[file("broken.yaml", "a: [b")], IMAGE, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("broken.yaml"), "{err}");

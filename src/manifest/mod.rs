@@ -98,14 +98,14 @@ impl Release {
             manifest.git_ref.as_deref().unwrap_or("HEAD"),
             path
         );
-        let found = find_image(&snapshot.files, &image_name.name)?.ok_or_else(|| {
+        let found = find_image(&snapshot.files, &image_name.name, manifest.app.as_deref())?.ok_or_else(|| {
             Error::new(format!(
                 "manifest repo {} at commit {}: image `{}` not found in `{path}`",
                 redact_url(repo),
                 short(&snapshot.commit),
                 image_name.name
             ))
-            .hint("looked in kustomization images[], .argocd-source-*.yaml and workload containers; check [manifest] path and image")
+            .hint("looked in .argocd-source-<app>.yaml, .argocd-source.yaml, kustomization images[] and workload containers; check [manifest] path and image")
         })?;
         Ok(Self::from_image(found.image, Some(snapshot.commit), origin))
     }

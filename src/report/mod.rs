@@ -27,11 +27,11 @@ pub struct Style {
 }
 
 impl Style {
-    /// Colour on a terminal unless `NO_COLOR` is set.
+    /// Colour on a terminal unless `NO_COLOR` is set to a non-empty value (no-color.org).
     pub fn detect() -> Self {
         use std::io::IsTerminal;
         Self {
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: std::io::stdout().is_terminal() && no_color_unset(std::env::var_os("NO_COLOR")),
         }
     }
 
@@ -42,6 +42,11 @@ impl Style {
             text.to_string()
         }
     }
+}
+
+/// An empty `NO_COLOR` does not turn colour off; any other value does.
+fn no_color_unset(value: Option<std::ffi::OsString>) -> bool {
+    value.is_none_or(|v| v.is_empty())
 }
 
 const NO_TARGETS: &str = "  (no rule on the configured buses and no schedule in the configured groups runs a templated family on this cluster)";
@@ -281,19 +286,10 @@ pub fn outcome_line(outcome: &Outcome) -> String {
     )
 }
 
+/// The one-line result. Each target's move is already in the plan printed before it and
+/// in the `repointed …` progress lines, so it is not listed a third time.
 pub fn outcome_human(outcome: &Outcome) -> String {
-    let mut out = String::new();
-    for r in &outcome.repointed {
-        let _ = writeln!(
-            out,
-            "  {}: {} → {}",
-            r.at.label(),
-            TaskDefRef::parse(&r.from).label(),
-            TaskDefRef::parse(&r.to).label()
-        );
-    }
-    let _ = writeln!(out, "{}", outcome_line(outcome));
-    out
+    format!("{}\n", outcome_line(outcome))
 }
 
 pub fn outcome_markdown(outcome: &Outcome) -> String {
@@ -324,5 +320,19 @@ pub fn outcome(outcome: &Outcome, format: Format) -> String {
         Format::Human => outcome_human(outcome),
         Format::Json => serde_json::to_string_pretty(outcome).unwrap_or_default() + "\n",
         Format::Markdown => outcome_markdown(outcome),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// no-color.org: only a non-empty NO_COLOR turns colour off.
+    #[test]
+    fn an_empty_no_color_keeps_colour_a_set_one_turns_it_off() {
+        assert!(no_color_unset(None));
+        assert!(no_color_unset(Some("".into())));
+        assert!(!no_color_unset(Some("1".into())));
+        assert!(!Style { color: false }.paint("1", "x").contains('\x1b'));
     }
 }
