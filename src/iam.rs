@@ -78,11 +78,13 @@ pub fn policy(scope: &Scope) -> Value {
                 .map(|f| format!("{ecs}task-definition/{f}:*"))
                 .collect(),
         ),
-        // List calls that take no resource.
+        // List calls that take no resource. ListRules gives each rule's state (the plan
+        // shows a disabled rule).
         statement(
             "FindRulesAndSchedules",
             &[
                 "events:ListRuleNamesByTarget",
+                "events:ListRules",
                 "events:ListEventBuses",
                 "scheduler:ListSchedules",
             ],
@@ -194,7 +196,14 @@ mod tests {
             !text.contains("events.amazonaws.com"),
             "no rule roles: {text}"
         );
-        assert!(!text.contains("ListRules\""), "no prune: {text}");
+        assert!(
+            !text.contains("PruneSeesEveryRuleAndSchedule"),
+            "no prune: {text}"
+        );
+        assert!(
+            text.contains("\"events:ListRules\""),
+            "rule states for the plan: {text}"
+        );
         let sids: Vec<&str> = p["Statement"]
             .as_array()
             .unwrap()

@@ -1,4 +1,4 @@
-//! ECR: does the release's image exist?
+//! ECR: does the release's image exist, and is it the one the manifest names?
 
 use aws_config::Region;
 
@@ -8,15 +8,23 @@ use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
 /// Checks in the registry's own account and region (which may differ from the deploy's).
-pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> Result<()> {
+/// For `tag@digest` the tag is looked up and must resolve to that digest: a manifest that
+/// pins a digest its tag no longer points at is refused, naming both. Returns the image's
+/// digest as ECR reports it.
+pub async fn check_image(
+    aws: &Aws,
+    image: &ImageRef,
+    repo: &EcrRepository,
+) -> Result<Option<String>> {
     let config = aws_sdk_ecr::config::Builder::from(&aws.sdk)
         .region(Region::new(repo.region.clone()))
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(config);
     let mut id = aws_sdk_ecr::types::ImageIdentifier::builder();
-    id = match (&image.digest, &image.tag) {
-        (Some(digest), _) => id.image_digest(digest),
-        (None, Some(tag)) => id.image_tag(tag),
+    // With both, the tag is what is looked up: its digest is then compared.
+    id = match (&image.tag, &image.digest) {
+        (Some(tag), _) => id.image_tag(tag),
+        (None, Some(digest)) => id.image_digest(digest),
         (None, None) => return Err(Error::new(format!("image `{image}` has no tag or digest"))),
     };
     let id = id.build();
@@ -30,23 +38,44 @@ pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> R
                 .send()
         })
         .await;
-    match result {
-        Ok(out) if !out.image_details().is_empty() => Ok(()),
-        Ok(_) => Err(missing(image)),
-        Err(e) if error_code(&e) == Some("ImageNotFoundException") => Err(missing(image)),
+    let found = match result {
+        Ok(out) => out
+            .image_details()
+            .first()
+            .map(|d| d.image_digest().map(str::to_string)),
+        Err(e) if error_code(&e) == Some("ImageNotFoundException") => None,
         Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => {
-            Err(Error::new(format!(
+            return Err(Error::new(format!(
                 "ECR repository `{}` not found in account {} region {}",
                 repo.repository, repo.account, repo.region
             ))
-            .hint("check [manifest] image in jobdeploy.toml"))
+            .hint("check [manifest] image in jobdeploy.toml"));
         }
-        Err(e) => Err(Error::new(format!(
-            "ECR DescribeImages {}: {}",
-            repo.repository,
-            describe_error(&e)
-        ))),
+        Err(e) => {
+            return Err(Error::new(format!(
+                "ECR DescribeImages {}: {}",
+                repo.repository,
+                describe_error(&e)
+            )));
+        }
+    };
+    let Some(actual) = found else {
+        return Err(missing(image));
+    };
+    if let (Some(tag), Some(wanted)) = (&image.tag, &image.digest)
+        && actual.as_deref() != Some(wanted.as_str())
+    {
+        return Err(digest_mismatch(image, tag, wanted, actual.as_deref()));
     }
+    Ok(actual)
+}
+
+fn digest_mismatch(image: &ImageRef, tag: &str, wanted: &str, actual: Option<&str>) -> Error {
+    Error::new(format!(
+        "image `{image}`: tag `{tag}` in ECR is {}, not the pinned {wanted}; nothing was changed",
+        actual.unwrap_or("an image without a digest")
+    ))
+    .hint("the tag was moved after the manifest pinned it: pin the digest the tag has now, or push the pinned image under a new tag")
 }
 
 fn missing(image: &ImageRef) -> Error {

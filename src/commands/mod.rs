@@ -92,14 +92,15 @@ pub struct Planned {
 /// What a plan also checks before it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preflight {
-    /// `plan`: reads only what the plan shows.
+    /// Reads only what the plan shows.
     None,
-    /// `deploy`: the image must exist, checked beside the live reads.
+    /// `plan` and `deploy`: the image must exist (read-only), checked beside the live reads,
+    /// so that a PR's plan catches a tag that was never pushed.
     Image,
 }
 
 pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> Result<Planned> {
-    let local = load_local(cli, progress)?;
+    let mut local = load_local(cli, progress)?;
     let aws = Aws::connect(
         local.config.config.region.as_deref(),
         usize::from(cli.concurrency),
@@ -111,9 +112,13 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
     let state = match preflight {
         Preflight::None => read.await?,
         Preflight::Image => {
-            futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
-                .await?
-                .0
+            let (state, digest) =
+                futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
+                    .await?;
+            if local.release.digest.is_none() {
+                local.release.digest = digest;
+            }
+            state
         }
     };
     report_skipped(cli, &state, progress);
