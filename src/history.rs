@@ -1102,7 +1102,8 @@ mod tests {
         Some(c.to_string())
     }
 
-    /// v1 from commit aaaa…, v1+2 from the same commit (a template change), v2 from abcd….
+    /// v1 from commit aaaaaaa111, v1+2 from the same commit (a template change), v2 from
+    /// aaaaaaa222.
     fn releases_with_commits() -> Vec<ReleaseInfo> {
         let mut h = three_releases();
         for log in h.families.values_mut() {
@@ -1114,7 +1115,7 @@ mod tests {
                 });
                 r.manifest_commit = match r.release.as_deref() {
                     Some("v1" | "v1+2") => commit("aaaaaaa111"),
-                    Some("v2") => commit("aaaaaab222"),
+                    Some("v2") => commit("aaaaaaa222"),
                     _ => None,
                 };
             }
@@ -1135,7 +1136,7 @@ mod tests {
         assert_eq!(found("v1+1"), Ok(Some("v1".into())), "the first release of v1");
         assert_eq!(found("v1+3"), Ok(None));
         assert_eq!(releases[1].tag, "v1");
-        assert_eq!(found("aaaaaab"), Ok(Some("v2".into())));
+        assert_eq!(found("aaaaaaa2"), Ok(Some("v2".into())));
         assert_eq!(
             found("AAAAAAA1"),
             Ok(Some("v1+2".into())),
@@ -1145,7 +1146,7 @@ mod tests {
         assert!(
             ambiguous.contains("ambiguous")
                 && ambiguous.contains("aaaaaaa111 (release v1+2)")
-                && ambiguous.contains("aaaaaab222 (release v2)"),
+                && ambiguous.contains("aaaaaaa222 (release v2)"),
             "{ambiguous}"
         );
         assert_eq!(found("bbbbbbb"), Ok(None));
