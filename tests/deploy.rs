@@ -515,7 +515,23 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
 fn a_tag_pinned_to_another_digest_is_refused_naming_both() {
     let w = World::new();
     let web = w.hourly_web_job();
-    w.aws.push_image("web", "v10"); // another manifest, so another digest than v2's
+    // Another image than v2's: moto's digest is made from the layers.
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:{:0>64}"}},"layers":[{{"digest":"sha256:{:1>64}","size":1}}]}}"#,
+        "", ""
+    );
+    w.aws
+        .rt
+        .block_on(
+            w.aws
+                .ecr
+                .put_image()
+                .repository_name("web")
+                .image_manifest(manifest)
+                .image_tag("v10")
+                .send(),
+        )
+        .expect("put image");
     let v2 = w.aws.image_digest("web", "v2");
     let v10 = w.aws.image_digest("web", "v10");
     assert_ne!(v2, v10);
