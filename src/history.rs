@@ -126,7 +126,10 @@ pub fn next_release_id<'a>(tag: &str, ids: impl IntoIterator<Item = &'a str>) ->
 /// newest release), a release id (`v1.4.2+2`; `v1.4.2+1` is the first release of the tag,
 /// `v1.4.2`), or the manifest commit a release was made from (a hex prefix of at least 7
 /// characters; of several releases from one commit, the newest).
-pub fn find_release<'a>(releases: &'a [ReleaseInfo], wanted: &str) -> Result<Option<&'a ReleaseInfo>> {
+pub fn find_release<'a>(
+    releases: &'a [ReleaseInfo],
+    wanted: &str,
+) -> Result<Option<&'a ReleaseInfo>> {
     if let Some(r) = releases.iter().find(|r| r.tag == wanted) {
         return Ok(Some(r));
     }
@@ -230,7 +233,11 @@ impl FamilyLog {
     /// first rule decides for [`ADOPTED`], whose revisions were registered by hand, in any
     /// order.
     pub fn of_release(&self, id: &str, time: f64) -> Slot {
-        match self.revisions.iter().find(|r| r.release.as_deref() == Some(id)) {
+        match self
+            .revisions
+            .iter()
+            .find(|r| r.release.as_deref() == Some(id))
+        {
             Some(r) => Slot::Revision {
                 revision: r.revision,
                 arn: r.arn.clone(),
@@ -1132,8 +1139,16 @@ mod tests {
                 .map_err(|e| e.message().to_string())
         };
         assert_eq!(found("v1+2"), Ok(Some("v1+2".into())));
-        assert_eq!(found("v1"), Ok(Some("v1+2".into())), "a tag: its newest release");
-        assert_eq!(found("v1+1"), Ok(Some("v1".into())), "the first release of v1");
+        assert_eq!(
+            found("v1"),
+            Ok(Some("v1+2".into())),
+            "a tag: its newest release"
+        );
+        assert_eq!(
+            found("v1+1"),
+            Ok(Some("v1".into())),
+            "the first release of v1"
+        );
         assert_eq!(found("v1+3"), Ok(None));
         assert_eq!(releases[1].tag, "v1");
         assert_eq!(found("aaaaaaa2"), Ok(Some("v2".into())));
@@ -1164,7 +1179,10 @@ mod tests {
             }
         }
         let releases = h.releases();
-        let found = find_release(&releases, "v2").ok().flatten().map(|r| r.id.as_str());
+        let found = find_release(&releases, "v2")
+            .ok()
+            .flatten()
+            .map(|r| r.id.as_str());
         assert_eq!(found, Some("v2+2"));
     }
 

@@ -264,9 +264,9 @@ pub async fn read_targets(
             }
         };
         let state = match &at.owner {
-            Owner::Rule { event_bus, rule } => rule_states
-                .get(&(event_bus.clone(), rule.clone()))
-                .cloned(),
+            Owner::Rule { event_bus, rule } => {
+                rule_states.get(&(event_bus.clone(), rule.clone())).cloned()
+            }
             Owner::Schedule { .. } => raw.get("State").and_then(Value::as_str).map(str::to_string),
         };
         match classify(at.owner.target_of(&raw), &cluster_arn, &families) {
@@ -275,7 +275,7 @@ pub async fn read_targets(
                     states.insert(at.owner.clone(), state);
                 }
                 ours.push(LiveTarget {
-                at,
+                    at,
                     task_definition,
                     raw,
                 });

@@ -572,14 +572,14 @@ mod tests {
         );
         let mut changed = rendered("web", "v2");
         changed.body["containerDefinitions"][0]["command"] = json!(["run"]);
-        let plan = Plan::compute(
-            &release("v2"),
-            &[changed, rendered("report", "v2")],
-            &state,
-        );
+        let plan = Plan::compute(&release("v2"), &[changed, rendered("report", "v2")], &state);
         assert_eq!(plan.release.id, "v2+3");
         assert_eq!(plan.release.tag, "v2");
-        assert!(plan.summary_line().contains("release v2+3"), "{}", plan.summary_line());
+        assert!(
+            plan.summary_line().contains("release v2+3"),
+            "{}",
+            plan.summary_line()
+        );
         // Nothing to register: the release is the newest of the tag, as it is.
         let plan = Plan::compute(
             &release("v2"),
@@ -624,7 +624,10 @@ mod tests {
 
         // A first deploy that failed after tagging part of it: the next one completes it.
         let half = live(
-            vec![released(live_td("web", 3, "v1"), ADOPTED), live_td("report", 2, "v1")],
+            vec![
+                released(live_td("web", 3, "v1"), ADOPTED),
+                live_td("report", 2, "v1"),
+            ],
             vec![target("a", "t", "web:3"), target("c", "t", "report:2")],
         );
         let plan = Plan::compute(&release("v2"), &both, &half);
@@ -632,10 +635,14 @@ mod tests {
         assert_eq!(plan.release.id, "v2");
 
         // Nothing to change: nothing to adopt either.
-        let plan = Plan::compute(&release("v1"), &[rendered("web", "v1")], &live(
-            vec![live_td("web", 4, "v1")],
-            vec![target("a", "t", "web:4")],
-        ));
+        let plan = Plan::compute(
+            &release("v1"),
+            &[rendered("web", "v1")],
+            &live(
+                vec![live_td("web", 4, "v1")],
+                vec![target("a", "t", "web:4")],
+            ),
+        );
         assert!(plan.adopt.is_empty() && !plan.has_changes());
     }
 

@@ -617,7 +617,10 @@ fn plan_shows_a_disabled_rule_and_schedule() {
             .to_string()
     };
     assert!(line("default/paused").ends_with("(DISABLED)"), "{human}");
-    assert!(line("schedule jobs/export").ends_with("(DISABLED)"), "{human}");
+    assert!(
+        line("schedule jobs/export").ends_with("(DISABLED)"),
+        "{human}"
+    );
     assert!(!line("default/hourly").contains("DISABLED"), "{human}");
 
     let json = w

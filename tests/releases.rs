@@ -561,7 +561,12 @@ fn a_template_change_at_the_same_tag_is_a_release_of_its_own() {
             ),
         ]
     );
-    for r in history["releases"].as_array().expect("releases").iter().take(3) {
+    for r in history["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .take(3)
+    {
         assert_eq!(r["tag"], "v2", "{r}");
     }
     assert!(w.run(&app, &["history"]).ok().stdout.contains("v2+2"));
@@ -648,10 +653,7 @@ fn status_says_when_the_live_release_is_behind_the_manifest() {
     assert_eq!(status["manifest"]["tag"], "v3");
     assert_eq!(status["manifest"]["commit"], commit.as_str());
     assert_eq!(status["manifest"]["behind"], true);
-    let markdown = w
-        .run(&app, &["status", "--format", "markdown"])
-        .ok()
-        .stdout;
+    let markdown = w.run(&app, &["status", "--format", "markdown"]).ok().stdout;
     assert!(markdown.contains("manifest says v3: behind"), "{markdown}");
 
     w.run(&app, &["deploy"]).ok();

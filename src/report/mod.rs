@@ -104,9 +104,9 @@ fn adoption_line(plan: &Plan) -> Option<String> {
             crate::history::ADOPTED
         ));
     }
-    plan.adopt_refused.as_ref().map(|why| {
-        format!("First release: {why}; to go back, repoint the targets by hand.")
-    })
+    plan.adopt_refused
+        .as_ref()
+        .map(|why| format!("First release: {why}; to go back, repoint the targets by hand."))
 }
 
 fn release_line(plan: &Plan) -> String {

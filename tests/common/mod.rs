@@ -466,7 +466,11 @@ impl Aws {
                 self.ecr
                     .describe_images()
                     .repository_name(repo)
-                    .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build())
+                    .image_ids(
+                        aws_sdk_ecr::types::ImageIdentifier::builder()
+                            .image_tag(tag)
+                            .build(),
+                    )
                     .send(),
             )
             .expect("describe images");
