@@ -63,12 +63,12 @@ pub struct DeployInput<'a> {
 
 /// Checks that must pass before the first write: the image exists when it is in ECR, and a
 /// `tag@digest` tag resolves to that digest. Run beside the live reads (see
-/// `commands::make_plan`), since it needs only the release. Returns the image's digest
-/// when ECR told it.
-pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<Option<String>> {
+/// `commands::make_plan`), since it needs only the release. Returns what ECR said of the
+/// image (nothing when it is not in ECR).
+pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<ecr::EcrImage> {
     match release.image.ecr() {
         Some(repo) => ecr::check_image(aws, &release.image, &repo).await,
-        None => Ok(None),
+        None => Ok(ecr::EcrImage::default()),
     }
 }
 

@@ -663,3 +663,29 @@ fn status_says_when_the_live_release_is_behind_the_manifest() {
     let tagged = w.run(&app, &["status", "--tag", "v4"]).ok().stdout;
     assert!(tagged.contains("manifest says v4: behind"), "{tagged}");
 }
+
+/// Issue 13 item 5, the manifest-revert case: a tag deployed again after another tag (no
+/// family's newest revision carries it) got the bare tag again and merged with its first
+/// release.
+#[test]
+fn a_tag_deployed_again_after_another_is_a_release_of_its_own() {
+    let (w, app) = two_family_world();
+    for tag in ["v2", "v3"] {
+        w.run(&app, &["deploy", "--tag", tag]).ok();
+    }
+    let plan = w.run(&app, &["plan", "--tag", "v2"]).ok().stdout;
+    assert!(plan.contains("Release v2+2 "), "{plan}");
+    let again = w
+        .run(&app, &["deploy", "--tag", "v2", "--format", "json"])
+        .ok();
+    assert_eq!(json(&again)["release"], "v2+2");
+    assert_eq!(on(&w), pair(4, 4));
+    let history = json(&w.run(&app, &["history", "--format", "json"]).ok());
+    let ids: Vec<String> = releases(&history).into_iter().map(|r| r.0).collect();
+    assert_eq!(ids, ["v2+2", "v3", "v2", "adopted"]);
+    // The first release of the tag is still there to go back to.
+    w.run(&app, &["rollback", "v2+1"]).ok();
+    assert_eq!(on(&w), pair(2, 2));
+    w.run(&app, &["rollback", "v2"]).ok();
+    assert_eq!(on(&w), pair(4, 4));
+}

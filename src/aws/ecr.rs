@@ -7,15 +7,20 @@ use super::{Aws, describe_error, error_code};
 use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
+/// What ECR says of the release's image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EcrImage {
+    pub digest: Option<String>,
+    /// Seconds since the epoch: when the image was pushed. No release of its tag can be
+    /// older (the deploy checks the image exists), which bounds how far back release ids
+    /// are looked for.
+    pub pushed_at: Option<f64>,
+}
+
 /// Checks in the registry's own account and region (which may differ from the deploy's).
 /// For `tag@digest` the tag is looked up and must resolve to that digest: a manifest that
-/// pins a digest its tag no longer points at is refused, naming both. Returns the image's
-/// digest as ECR reports it.
-pub async fn check_image(
-    aws: &Aws,
-    image: &ImageRef,
-    repo: &EcrRepository,
-) -> Result<Option<String>> {
+/// pins a digest its tag no longer points at is refused, naming both.
+pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> Result<EcrImage> {
     let config = aws_sdk_ecr::config::Builder::from(&aws.sdk)
         .region(Region::new(repo.region.clone()))
         .build();
@@ -39,10 +44,10 @@ pub async fn check_image(
         })
         .await;
     let found = match result {
-        Ok(out) => out
-            .image_details()
-            .first()
-            .map(|d| d.image_digest().map(str::to_string)),
+        Ok(out) => out.image_details().first().map(|d| EcrImage {
+            digest: d.image_digest().map(str::to_string),
+            pushed_at: d.image_pushed_at().map(|t| t.as_secs_f64()),
+        }),
         Err(e) if error_code(&e) == Some("ImageNotFoundException") => None,
         Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => {
             return Err(Error::new(format!(
@@ -63,9 +68,14 @@ pub async fn check_image(
         return Err(missing(image));
     };
     if let (Some(tag), Some(wanted)) = (&image.tag, &image.digest)
-        && actual.as_deref() != Some(wanted.as_str())
+        && actual.digest.as_deref() != Some(wanted.as_str())
     {
-        return Err(digest_mismatch(image, tag, wanted, actual.as_deref()));
+        return Err(digest_mismatch(
+            image,
+            tag,
+            wanted,
+            actual.digest.as_deref(),
+        ));
     }
     Ok(actual)
 }
