@@ -14,6 +14,7 @@ use crate::aws::owner::{self, find, slot_id, task_definition_label, with_task_de
 use crate::aws::pace::CallStats;
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
+use crate::history::ADOPTED;
 use crate::live::{Owner, Trigger};
 use crate::normalize::TAG_PREFIX;
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
@@ -23,6 +24,8 @@ use crate::render::split_tags;
 pub const TAG_RELEASE: &str = "jobdeploy:release";
 pub const TAG_MANIFEST_COMMIT: &str = "jobdeploy:manifest-commit";
 pub const TAG_SOURCE_COMMIT: &str = "jobdeploy:source-commit";
+/// The image digest deployed: pinned by the manifest, or what ECR said the tag was.
+pub const TAG_IMAGE_DIGEST: &str = "jobdeploy:image-digest";
 /// When the revision was registered (RFC 3339). ECS's own `registeredAt` wins; this keeps
 /// release order where it is missing (emulators).
 pub const TAG_REGISTERED_AT: &str = "jobdeploy:registered-at";
@@ -58,18 +61,21 @@ pub struct DeployInput<'a> {
     pub source_commit: Option<String>,
 }
 
-/// Checks that must pass before the first write: the image exists when it is in ECR. Run
-/// beside the live reads (see `commands::make_plan`), since it needs only the release.
-pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<()> {
-    if let Some(repo) = release.image.ecr() {
-        ecr::check_image(aws, &release.image, &repo).await?;
+/// Checks that must pass before the first write: the image exists when it is in ECR, and a
+/// `tag@digest` tag resolves to that digest. Run beside the live reads (see
+/// `commands::make_plan`), since it needs only the release. Returns what ECR said of the
+/// image (nothing when it is not in ECR).
+pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<ecr::EcrImage> {
+    match release.image.ecr() {
+        Some(repo) => ecr::check_image(aws, &release.image, &repo).await,
+        None => Ok(ecr::EcrImage::default()),
     }
-    Ok(())
 }
 
 /// Registers and repoints. [`preflight`] must have passed for the plan's release.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
     let plan = input.plan;
+    adopt(aws, plan, progress).await?;
     let registered = register_all(aws, &input, progress).await?;
     let new_arns: BTreeMap<&str, &LiveTaskDef> = registered
         .iter()
@@ -175,6 +181,9 @@ async fn register_all(
             if let Some(commit) = &plan.release.manifest_commit {
                 tags.push((TAG_MANIFEST_COMMIT.into(), commit.clone()));
             }
+            if let Some(digest) = &plan.release.digest {
+                tags.push((TAG_IMAGE_DIGEST.into(), digest.clone()));
+            }
             if let Some(commit) = &input.source_commit {
                 tags.push((TAG_SOURCE_COMMIT.into(), commit.clone()));
             }
@@ -209,6 +218,67 @@ async fn register_all(
         return Err(err.hint("fix the cause and run `jobdeploy deploy` again"));
     }
     Ok(ok)
+}
+
+/// First deploy: tags the revisions the targets run now as release `adopted` (see
+/// [`Plan::adopt`]). A revision the plan did not see the tags of is described first: if
+/// jobdeploy released it already, there is nothing to adopt, and no release is renamed.
+/// Tagging again what is already `adopted` changes nothing, so an adoption cut short by a
+/// failure is completed by the next deploy.
+async fn adopt(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<()> {
+    if plan.adopt.is_empty() {
+        return Ok(());
+    }
+    let newest: Vec<&str> = plan
+        .families
+        .iter()
+        .filter_map(|f| f.live.as_ref().map(|l| l.arn.as_str()))
+        .collect();
+    let unseen: Vec<&str> = plan
+        .adopt
+        .values()
+        .map(|r| r.arn.as_str())
+        .filter(|arn| !newest.contains(arn))
+        .collect();
+    let described: Vec<Result<Option<LiveTaskDef>>> = stream::iter(unseen)
+        .map(|arn| ecs::describe(&aws.ecs, arn))
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+    for td in described {
+        let released = td?.is_some_and(|td| {
+            td.tags()
+                .get(TAG_RELEASE)
+                .is_some_and(|id| id.as_str() != ADOPTED)
+        });
+        if released {
+            return Ok(());
+        }
+    }
+    let results: Vec<Result<()>> = stream::iter(plan.adopt.values())
+        .map(|r| async move {
+            let tag = [(TAG_RELEASE.to_string(), ADOPTED.to_string())];
+            ecs::tag(&aws.ecs, &r.arn, &tag).await
+        })
+        .buffer_unordered(aws.concurrency)
+        .collect()
+        .await;
+    for r in results {
+        r.map_err(|e| {
+            e.note("No target was changed and nothing was registered.")
+                .hint("fix the cause and run `jobdeploy deploy` again")
+        })?;
+    }
+    let list: Vec<String> = plan
+        .adopt
+        .iter()
+        .map(|(f, r)| format!("{f}:{}", r.revision))
+        .collect();
+    progress.line(format!(
+        "recorded what the targets ran as release {ADOPTED}: {}",
+        list.join(", ")
+    ));
+    Ok(())
 }
 
 fn now_seconds() -> f64 {

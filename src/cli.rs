@@ -107,7 +107,7 @@ pub enum Command {
     /// `previous` is the release before the live one. The same plan, compare-and-swap and
     /// all-or-nothing revert as deploy. A release with an INACTIVE revision is refused.
     #[command(
-        after_help = "Examples:\n  jobdeploy rollback previous --dry-run\n  jobdeploy rollback v1.4.1"
+        after_help = "Examples:\n  jobdeploy rollback previous --dry-run\n  jobdeploy rollback v1.4.1\n  jobdeploy rollback 3f2a9c1      # the release made from this manifest commit\n  jobdeploy rollback adopted      # what the rules ran before jobdeploy's first release"
     )]
     Rollback(RollbackArgs),
     /// Deregister old revisions of our families
@@ -188,7 +188,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// Release id (as `jobdeploy history` lists it), or `previous`
+    /// Release id (as `jobdeploy history` lists it: `v1.4.2`, `v1.4.2+2`, `adopted`), an
+    /// image tag (its newest release), `previous`, or the manifest commit a release was made
+    /// from (a hex prefix of at least 7 characters)
     pub release: String,
     /// Only print the plan
     #[arg(long)]

@@ -12,7 +12,9 @@ use aws_sdk_ecs::types::TaskDefinitionStatus;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
-use crate::apply::{TAG_MANIFEST_COMMIT, TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOURCE_COMMIT};
+use crate::apply::{
+    TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOURCE_COMMIT,
+};
 use crate::aws::Aws;
 use crate::aws::ecs::{self, LiveTaskDef};
 use crate::error::Result;
@@ -32,6 +34,8 @@ pub struct RevisionInfo {
     pub release: Option<String>,
     pub manifest_commit: Option<String>,
     pub source_commit: Option<String>,
+    /// The image digest deployed, from the `jobdeploy:image-digest` tag.
+    pub image_digest: Option<String>,
 }
 
 impl RevisionInfo {
@@ -49,6 +53,7 @@ impl RevisionInfo {
             release: tags.get(TAG_RELEASE).cloned(),
             manifest_commit: tags.get(TAG_MANIFEST_COMMIT).cloned(),
             source_commit: tags.get(TAG_SOURCE_COMMIT).cloned(),
+            image_digest: tags.get(TAG_IMAGE_DIGEST).cloned(),
         }
     }
 
@@ -77,6 +82,104 @@ pub fn parse_time(text: &str) -> Option<f64> {
     aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
         .ok()
         .map(|t| t.as_secs_f64())
+}
+
+/// The release jobdeploy records at the first deploy for what the targets ran before it:
+/// the revisions they were on, tagged with this id, so that the first deploy can be rolled
+/// back like any other.
+pub const ADOPTED: &str = "adopted";
+
+/// The image tag of a release id: `v1.4.2+3` → `v1.4.2`. Image tags cannot hold `+`, so
+/// the suffix is never part of the tag.
+pub fn release_tag(id: &str) -> &str {
+    match id.rsplit_once('+') {
+        Some((tag, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => tag,
+        _ => id,
+    }
+}
+
+/// The number of a release of its tag: `v1.4.2` is 1, `v1.4.2+3` is 3.
+fn release_number(id: &str) -> u64 {
+    match id.rsplit_once('+') {
+        Some((_, n)) => n.parse().unwrap_or(1),
+        None => 1,
+    }
+}
+
+/// The newest of the release ids of `tag` among `ids`: the one with the highest number.
+pub fn newest_release_of<'a>(tag: &str, ids: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    ids.into_iter()
+        .filter(|id| release_tag(id) == tag)
+        .max_by_key(|id| release_number(id))
+}
+
+/// The id of a new release of `tag`, given the release ids already seen: the tag alone the
+/// first time, then `tag+2`, `tag+3`, …
+pub fn next_release_id<'a>(tag: &str, ids: impl IntoIterator<Item = &'a str>) -> String {
+    match newest_release_of(tag, ids) {
+        Some(id) => format!("{tag}+{}", release_number(id) + 1),
+        None => tag.to_string(),
+    }
+}
+
+/// What `rollback <rev>` names, found among the releases (newest first): an image tag (its
+/// newest release), a release id (`v1.4.2+2`; `v1.4.2+1` is the first release of the tag,
+/// `v1.4.2`), or the manifest commit a release was made from (a hex prefix of at least 7
+/// characters; of several releases from one commit, the newest).
+pub fn find_release<'a>(
+    releases: &'a [ReleaseInfo],
+    wanted: &str,
+) -> Result<Option<&'a ReleaseInfo>> {
+    if let Some(r) = releases.iter().find(|r| r.tag == wanted) {
+        return Ok(Some(r));
+    }
+    let tag = release_tag(wanted);
+    let numbered = |r: &&ReleaseInfo| {
+        r.id == wanted
+            || (tag != wanted && r.tag == tag && release_number(&r.id) == release_number(wanted))
+    };
+    if let Some(r) = releases.iter().find(numbered) {
+        return Ok(Some(r));
+    }
+    if !is_commit_prefix(wanted) {
+        return Ok(None);
+    }
+    let wanted_lower = wanted.to_ascii_lowercase();
+    let matching: Vec<&ReleaseInfo> = releases
+        .iter()
+        .filter(|r| {
+            r.manifest_commit
+                .as_deref()
+                .is_some_and(|c| c.to_ascii_lowercase().starts_with(&wanted_lower))
+        })
+        .collect();
+    let commits: BTreeSet<&str> = matching
+        .iter()
+        .filter_map(|r| r.manifest_commit.as_deref())
+        .collect();
+    if commits.len() > 1 {
+        let list: Vec<String> = matching
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} (release {})",
+                    r.manifest_commit.as_deref().unwrap_or_default(),
+                    r.id
+                )
+            })
+            .collect();
+        return Err(crate::error::Error::new(format!(
+            "manifest commit prefix `{wanted}` is ambiguous: {}",
+            list.join(", ")
+        ))
+        .hint("give more characters of the commit, or the release id"));
+    }
+    Ok(matching.first().copied())
+}
+
+/// A hex prefix of a git commit, long enough to name one: at least 7 characters.
+pub fn is_commit_prefix(text: &str) -> bool {
+    text.len() >= 7 && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What has been read of one family: its newest revisions, contiguous, newest first.
@@ -125,6 +228,25 @@ impl FamilyLog {
         self.revisions.iter().find(|r| r.is_active())
     }
 
+    /// The family's revision in release `id` made at `time`: the revision carrying the id
+    /// (the newest, if several do), else the newest registered at or before `time`. The
+    /// first rule decides for [`ADOPTED`], whose revisions were registered by hand, in any
+    /// order.
+    pub fn of_release(&self, id: &str, time: f64) -> Slot {
+        match self
+            .revisions
+            .iter()
+            .find(|r| r.release.as_deref() == Some(id))
+        {
+            Some(r) => Slot::Revision {
+                revision: r.revision,
+                arn: r.arn.clone(),
+                status: r.status.clone(),
+            },
+            None => self.at(time),
+        }
+    }
+
     /// The family's revision at `time`: the newest registered at or before it.
     pub fn at(&self, time: f64) -> Slot {
         let times = self.times();
@@ -166,7 +288,12 @@ impl Slot {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReleaseInfo {
+    /// `v1.4.2`, or `v1.4.2+N` for the N-th release of one tag; or [`ADOPTED`].
     pub id: String,
+    /// The image tag it deployed.
+    pub tag: String,
+    /// The image digest it deployed, when known (pinned by the manifest, or as ECR had it).
+    pub digest: Option<String>,
     /// Seconds since the epoch: when its last revision was registered.
     #[serde(skip)]
     pub time: f64,
@@ -267,13 +394,15 @@ impl History {
                 id: id.to_string(),
                 time: s.time,
                 time_text: s.time.is_finite().then(|| display_time(s.time)),
+                tag: release_tag(id).to_string(),
+                digest: s.newest.image_digest.clone(),
                 manifest_commit: s.newest.manifest_commit.clone(),
                 source_commit: s.newest.source_commit.clone(),
                 registered: s.registered,
                 revisions: self
                     .families
                     .iter()
-                    .map(|(f, log)| (f.clone(), log.at(s.time)))
+                    .map(|(f, log)| (f.clone(), log.of_release(id, s.time)))
                     .collect(),
             })
             .collect();
@@ -405,6 +534,67 @@ pub struct Status {
     /// ECS targets on our cluster running a family with no template: never deployed.
     pub untemplated: Vec<Skipped>,
     pub drift: Vec<String>,
+    /// What the manifest (or `--tag`) says should be live, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Wanted>,
+}
+
+/// The release the manifest repo says is live, against the one that is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Wanted {
+    pub tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The targets are not on a release of this tag (and digest, when both are known).
+    pub behind: bool,
+}
+
+impl Wanted {
+    /// Compares the live release with the manifest's tag: behind unless the live release
+    /// is of that tag (and, when both digests are known, of that digest).
+    pub fn compare(
+        tag: &str,
+        digest: Option<&str>,
+        commit: Option<&str>,
+        live: &Live,
+        releases: &[ReleaseInfo],
+    ) -> Self {
+        let behind = match live {
+            Live::Release(id) => match releases.iter().find(|r| &r.id == id) {
+                Some(r) => {
+                    r.tag != tag
+                        || matches!((digest, r.digest.as_deref()), (Some(a), Some(b)) if a != b)
+                }
+                None => release_tag(id) != tag,
+            },
+            Live::NoTargets => false,
+            Live::Mixed | Live::Untracked => true,
+        };
+        Self {
+            tag: tag.to_string(),
+            digest: digest.map(str::to_string),
+            commit: commit.map(str::to_string),
+            behind,
+        }
+    }
+
+    /// `live v1.4.1, manifest says v1.4.2: behind — run jobdeploy deploy`.
+    pub fn describe(&self, live: &Live) -> String {
+        let live_text = match live {
+            Live::Release(id) => format!("live {id}"),
+            Live::Mixed => "live mixed".to_string(),
+            Live::Untracked => "live untracked".to_string(),
+            Live::NoTargets => "nothing live".to_string(),
+        };
+        let verdict = if self.behind {
+            "behind — run jobdeploy deploy"
+        } else {
+            "up to date"
+        };
+        format!("{live_text}, manifest says {}: {verdict}", self.tag)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -495,6 +685,7 @@ impl Status {
             targets: rows,
             untemplated,
             drift,
+            manifest: None,
         }
     }
 }
@@ -718,6 +909,7 @@ mod tests {
             release: release.map(str::to_string),
             manifest_commit: release.map(|r| format!("commit-{r}")),
             source_commit: None,
+            image_digest: None,
         }
     }
 
@@ -909,6 +1101,160 @@ mod tests {
         }
         assert_eq!(h.targets_horizon(&targets), None);
         assert_eq!(h.targets_horizon(&[]), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn release_ids_number_the_releases_of_one_tag() {
+        assert_eq!(release_tag("v1.4.2"), "v1.4.2");
+        assert_eq!(release_tag("v1.4.2+3"), "v1.4.2");
+        assert_eq!(release_tag("v1+x"), "v1+x", "only a number is a suffix");
+        assert_eq!(next_release_id("v1.4.2", []), "v1.4.2");
+        assert_eq!(next_release_id("v1.4.2", ["v1.4.1", "v1.4.2"]), "v1.4.2+2");
+        assert_eq!(
+            next_release_id("v1.4.2", ["v1.4.2+2", "v1.4.2", "v1.4.2+10", "v1.4.20"]),
+            "v1.4.2+11"
+        );
+        assert_eq!(
+            newest_release_of("v1", ["v1", "v1+3", "v2", "v1+2"]),
+            Some("v1+3")
+        );
+        assert_eq!(newest_release_of("v3", ["v1", "v2"]), None);
+    }
+
+    fn commit(c: &str) -> Option<String> {
+        Some(c.to_string())
+    }
+
+    /// v1 from commit aaaaaaa111, v1+2 from the same commit (a template change), v2 from
+    /// aaaaaaa222.
+    fn releases_with_commits() -> Vec<ReleaseInfo> {
+        let mut h = three_releases();
+        for log in h.families.values_mut() {
+            for r in &mut log.revisions {
+                r.release = r.release.as_deref().map(|id| match id {
+                    "v3" => "v2".to_string(),
+                    "v2" => "v1+2".to_string(),
+                    other => other.to_string(),
+                });
+                r.manifest_commit = match r.release.as_deref() {
+                    Some("v1" | "v1+2") => commit("aaaaaaa111"),
+                    Some("v2") => commit("aaaaaaa222"),
+                    _ => None,
+                };
+            }
+        }
+        h.releases()
+    }
+
+    #[test]
+    fn rollback_names_a_release_its_tag_or_its_manifest_commit() {
+        let releases = releases_with_commits();
+        let found = |wanted: &str| {
+            find_release(&releases, wanted)
+                .map(|r| r.map(|r| r.id.clone()))
+                .map_err(|e| e.message().to_string())
+        };
+        assert_eq!(found("v1+2"), Ok(Some("v1+2".into())));
+        assert_eq!(
+            found("v1"),
+            Ok(Some("v1+2".into())),
+            "a tag: its newest release"
+        );
+        assert_eq!(
+            found("v1+1"),
+            Ok(Some("v1".into())),
+            "the first release of v1"
+        );
+        assert_eq!(found("v1+3"), Ok(None));
+        assert_eq!(releases[1].tag, "v1");
+        assert_eq!(found("aaaaaaa2"), Ok(Some("v2".into())));
+        assert_eq!(
+            found("AAAAAAA1"),
+            Ok(Some("v1+2".into())),
+            "of two releases from one commit, the newest"
+        );
+        let ambiguous = found("aaaaaaa").unwrap_err();
+        assert!(
+            ambiguous.contains("ambiguous")
+                && ambiguous.contains("aaaaaaa111 (release v1+2)")
+                && ambiguous.contains("aaaaaaa222 (release v2)"),
+            "{ambiguous}"
+        );
+        assert_eq!(found("bbbbbbb"), Ok(None));
+        assert_eq!(found("aaaaaa"), Ok(None), "six characters are not a commit");
+    }
+
+    #[test]
+    fn a_tag_names_its_newest_release() {
+        let mut h = three_releases();
+        for log in h.families.values_mut() {
+            for r in &mut log.revisions {
+                if r.release.as_deref() == Some("v3") {
+                    r.release = Some("v2+2".into());
+                }
+            }
+        }
+        let releases = h.releases();
+        let found = find_release(&releases, "v2")
+            .ok()
+            .flatten()
+            .map(|r| r.id.as_str());
+        assert_eq!(found, Some("v2+2"));
+    }
+
+    #[test]
+    fn the_adopted_release_has_the_revisions_tagged_with_it() {
+        // web:1 and report:1 ran before jobdeploy; web:2 was registered by hand before
+        // report:1 and never used: the release's time alone would take web:2.
+        let h = History {
+            families: [
+                (
+                    "web".to_string(),
+                    log(vec![
+                        rev("web", 3, Some(300.0), Some("v1")),
+                        rev("web", 2, Some(200.0), None),
+                        rev("web", 1, Some(100.0), Some(ADOPTED)),
+                    ]),
+                ),
+                (
+                    "report".to_string(),
+                    log(vec![rev("report", 1, Some(250.0), Some(ADOPTED))]),
+                ),
+            ]
+            .into(),
+        };
+        let releases = h.releases();
+        let ids: Vec<&str> = releases.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["v1", ADOPTED]);
+        assert_eq!(releases[1].revisions["web"].revision(), Some(1));
+        assert_eq!(releases[1].revisions["report"].revision(), Some(1));
+        let targets = [target("a", "web", Some(1)), target("b", "report", Some(1))];
+        assert_eq!(h.live(&releases, &targets), Live::Release(ADOPTED.into()));
+    }
+
+    #[test]
+    fn status_is_behind_the_manifest_until_its_tag_is_live() {
+        let h = three_releases();
+        let releases = h.releases();
+        let on_v3 = Live::Release("v3".into());
+        let behind = Wanted::compare("v4", None, None, &on_v3, &releases);
+        assert!(behind.behind);
+        assert_eq!(
+            behind.describe(&on_v3),
+            "live v3, manifest says v4: behind — run jobdeploy deploy"
+        );
+        let current = Wanted::compare("v3", None, None, &on_v3, &releases);
+        assert!(!current.behind);
+        assert!(current.describe(&on_v3).ends_with("up to date"));
+        let template_change = Live::Release("v3+2".into());
+        assert!(!Wanted::compare("v3", None, None, &template_change, &releases).behind);
+        assert!(Wanted::compare("v3", None, None, &Live::Mixed, &releases).behind);
+        assert!(!Wanted::compare("v3", None, None, &Live::NoTargets, &releases).behind);
+        // Same tag, another digest: the tag was moved and re-pinned.
+        let mut with_digest = releases.clone();
+        with_digest[0].digest = Some("sha256:aa".into());
+        assert!(Wanted::compare("v3", Some("sha256:bb"), None, &on_v3, &with_digest).behind);
+        assert!(!Wanted::compare("v3", Some("sha256:aa"), None, &on_v3, &with_digest).behind);
     }
 
     #[test]

@@ -126,10 +126,15 @@ pub fn policy(scope: &Scope) -> Value {
                 .map(|f| format!("{ecs}task-definition/{f}:*"))
                 .collect(),
         ),
-        // List calls that take no resource.
+        // List calls that take no resource. ListRules gives each rule's state (the plan
+        // shows a disabled rule).
         statement(
             "FindRulesAndSchedules",
-            &["events:ListRuleNamesByTarget", "scheduler:ListSchedules"],
+            &[
+                "events:ListRuleNamesByTarget",
+                "events:ListRules",
+                "scheduler:ListSchedules",
+            ],
             star(),
         ),
     ];
@@ -202,8 +207,8 @@ pub fn policy(scope: &Scope) -> Value {
         // List calls that take no resource; the targets and schedules they find are read
         // with the account-wide patterns above.
         statements.push(statement(
-            "PruneListsEveryBusAndRule",
-            &["events:ListEventBuses", "events:ListRules"],
+            "PruneListsEveryBus",
+            &["events:ListEventBuses"],
             star(),
         ));
     }
@@ -269,7 +274,14 @@ mod tests {
             !text.contains("events.amazonaws.com"),
             "no rule roles: {text}"
         );
-        assert!(!text.contains("ListRules\""), "no prune: {text}");
+        assert!(
+            !text.contains("PruneListsEveryBus"),
+            "no prune: {text}"
+        );
+        assert!(
+            text.contains("\"events:ListRules\""),
+            "rule states for the plan: {text}"
+        );
         let sids: Vec<&str> = p["Statement"]
             .as_array()
             .unwrap()
@@ -343,7 +355,8 @@ mod tests {
                 assert_eq!(reads, expected);
             }
             assert_eq!(grants(&p, "scheduler:UpdateSchedule").len(), 2, "{p:#}");
-            assert_eq!(!grants(&p, "events:ListRules").is_empty(), prune);
+            assert!(!grants(&p, "events:ListRules").is_empty(), "plan reads rule states");
+            assert_eq!(!grants(&p, "events:ListEventBuses").is_empty(), prune);
         }
     }
 }

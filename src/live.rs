@@ -178,6 +178,9 @@ pub struct LiveState {
     pub families: BTreeMap<String, Option<LiveTaskDef>>,
     pub targets: Vec<LiveTarget>,
     pub skipped: Vec<Skipped>,
+    /// `ENABLED` or `DISABLED` (as AWS spells it) per rule and schedule of ours: a disabled
+    /// one is still repointed, and the plan says it is disabled.
+    pub states: BTreeMap<Owner, String>,
 }
 
 pub enum Classified {
@@ -244,7 +247,15 @@ pub async fn read_targets(
     };
     let mut skipped = Vec::new();
     let mut ours = Vec::new();
-    for (at, found) in scan(aws, &cluster_arn, &scope).await? {
+    // The rules' states come from ListRules, a page per 100 rules on a bus, read beside the
+    // scan: no call per rule. A schedule's is in the GetSchedule the scan makes anyway.
+    let (found, rule_states) = futures::future::try_join(
+        scan(aws, &cluster_arn, &scope),
+        rule_states(aws, scope.buses),
+    )
+    .await?;
+    let mut states = BTreeMap::new();
+    for (at, found) in found {
         let raw = match found {
             Found::Slot(raw) => raw,
             Found::Skipped(kind, reason) => {
@@ -252,12 +263,23 @@ pub async fn read_targets(
                 continue;
             }
         };
+        let state = match &at.owner {
+            Owner::Rule { event_bus, rule } => {
+                rule_states.get(&(event_bus.clone(), rule.clone())).cloned()
+            }
+            Owner::Schedule { .. } => raw.get("State").and_then(Value::as_str).map(str::to_string),
+        };
         match classify(at.owner.target_of(&raw), &cluster_arn, &families) {
-            Classified::Ours(task_definition) => ours.push(LiveTarget {
-                at,
-                task_definition,
-                raw,
-            }),
+            Classified::Ours(task_definition) => {
+                if let Some(state) = state {
+                    states.insert(at.owner.clone(), state);
+                }
+                ours.push(LiveTarget {
+                    at,
+                    task_definition,
+                    raw,
+                });
+            }
             Classified::NotOurs(kind, reason) => skipped.push(Skipped { at, kind, reason }),
         }
     }
@@ -267,7 +289,26 @@ pub async fn read_targets(
         families: BTreeMap::new(),
         targets: ours,
         skipped,
+        states,
     })
+}
+
+/// `(bus, rule) → State` for every rule on the buses.
+async fn rule_states(aws: &Aws, buses: &[String]) -> Result<BTreeMap<(String, String), String>> {
+    let per_bus: Vec<Vec<(String, String)>> = stream::iter(buses.iter())
+        .map(|bus| events::rule_states(&aws.events, bus))
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    Ok(buses
+        .iter()
+        .zip(per_bus)
+        .flat_map(|(bus, rules)| {
+            rules
+                .into_iter()
+                .map(move |(rule, state)| ((bus.clone(), rule), state))
+        })
+        .collect())
 }
 
 /// Where to look for triggers on the cluster, and which names to leave alone.

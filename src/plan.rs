@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::live::{LiveState, LiveTarget, TaskDefRef, Trigger};
+use crate::apply::TAG_RELEASE;
+use crate::history::{ADOPTED, newest_release_of, next_release_id};
+use crate::live::{LiveState, LiveTarget, Owner, TaskDefRef, Trigger};
 use crate::manifest::Release;
 use crate::normalize::{canonical_text, normalize};
 use crate::render::Rendered;
@@ -37,6 +39,13 @@ pub struct Plan {
     pub families: Vec<FamilyPlan>,
     pub targets: Vec<TargetPlan>,
     pub summary: Summary,
+    /// First deploy only: the revisions the targets run now, per family, tagged as release
+    /// [`ADOPTED`] before anything is registered, so that this deploy can be rolled back.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub adopt: BTreeMap<String, Revision>,
+    /// First deploy only, when the targets' revisions cannot be one release: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopt_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +104,9 @@ pub struct TargetPlan {
     pub from: TaskDefRef,
     pub to: Destination,
     pub action: TargetAction,
+    /// The rule's or schedule's state as AWS spells it (`ENABLED`, `DISABLED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     /// The target as read when planning; the deploy refuses to write if it changed since.
     #[serde(skip)]
     pub raw: Value,
@@ -121,10 +133,36 @@ impl Plan {
                 families
                     .iter()
                     .find(|f| f.family == t.task_definition.family)
-                    .map(|f| target_plan(t, destination(f)))
+                    .map(|f| target_plan(t, destination(f), &live.states))
             })
             .collect();
-        Self::assemble(PlanKind::Deploy, release, families, targets)
+        // The release ids jobdeploy put on the newest revision of each family: a template
+        // change at a tag already released is a release of its own (`tag+N`).
+        let seen: Vec<String> = live
+            .families
+            .values()
+            .flatten()
+            .filter_map(|td| td.tags().get(TAG_RELEASE).cloned())
+            .collect();
+        let mut release = release.clone();
+        let registers = families.iter().any(|f| f.change == FamilyChange::Register);
+        release.id = if registers {
+            next_release_id(&release.tag, seen.iter().map(String::as_str))
+        } else {
+            newest_release_of(&release.tag, seen.iter().map(String::as_str))
+                .map_or_else(|| release.tag.clone(), str::to_string)
+        };
+        let mut plan = Self::assemble(PlanKind::Deploy, &release, families, targets);
+        // Adopted only until jobdeploy has released something; an adoption cut short (a
+        // failed first deploy) is completed by the next attempt.
+        let released = seen.iter().any(|id| id != ADOPTED);
+        if !released && plan.has_changes() {
+            match adoption(live) {
+                Ok(adopt) => plan.adopt = adopt,
+                Err(why) => plan.adopt_refused = Some(why),
+            }
+        }
+        plan
     }
 
     /// A rollback: every target to the revision `revisions` names for its family. Families
@@ -135,6 +173,7 @@ impl Plan {
         families: &[(String, String)],
         revisions: &BTreeMap<String, Revision>,
         targets: &[LiveTarget],
+        states: &BTreeMap<Owner, String>,
     ) -> Self {
         let families: Vec<FamilyPlan> = families
             .iter()
@@ -157,6 +196,7 @@ impl Plan {
                         arn: r.arn.clone(),
                         revision: r.revision,
                     },
+                    states,
                 ))
             })
             .collect();
@@ -193,6 +233,8 @@ impl Plan {
             families,
             targets,
             summary,
+            adopt: BTreeMap::new(),
+            adopt_refused: None,
         }
     }
 
@@ -284,7 +326,48 @@ fn destination(family: &FamilyPlan) -> Destination {
     }
 }
 
-fn target_plan(target: &LiveTarget, to: Destination) -> TargetPlan {
+/// What the targets run before jobdeploy's first release, as one release: per family, the
+/// one revision its targets are on (a floating target counts as the newest ACTIVE one).
+/// Refused, with the reason, when a family's targets are on different revisions.
+fn adoption(live: &LiveState) -> Result<BTreeMap<String, Revision>, String> {
+    let mut on: BTreeMap<&str, BTreeMap<i64, &str>> = BTreeMap::new();
+    for t in &live.targets {
+        let family = t.task_definition.family.as_str();
+        let newest = live.families.get(family).and_then(Option::as_ref);
+        let (revision, arn) = match (t.task_definition.revision, newest) {
+            (Some(n), _) => (n, t.task_definition.arn.as_str()),
+            (None, Some(td)) => (td.revision, td.arn.as_str()),
+            (None, None) => continue,
+        };
+        on.entry(family).or_default().insert(revision, arn);
+    }
+    let mut adopt = BTreeMap::new();
+    for (family, revisions) in on {
+        if revisions.len() > 1 {
+            let list: Vec<String> = revisions.keys().map(|r| format!("{family}:{r}")).collect();
+            return Err(format!(
+                "the targets run different revisions of {family} ({}), so what they run now is not one release and cannot be recorded as release `{ADOPTED}`",
+                list.join(", ")
+            ));
+        }
+        if let Some((revision, arn)) = revisions.into_iter().next() {
+            adopt.insert(
+                family.to_string(),
+                Revision {
+                    arn: arn.to_string(),
+                    revision,
+                },
+            );
+        }
+    }
+    Ok(adopt)
+}
+
+fn target_plan(
+    target: &LiveTarget,
+    to: Destination,
+    states: &BTreeMap<Owner, String>,
+) -> TargetPlan {
     let action = match (&to, target.task_definition.revision) {
         (_, None) => TargetAction::Pin,
         (Destination::Existing { arn, .. }, Some(_)) if *arn == target.task_definition.arn => {
@@ -298,6 +381,7 @@ fn target_plan(target: &LiveTarget, to: Destination) -> TargetPlan {
         from: target.task_definition.clone(),
         to,
         action,
+        state: states.get(&target.at.owner).cloned(),
         raw: target.raw.clone(),
     }
 }
@@ -363,6 +447,7 @@ mod tests {
                 .collect::<BTreeMap<_, _>>(),
             targets,
             skipped: vec![],
+            states: BTreeMap::new(),
         }
     }
 
@@ -469,5 +554,115 @@ mod tests {
         assert_eq!(by("web"), FamilyChange::Register);
         assert_eq!(plan.summary.targets_to_repoint, 1);
         assert_eq!(plan.summary.targets_unchanged, 1);
+    }
+
+    fn released(mut td: LiveTaskDef, id: &str) -> LiveTaskDef {
+        td.body["tags"] = json!([{"key": TAG_RELEASE, "value": id}]);
+        td
+    }
+
+    #[test]
+    fn a_template_change_at_a_released_tag_is_a_release_of_its_own() {
+        let state = live(
+            vec![
+                released(live_td("web", 4, "v2"), "v2+2"),
+                released(live_td("report", 9, "v2"), "v2"),
+            ],
+            vec![target("a", "t", "web:4")],
+        );
+        let mut changed = rendered("web", "v2");
+        changed.body["containerDefinitions"][0]["command"] = json!(["run"]);
+        let plan = Plan::compute(&release("v2"), &[changed, rendered("report", "v2")], &state);
+        assert_eq!(plan.release.id, "v2+3");
+        assert_eq!(plan.release.tag, "v2");
+        assert!(
+            plan.summary_line().contains("release v2+3"),
+            "{}",
+            plan.summary_line()
+        );
+        // Nothing to register: the release is the newest of the tag, as it is.
+        let plan = Plan::compute(
+            &release("v2"),
+            &[rendered("web", "v2"), rendered("report", "v2")],
+            &state,
+        );
+        assert_eq!(plan.release.id, "v2+2");
+        // A new tag starts again at its own name.
+        let plan = Plan::compute(&release("v3"), &[rendered("web", "v3")], &state);
+        assert_eq!(plan.release.id, "v3");
+        assert!(plan.adopt.is_empty(), "jobdeploy released here before");
+    }
+
+    #[test]
+    fn first_deploy_adopts_what_the_targets_run() {
+        let state = live(
+            vec![live_td("web", 4, "v1"), live_td("report", 2, "v1")],
+            vec![
+                target("a", "t", "web:3"),
+                target("b", "t", "web:3"),
+                target("c", "t", "report"),
+            ],
+        );
+        let both = [rendered("web", "v2"), rendered("report", "v2")];
+        let plan = Plan::compute(&release("v2"), &both, &state);
+        let adopted: Vec<(&str, i64)> = plan
+            .adopt
+            .iter()
+            .map(|(f, r)| (f.as_str(), r.revision))
+            .collect();
+        assert_eq!(adopted, [("report", 2), ("web", 3)], "floating: the newest");
+        assert!(plan.adopt_refused.is_none());
+
+        let mixed = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("a", "t", "web:3"), target("b", "t", "web:4")],
+        );
+        let plan = Plan::compute(&release("v2"), &[rendered("web", "v2")], &mixed);
+        assert!(plan.adopt.is_empty());
+        let why = plan.adopt_refused.unwrap_or_default();
+        assert!(why.contains("web:3, web:4"), "{why}");
+
+        // A first deploy that failed after tagging part of it: the next one completes it.
+        let half = live(
+            vec![
+                released(live_td("web", 3, "v1"), ADOPTED),
+                live_td("report", 2, "v1"),
+            ],
+            vec![target("a", "t", "web:3"), target("c", "t", "report:2")],
+        );
+        let plan = Plan::compute(&release("v2"), &both, &half);
+        assert_eq!(plan.adopt.len(), 2);
+        assert_eq!(plan.release.id, "v2");
+
+        // Nothing to change: nothing to adopt either.
+        let plan = Plan::compute(
+            &release("v1"),
+            &[rendered("web", "v1")],
+            &live(
+                vec![live_td("web", 4, "v1")],
+                vec![target("a", "t", "web:4")],
+            ),
+        );
+        assert!(plan.adopt.is_empty() && !plan.has_changes());
+    }
+
+    #[test]
+    fn a_disabled_rule_says_so_in_the_plan() {
+        let mut state = live(
+            vec![live_td("web", 4, "v1")],
+            vec![target("a", "t", "web:4"), target("b", "t", "web:4")],
+        );
+        state.states.insert(
+            Owner::Rule {
+                event_bus: "default".into(),
+                rule: "b".into(),
+            },
+            "DISABLED".into(),
+        );
+        let plan = Plan::compute(&release("v2"), &[rendered("web", "v2")], &state);
+        let states: Vec<Option<&str>> = plan.targets.iter().map(|t| t.state.as_deref()).collect();
+        assert_eq!(states, [None, Some("DISABLED")]);
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["targets"][1]["state"], "DISABLED");
     }
 }

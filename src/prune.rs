@@ -127,6 +127,7 @@ mod tests {
             release: release.map(str::to_string),
             manifest_commit: None,
             source_commit: None,
+            image_digest: None,
         }
     }
 

@@ -105,7 +105,7 @@ impl RenderContext {
             "image_digest",
             Jinja::from(image.digest.clone().unwrap_or_default()),
         );
-        values.insert("release", Jinja::from(release.id.clone()));
+        values.insert("release", Jinja::from(release.tag.clone()));
         values.insert("vars", Jinja::from_serialize(vars));
         Self { values }
     }

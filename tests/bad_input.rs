@@ -60,12 +60,20 @@ fn template(edit: impl Fn(&str) -> String) -> String {
 #[test]
 fn bad_input_names_the_culprit_and_writes_nothing() {
     let w = World::new();
-    w.hourly_web_job();
+    // Released before any rule ran it, so no release is older than v2, not even `adopted`
+    // (what rules ran before jobdeploy's first release).
+    w.aws.register("web", "v1");
     w.run(
         &App::new(&config("batch", ""), &["web"]),
         &["deploy", "--tag", "v2"],
     )
     .ok();
+    w.aws.rule(
+        "hourly",
+        "default",
+        aws_sdk_eventbridge::types::RuleState::Enabled,
+        vec![ecs_target("batch", &w.cluster, &td_arn("web", 2))],
+    );
 
     let manifests = ManifestRepo::new();
     manifests.release("v3");

@@ -645,3 +645,143 @@ fn quiet_prints_only_the_one_line_result() {
         .ok();
     assert!(json.stdout.trim_start().starts_with('{'), "{}", json.stdout);
 }
+
+/// Issue 13 item 3: `--tag v2@sha256:…` was accepted when tag v2 in ECR is another image.
+#[test]
+fn a_tag_pinned_to_another_digest_is_refused_naming_both() {
+    let w = World::new();
+    let web = w.hourly_web_job();
+    // Another image than v2's: moto's digest is made from the layers.
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:{:0>64}"}},"layers":[{{"digest":"sha256:{:1>64}","size":1}}]}}"#,
+        "", ""
+    );
+    w.aws
+        .rt
+        .block_on(
+            w.aws
+                .ecr
+                .put_image()
+                .repository_name("web")
+                .image_manifest(manifest)
+                .image_tag("v10")
+                .send(),
+        )
+        .expect("put image");
+    let v2 = w.aws.image_digest("web", "v2");
+    let v10 = w.aws.image_digest("web", "v10");
+    assert_ne!(v2, v10);
+    let app = App::new(&tag_config(), &["web"]);
+    let wrong = format!("v2@{v10}");
+    for command in ["plan", "deploy"] {
+        w.proxy.clear();
+        let run = w.run(&app, &[command, "--tag", &wrong]).fails();
+        assert!(
+            run.stderr.contains(&v2) && run.stderr.contains(&v10),
+            "{command}: {}",
+            run.stderr
+        );
+        assert_eq!(w.proxy.writes(), Vec::<String>::new());
+    }
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), web);
+
+    // The right digest deploys, and the revision and history record it beside the tag.
+    w.run(&app, &["deploy", "--tag", &format!("v2@{v2}")]).ok();
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
+    let tags = w.aws.tags_of(&td_arn("web", 2));
+    assert!(
+        tags.contains(&("jobdeploy:image-digest".to_string(), v2.clone())),
+        "{tags:?}"
+    );
+    let history = w.run(&app, &["history", "--format", "json"]).ok();
+    let history: serde_json::Value = serde_json::from_str(&history.stdout).expect("JSON");
+    assert_eq!(history["releases"][0]["id"], "v2");
+    assert_eq!(history["releases"][0]["tag"], "v2");
+    assert_eq!(history["releases"][0]["digest"], v2.as_str());
+    let human = w.run(&app, &["history"]).ok().stdout;
+    assert!(human.contains(&format!("image {v2}")), "{human}");
+}
+
+/// Issue 13 item 7: `plan` did not check the image, so a PR's plan passed with a tag that
+/// was never pushed and only the deploy failed.
+#[test]
+fn plan_refuses_a_tag_never_pushed_like_deploy() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&tag_config(), &["web"]);
+    w.proxy.clear();
+    let run = w.run(&app, &["plan", "--tag", "v9"]).fails();
+    assert!(
+        run.stderr.contains("web:v9") && run.stderr.contains("does not exist in ECR"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.proxy.count("DescribeImages"), 1);
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+}
+
+/// Issue 13 item 7: a disabled rule or schedule was planned like an enabled one, so the
+/// reviewer could not tell that the job will not run.
+#[test]
+fn plan_shows_a_disabled_rule_and_schedule() {
+    let w = World::new();
+    let web = w.hourly_web_job();
+    w.aws.rule(
+        "paused",
+        "default",
+        RuleState::Disabled,
+        vec![ecs_target("batch", &w.cluster, &web)],
+    );
+    w.aws.schedule_group("jobs");
+    w.aws.create_schedule(
+        "export",
+        &full_schedule("jobs", &w.cluster, &web, "DISABLED"),
+    );
+    let app = App::new(
+        &format!("{}\n[schedules]\ngroups = [\"jobs\"]\n", tag_config()),
+        &["web"],
+    );
+    let human = w.run(&app, &["plan", "--tag", "v2"]).ok().stdout;
+    let line = |what: &str| {
+        human
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line for {what}:\n{human}"))
+            .to_string()
+    };
+    assert!(line("default/paused").ends_with("(DISABLED)"), "{human}");
+    assert!(
+        line("schedule jobs/export").ends_with("(DISABLED)"),
+        "{human}"
+    );
+    assert!(!line("default/hourly").contains("DISABLED"), "{human}");
+
+    let json = w
+        .run(&app, &["plan", "--tag", "v2", "--format", "json"])
+        .ok();
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
+    let state = |name: &str| {
+        plan["targets"]
+            .as_array()
+            .and_then(|ts| {
+                ts.iter()
+                    .find(|t| t["rule"] == name || t["schedule"] == name)
+            })
+            .map(|t| t["state"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(state("paused"), "DISABLED");
+    assert_eq!(state("export"), "DISABLED");
+    assert_eq!(state("hourly"), "ENABLED");
+    let md = w
+        .run(&app, &["plan", "--tag", "v2", "--format", "markdown"])
+        .ok()
+        .stdout;
+    assert!(
+        md.contains("| `default/paused` | `batch` | `web:1` | `web:2 (new)` (DISABLED) |"),
+        "{md}"
+    );
+}

@@ -87,7 +87,12 @@ fn a_schedule_with_every_field_survives_deploy_and_rollback() {
         .lines()
         .find(|l| l.contains("schedule jobs/export"))
         .unwrap_or_default();
-    assert!(line.ends_with("web:1 → web:2 (new)"), "{}", plan.stdout);
+    // The schedule is DISABLED: repointed all the same, and the plan says so.
+    assert!(
+        line.ends_with("web:1 → web:2 (new) (DISABLED)"),
+        "{}",
+        plan.stdout
+    );
     assert!(plan.stdout.contains("2 targets"), "{}", plan.stdout);
 
     w.proxy.clear();

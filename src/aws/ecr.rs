@@ -1,4 +1,4 @@
-//! ECR: does the release's image exist?
+//! ECR: does the release's image exist, and is it the one the manifest names?
 
 use aws_config::Region;
 
@@ -7,16 +7,29 @@ use super::{Aws, describe_error, error_code};
 use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
+/// What ECR says of the release's image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EcrImage {
+    pub digest: Option<String>,
+    /// Seconds since the epoch: when the image was pushed. No release of its tag can be
+    /// older (the deploy checks the image exists), which bounds how far back release ids
+    /// are looked for.
+    pub pushed_at: Option<f64>,
+}
+
 /// Checks in the registry's own account and region (which may differ from the deploy's).
-pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> Result<()> {
+/// For `tag@digest` the tag is looked up and must resolve to that digest: a manifest that
+/// pins a digest its tag no longer points at is refused, naming both.
+pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> Result<EcrImage> {
     let config = aws_sdk_ecr::config::Builder::from(&aws.sdk)
         .region(Region::new(repo.region.clone()))
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(config);
     let mut id = aws_sdk_ecr::types::ImageIdentifier::builder();
-    id = match (&image.digest, &image.tag) {
-        (Some(digest), _) => id.image_digest(digest),
-        (None, Some(tag)) => id.image_tag(tag),
+    // With both, the tag is what is looked up: its digest is then compared.
+    id = match (&image.tag, &image.digest) {
+        (Some(tag), _) => id.image_tag(tag),
+        (None, Some(digest)) => id.image_digest(digest),
         (None, None) => return Err(Error::new(format!("image `{image}` has no tag or digest"))),
     };
     let id = id.build();
@@ -30,23 +43,49 @@ pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> R
                 .send()
         })
         .await;
-    match result {
-        Ok(out) if !out.image_details().is_empty() => Ok(()),
-        Ok(_) => Err(missing(image)),
-        Err(e) if error_code(&e) == Some("ImageNotFoundException") => Err(missing(image)),
+    let found = match result {
+        Ok(out) => out.image_details().first().map(|d| EcrImage {
+            digest: d.image_digest().map(str::to_string),
+            pushed_at: d.image_pushed_at().map(|t| t.as_secs_f64()),
+        }),
+        Err(e) if error_code(&e) == Some("ImageNotFoundException") => None,
         Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => {
-            Err(Error::new(format!(
+            return Err(Error::new(format!(
                 "ECR repository `{}` not found in account {} region {}",
                 repo.repository, repo.account, repo.region
             ))
-            .hint("check [manifest] image in jobdeploy.toml"))
+            .hint("check [manifest] image in jobdeploy.toml"));
         }
-        Err(e) => Err(Error::new(format!(
-            "ECR DescribeImages {}: {}",
-            repo.repository,
-            describe_error(&e)
-        ))),
+        Err(e) => {
+            return Err(Error::new(format!(
+                "ECR DescribeImages {}: {}",
+                repo.repository,
+                describe_error(&e)
+            )));
+        }
+    };
+    let Some(actual) = found else {
+        return Err(missing(image));
+    };
+    if let (Some(tag), Some(wanted)) = (&image.tag, &image.digest)
+        && actual.digest.as_deref() != Some(wanted.as_str())
+    {
+        return Err(digest_mismatch(
+            image,
+            tag,
+            wanted,
+            actual.digest.as_deref(),
+        ));
     }
+    Ok(actual)
+}
+
+fn digest_mismatch(image: &ImageRef, tag: &str, wanted: &str, actual: Option<&str>) -> Error {
+    Error::new(format!(
+        "image `{image}`: tag `{tag}` in ECR is {}, not the pinned {wanted}; nothing was changed",
+        actual.unwrap_or("an image without a digest")
+    ))
+    .hint("the tag was moved after the manifest pinned it: pin the digest the tag has now, or push the pinned image under a new tag")
 }
 
 fn missing(image: &ImageRef) -> Error {

@@ -190,6 +190,27 @@ pub async fn describe(
     }
 }
 
+/// Adds tags to a revision (TagResource; existing keys are overwritten).
+pub async fn tag(
+    ecs: &Paced<aws_sdk_ecs::Client>,
+    arn: &str,
+    tags: &[(String, String)],
+) -> Result<()> {
+    let tags: Vec<aws_sdk_ecs::types::Tag> = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+        .collect();
+    ecs.call(Group::EcsTagging, "TagResource", || {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags.clone()))
+            .send()
+    })
+    .await
+    .map_err(|e| Error::new(format!("TagResource {arn}: {}", describe_error(&e))))?;
+    Ok(())
+}
+
 /// Registers `body` (a RegisterTaskDefinition request without tags) with `tags`.
 pub async fn register(
     ecs: &Paced<aws_sdk_ecs::Client>,

@@ -186,7 +186,19 @@ pub async fn list_rules(
     events: &Paced<aws_sdk_eventbridge::Client>,
     bus: &str,
 ) -> Result<Vec<String>> {
-    let mut names = Vec::new();
+    Ok(rule_states(events, bus)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// `(name, State)` of every rule on `bus`, 100 a page.
+pub async fn rule_states(
+    events: &Paced<aws_sdk_eventbridge::Client>,
+    bus: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut rules = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = events
@@ -194,21 +206,20 @@ pub async fn list_rules(
                 events
                     .list_rules()
                     .event_bus_name(bus)
+                    .limit(100)
                     .set_next_token(token.clone())
                     .send()
             })
             .await
             .map_err(|e| Error::new(format!("ListRules on bus `{bus}`: {}", describe_error(&e))))?;
-        names.extend(
-            out.rules()
-                .iter()
-                .filter_map(|r| r.name())
-                .map(str::to_string),
-        );
+        rules.extend(out.rules().iter().filter_map(|r| {
+            let state = r.state().map_or("ENABLED", |s| s.as_str());
+            r.name().map(|n| (n.to_string(), state.to_string()))
+        }));
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
             _ => break,
         }
     }
-    Ok(names)
+    Ok(rules)
 }

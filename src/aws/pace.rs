@@ -36,16 +36,20 @@ pub enum Group {
     EcsTaskDefinitionWrites,
     /// ECS DescribeTaskDefinition, ListTaskDefinitions, ListTagsForResource, DescribeClusters.
     EcsReads,
+    /// ECS TagResource: at the first deploy, the revisions the targets ran become release
+    /// `adopted`.
+    EcsTagging,
     /// ECR DescribeImages.
     Ecr,
 }
 
 impl Group {
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 6] = [
         Group::Eventbridge,
         Group::Scheduler,
         Group::EcsTaskDefinitionWrites,
         Group::EcsReads,
+        Group::EcsTagging,
         Group::Ecr,
     ];
 
@@ -56,6 +60,7 @@ impl Group {
             Group::Scheduler => "scheduler",
             Group::EcsTaskDefinitionWrites => "ecs_task_definition_writes",
             Group::EcsReads => "ecs_reads",
+            Group::EcsTagging => "ecs_tagging",
             Group::Ecr => "ecr",
         }
     }
@@ -71,6 +76,8 @@ impl Group {
             Group::EcsTaskDefinitionWrites => Quota::new(1.0, 20.0),
             // ECS task-definition and cluster reads: 20/s, burst 50.
             Group::EcsReads => Quota::new(20.0, 50.0),
+            // ECS TagResource / UntagResource: 10/s, burst 20.
+            Group::EcsTagging => Quota::new(10.0, 20.0),
             // ECR publishes no rate for DescribeImages; a run makes one or two calls.
             Group::Ecr => Quota::new(10.0, 10.0),
         }
@@ -99,6 +106,7 @@ pub struct QuotaOverrides {
     pub scheduler: Option<QuotaSetting>,
     pub ecs_task_definition_writes: Option<QuotaSetting>,
     pub ecs_reads: Option<QuotaSetting>,
+    pub ecs_tagging: Option<QuotaSetting>,
     pub ecr: Option<QuotaSetting>,
 }
 
@@ -120,6 +128,7 @@ impl QuotaOverrides {
             Group::Scheduler => self.scheduler,
             Group::EcsTaskDefinitionWrites => self.ecs_task_definition_writes,
             Group::EcsReads => self.ecs_reads,
+            Group::EcsTagging => self.ecs_tagging,
             Group::Ecr => self.ecr,
         }
     }

@@ -92,14 +92,15 @@ pub struct Planned {
 /// What a plan also checks before it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preflight {
-    /// `plan`: reads only what the plan shows.
+    /// Reads only what the plan shows.
     None,
-    /// `deploy`: the image must exist, checked beside the live reads.
+    /// `plan` and `deploy`: the image must exist (read-only), checked beside the live reads,
+    /// so that a PR's plan catches a tag that was never pushed.
     Image,
 }
 
 pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> Result<Planned> {
-    let local = load_local(cli, progress)?;
+    let mut local = load_local(cli, progress)?;
     let aws = Aws::connect(
         local.config.config.region.as_deref(),
         usize::from(cli.concurrency),
@@ -108,17 +109,71 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
     let read = live::read(&aws, &local.config, &families);
-    let state = match preflight {
-        Preflight::None => read.await?,
+    let (state, pushed_at) = match preflight {
+        Preflight::None => (read.await?, None),
         Preflight::Image => {
-            futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
-                .await?
-                .0
+            let (state, image) =
+                futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
+                    .await?;
+            if local.release.digest.is_none() {
+                local.release.digest = image.digest;
+            }
+            (state, image.pushed_at)
         }
     };
     report_skipped(cli, &state, progress);
-    let plan = Plan::compute(&local.release, &local.rendered, &state);
+    let mut plan = Plan::compute(&local.release, &local.rendered, &state);
+    if let Some(pushed_at) = pushed_at {
+        renumber(&aws, &mut plan, &state, pushed_at).await?;
+    }
     Ok(Planned { local, aws, plan })
+}
+
+/// The plan numbers a new release from the tags of each family's newest revision. When the
+/// tag is on none of them but some were registered after the image was pushed (a tag
+/// deployed again after another one: a manifest revert), an earlier release of the tag may
+/// be further back: revisions are read back to the push, no further — no release of the tag
+/// can be older than its image.
+async fn renumber(aws: &Aws, plan: &mut Plan, state: &LiveState, pushed_at: f64) -> Result<()> {
+    use crate::history::{RevisionInfo, next_release_id, release_tag};
+    let registers = plan
+        .families
+        .iter()
+        .any(|f| f.change == crate::plan::FamilyChange::Register);
+    let tag = plan.release.tag.clone();
+    let newest: Vec<RevisionInfo> = state
+        .families
+        .values()
+        .flatten()
+        .map(RevisionInfo::from_live)
+        .collect();
+    let known = newest.iter().any(|r| {
+        r.release
+            .as_deref()
+            .is_some_and(|id| release_tag(id) == tag)
+    });
+    let newer = newest
+        .iter()
+        // A revision without a time was not registered by jobdeploy (which tags the time).
+        .any(|r| r.registered_at.is_some_and(|t| t > pushed_at));
+    if !registers || known || !newer {
+        return Ok(());
+    }
+    let families: Vec<String> = state.families.keys().cloned().collect();
+    let mut reader = crate::history::Reader::new(aws, &families);
+    reader
+        .read_until(|_| crate::history::Want {
+            horizon: Some(pushed_at),
+        })
+        .await?;
+    let ids: Vec<String> = reader
+        .history
+        .families
+        .values()
+        .flat_map(|log| log.revisions.iter().filter_map(|r| r.release.clone()))
+        .collect();
+    plan.release.id = next_release_id(&tag, ids.iter().map(String::as_str));
+    Ok(())
 }
 
 /// What the release commands (history, status, rollback, prune) start from: the config,

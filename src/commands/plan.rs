@@ -8,7 +8,7 @@ use crate::report::{self, Style};
 
 pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
-    let planned = super::make_plan(cli, &progress, super::Preflight::None).await?;
+    let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     super::report_calls(cli, &planned.aws, plan, &progress);

@@ -5,7 +5,9 @@ use crate::apply;
 use crate::cli::{Cli, RollbackArgs};
 use crate::error::{Error, Result};
 use crate::github;
-use crate::history::{History, Live, Reader, ReleaseInfo, Slot, Want};
+use crate::history::{
+    History, Live, Reader, ReleaseInfo, Slot, Want, find_release, is_commit_prefix,
+};
 use crate::live::LiveTarget;
 use crate::manifest::Release;
 use crate::plan::{Plan, Revision};
@@ -42,7 +44,13 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
         account.config.image_name()?,
         chosen.manifest_commit.clone(),
     );
-    let plan = Plan::rollback(&release, &account.families, &revisions, targets);
+    let plan = Plan::rollback(
+        &release,
+        &account.families,
+        &revisions,
+        targets,
+        &live.states,
+    );
     // Nothing in a rollback plan comes from the environment, so there is nothing to mask.
     let masker = Masker::new(Vec::new());
     if super::quiet_human(cli) && args.dry_run {
@@ -94,7 +102,11 @@ fn horizon(history: &History, targets: &[LiveTarget], wanted: &str) -> Option<f6
             _ => return Some(f64::INFINITY),
         }
     } else {
-        releases.iter().find(|r| r.id == wanted)?.time
+        match find_release(&releases, wanted) {
+            Ok(found) => found?.time,
+            // Ambiguous already: reading further cannot make it less so; `choose` says why.
+            Err(_) => return Some(f64::INFINITY),
+        }
     };
     Some(time.min(on))
 }
@@ -125,9 +137,14 @@ fn choose<'a>(
                 ))
             });
     }
-    releases.iter().find(|r| r.id == wanted).ok_or_else(|| {
+    find_release(releases, wanted)?.ok_or_else(|| {
+        let what = if is_commit_prefix(wanted) {
+            "release or manifest commit"
+        } else {
+            "release"
+        };
         Error::new(format!(
-            "release `{wanted}` not found: no revision of {} carries it",
+            "{what} `{wanted}` not found: no revision of {} carries it",
             family_list(history)
         ))
         .hint(usable_list(releases, &families))

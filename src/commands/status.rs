@@ -2,13 +2,15 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, StatusArgs};
 use crate::error::Result;
-use crate::history::{Reader, Status, Want};
+use crate::history::{Reader, Status, Want, Wanted};
+use crate::manifest::Release;
 use crate::progress::Progress;
 use crate::report::{self, Style};
 
 pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
     let progress = Progress::new(cli.quiet);
     let account = super::Account::open(cli).await?;
+    let wanted = wanted_release(cli, &account)?;
     let live = account.targets(cli, &progress).await?;
     let targets = &live.targets;
     let mut reader = Reader::new(&account.aws, &account.family_names());
@@ -17,7 +19,16 @@ pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
             horizon: h.targets_horizon(targets),
         })
         .await?;
-    let status = Status::compute(&reader.history, targets, &live.skipped);
+    let mut status = Status::compute(&reader.history, targets, &live.skipped);
+    if let Some(release) = wanted {
+        status.manifest = Some(Wanted::compare(
+            &release.tag,
+            release.digest.as_deref(),
+            release.manifest_commit.as_deref(),
+            &status.live,
+            &reader.history.releases(),
+        ));
+    }
     super::print(&report::releases::status(
         &status,
         &account.config.config.cluster,
@@ -29,4 +40,22 @@ pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What should be live: `--tag`, else the manifest repo when `[manifest]` names one. `None`
+/// when there is nothing to compare with.
+fn wanted_release(cli: &Cli, account: &super::Account) -> Result<Option<Release>> {
+    if let Some(tag) = &cli.tag {
+        return Ok(Some(Release::from_tag(tag, account.config.image_name()?)?));
+    }
+    let configured = account
+        .config
+        .config
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.repo.is_some() && m.path.is_some());
+    if !configured {
+        return Ok(None);
+    }
+    Release::from_manifest(&account.config).map(Some)
 }

@@ -16,8 +16,15 @@ use crate::image::{ImageRef, validate_tag};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Release {
-    /// The release id: the image tag (or the digest's head when the manifest pins only a digest).
+    /// The release id: the image tag (or the digest's head when the manifest pins only a
+    /// digest), with `+N` added by the plan when a deploy at a tag already released
+    /// registers new revisions (see [`crate::history::next_release_id`]).
     pub id: String,
+    /// The image tag (or the digest's head): what `{{ release }}` renders, whatever the id.
+    pub tag: String,
+    /// The image digest: the one the manifest pins, else the one ECR reports for the tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     #[serde(serialize_with = "as_reference")]
     pub image: ImageRef,
     pub manifest_commit: Option<String>,
@@ -37,7 +44,9 @@ impl Release {
             (None, None) => String::new(),
         };
         Self {
+            tag: id.clone(),
             id,
+            digest: image.digest.clone(),
             image,
             manifest_commit,
             origin,
@@ -47,10 +56,13 @@ impl Release {
     /// A release from history (rollback): its id, normally the image tag, and the manifest
     /// commit it was deployed from.
     pub fn recorded(id: &str, image_name: &ImageRef, manifest_commit: Option<String>) -> Self {
-        let image = ImageRef::parse(&format!("{}:{id}", image_name.name))
+        let tag = crate::history::release_tag(id);
+        let image = ImageRef::parse(&format!("{}:{tag}", image_name.name))
             .unwrap_or_else(|_| image_name.clone());
         Self {
             id: id.to_string(),
+            tag: tag.to_string(),
+            digest: None,
             image,
             manifest_commit,
             origin: "history".to_string(),

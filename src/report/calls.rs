@@ -20,10 +20,12 @@ pub fn summary(stats: &CallStats, rules: usize) -> String {
     }
     // Answered requests: throttled ones are counted above, and per operation below.
     let eventbridge = stats.answered_in(Group::Eventbridge);
-    let pages = stats
-        .operations
-        .get("ListRuleNamesByTarget")
-        .map_or(0, |c| c.requests);
+    // Pages of rule names (and of rule states) come per 100 rules on a bus, not per rule.
+    let pages: u64 = ["ListRuleNamesByTarget", "ListRules"]
+        .iter()
+        .filter_map(|op| stats.operations.get(*op))
+        .map(|c| c.requests)
+        .sum();
     if rules > 0 {
         let per_rule = eventbridge.saturating_sub(pages) as f64 / rules as f64;
         let _ = write!(
@@ -79,5 +81,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  PutTargets: 202 (2 throttled)"), "{text}");
+        // The rules' states are read a page per 100 rules too: not a call per rule.
+        stats
+            .operations
+            .insert("ListRules", count(Group::Eventbridge, 2, 0));
+        let text = summary(&stats, 200);
+        assert!(
+            text.contains("for 200 rules: 3.00 per rule, plus 4 pages"),
+            "{text}"
+        );
     }
 }

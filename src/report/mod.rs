@@ -84,9 +84,42 @@ fn destination(target: &TargetPlan) -> String {
     }
 }
 
+/// ` (DISABLED)` beside a target whose rule or schedule is disabled: it is repointed all
+/// the same, but will not run until enabled.
+fn disabled(target: &TargetPlan) -> &'static str {
+    if target.state.as_deref() == Some("DISABLED") {
+        " (DISABLED)"
+    } else {
+        ""
+    }
+}
+
+/// First deploy: what happens to what the targets ran before it.
+fn adoption_line(plan: &Plan) -> Option<String> {
+    if !plan.adopt.is_empty() {
+        let list: Vec<String> = plan
+            .adopt
+            .iter()
+            .map(|(f, r)| format!("{f}:{}", r.revision))
+            .collect();
+        return Some(format!(
+            "First release: what the targets run now ({}) is recorded as release `{}`; `jobdeploy rollback {}` goes back to it.",
+            list.join(", "),
+            crate::history::ADOPTED,
+            crate::history::ADOPTED
+        ));
+    }
+    plan.adopt_refused
+        .as_ref()
+        .map(|why| format!("First release: {why}; to go back, repoint the targets by hand."))
+}
+
 fn release_line(plan: &Plan) -> String {
     let r = &plan.release;
     let mut line = format!("Release {}  image {}", r.id, r.image.reference());
+    if let (Some(digest), None) = (&r.digest, &r.image.digest) {
+        let _ = write!(line, " ({digest})");
+    }
     match &r.manifest_commit {
         Some(commit) => {
             let _ = write!(line, "\n  from {} (commit {})", r.origin, short(commit));
@@ -173,7 +206,10 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
                 format!("{} → {}, pinned", t.from.label(), destination(t)),
             ),
         };
-        let _ = writeln!(out, "  {mark} {label:width$}  {text}");
+        let _ = writeln!(out, "  {mark} {label:width$}  {text}{}", disabled(t));
+    }
+    if let Some(line) = adoption_line(plan) {
+        let _ = writeln!(out, "\n{line}");
     }
     let _ = writeln!(out, "\n{}", style.paint("1", &plan.summary_line()));
     masker.mask(&out)
@@ -230,11 +266,15 @@ pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
             };
             let _ = writeln!(
                 out,
-                "{} `{}` | {to} |",
+                "{} `{}` | {to}{} |",
                 trigger_cells(&t.at),
-                t.from.label()
+                t.from.label(),
+                disabled(t)
             );
         }
+    }
+    if let Some(line) = adoption_line(plan) {
+        let _ = writeln!(out, "\n{line}");
     }
     let _ = writeln!(out, "\n**{}**", plan.summary_line());
     masker.mask(&out)

@@ -90,7 +90,11 @@ fn history_human(report: &HistoryReport, style: Style) -> String {
                 String::new()
             }
         );
-        let _ = writeln!(out, "  {:width$}  {}", "", revisions(r, false));
+        let digest = r
+            .digest
+            .as_deref()
+            .map_or(String::new(), |d| format!("  image {d}"));
+        let _ = writeln!(out, "  {:width$}  {}{digest}", "", revisions(r, false));
     }
     let _ = writeln!(out, "\nLive: {}", report.live.describe());
     out
@@ -146,6 +150,15 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
             &format!("Cluster {cluster}: live is {}", status.live.describe())
         )
     );
+    if let Some(wanted) = &status.manifest {
+        let line = wanted.describe(&status.live);
+        let painted = if wanted.behind {
+            style.paint("33", &line)
+        } else {
+            line
+        };
+        let _ = writeln!(out, "{painted}\n");
+    }
     if status.targets.is_empty() {
         let _ = writeln!(out, "{NO_TARGETS}");
     }
@@ -174,6 +187,9 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
 fn status_markdown(status: &Status, cluster: &str) -> String {
     let mut out = format!("### jobdeploy status: cluster `{cluster}`\n\n");
     let _ = writeln!(out, "Live: {}\n", status.live.describe());
+    if let Some(wanted) = &status.manifest {
+        let _ = writeln!(out, "{}\n", wanted.describe(&status.live));
+    }
     let _ = writeln!(out, "{TRIGGER_HEADER} Revision | State | Release |");
     out.push_str("|---|---|---|---|---|\n");
     for t in &status.targets {

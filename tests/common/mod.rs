@@ -457,6 +457,29 @@ impl Aws {
             })
             .collect()
     }
+
+    /// The digest ECR has for `repo:tag`.
+    pub fn image_digest(&self, repo: &str, tag: &str) -> String {
+        let out = self
+            .rt
+            .block_on(
+                self.ecr
+                    .describe_images()
+                    .repository_name(repo)
+                    .image_ids(
+                        aws_sdk_ecr::types::ImageIdentifier::builder()
+                            .image_tag(tag)
+                            .build(),
+                    )
+                    .send(),
+            )
+            .expect("describe images");
+        out.image_details()
+            .first()
+            .and_then(|d| d.image_digest())
+            .expect("digest")
+            .to_string()
+    }
 }
 
 pub fn td_arn(family: &str, revision: u32) -> String {
