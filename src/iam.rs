@@ -274,10 +274,7 @@ mod tests {
             !text.contains("events.amazonaws.com"),
             "no rule roles: {text}"
         );
-        assert!(
-            !text.contains("PruneListsEveryBus"),
-            "no prune: {text}"
-        );
+        assert!(!text.contains("PruneListsEveryBus"), "no prune: {text}");
         assert!(
             text.contains("\"events:ListRules\""),
             "rule states for the plan: {text}"
@@ -355,7 +352,10 @@ mod tests {
                 assert_eq!(reads, expected);
             }
             assert_eq!(grants(&p, "scheduler:UpdateSchedule").len(), 2, "{p:#}");
-            assert!(!grants(&p, "events:ListRules").is_empty(), "plan reads rule states");
+            assert!(
+                !grants(&p, "events:ListRules").is_empty(),
+                "plan reads rule states"
+            );
             assert_eq!(!grants(&p, "events:ListEventBuses").is_empty(), prune);
         }
     }

@@ -277,12 +277,9 @@ fn two_deploys_at_once_one_wins_and_the_state_is_consistent() {
     let status = app.run(&w.proxy.url, &["status", "--format", "json"]).ok();
     let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
     assert_ne!(
-        status["live"]["kind"],
-        "mixed",
+        status["live"]["kind"], "mixed",
         "targets on different releases: {}\n{}\n{}",
-        status,
-        a.stderr,
-        b.stderr
+        status, a.stderr, b.stderr
     );
     for loser in [&a, &b].into_iter().filter(|r| r.code != 0) {
         assert!(

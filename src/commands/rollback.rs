@@ -23,10 +23,8 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     let mut reader = Reader::new(&account.aws, &account.family_names());
     // Targets (EventBridge, Scheduler) and the newest revisions (ECS) come from different
     // quota budgets: read them side by side.
-    let (live, first_round) = tokio::join!(
-        account.targets(cli, &progress),
-        reader.read_first_round()
-    );
+    let (live, first_round) =
+        tokio::join!(account.targets(cli, &progress), reader.read_first_round());
     let live = live?;
     first_round?;
     let targets = &live.targets;
