@@ -149,7 +149,8 @@ fn a_schedule_with_every_field_survives_deploy_and_rollback() {
         rollback
             .stdout
             .lines()
-            .any(|l| l.contains("schedule jobs/export ") && l.ends_with("web:3 → web:2")),
+            .any(|l| l.contains("schedule jobs/export ")
+                && l.ends_with("web:3 → web:2 (DISABLED)")),
         "{}",
         rollback.stdout
     );
