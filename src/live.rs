@@ -214,19 +214,30 @@ pub fn classify(target: &Value, cluster_arn: &str, families: &BTreeSet<String>) 
 }
 
 pub async fn read(aws: &Aws, config: &LoadedConfig, families: &[String]) -> Result<LiveState> {
-    let describe_families = stream::iter(families.iter().cloned())
+    let (families, targets) = futures::future::try_join(
+        describe_families(aws, families),
+        read_targets(aws, config, families),
+    )
+    .await?;
+    Ok(LiveState {
+        families,
+        ..targets
+    })
+}
+
+/// The newest ACTIVE revision of each family (`None`: the family does not exist yet).
+pub async fn describe_families(
+    aws: &Aws,
+    families: &[String],
+) -> Result<BTreeMap<String, Option<LiveTaskDef>>> {
+    stream::iter(families.iter().cloned())
         .map(|family| async move {
             let live = ecs::describe(&aws.ecs, &family).await?;
             Ok::<_, crate::error::Error>((family, live))
         })
         .buffer_unordered(aws.concurrency)
-        .try_collect::<BTreeMap<_, _>>();
-    let (families, targets) =
-        futures::future::try_join(describe_families, read_targets(aws, config, families)).await?;
-    Ok(LiveState {
-        families,
-        ..targets
-    })
+        .try_collect::<BTreeMap<_, _>>()
+        .await
 }
 
 /// The targets only, without describing the families: what the release commands need,

@@ -11,9 +11,11 @@ pub mod render;
 pub mod rollback;
 pub mod status;
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::aws::Aws;
+use crate::aws::ecs::LiveTaskDef;
 use crate::cli::{Cli, Command};
 use crate::config::LoadedConfig;
 use crate::error::Result;
@@ -108,23 +110,53 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
     )
     .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
-    let read = live::read(&aws, &local.config, &families);
-    let (state, pushed_at) = match preflight {
-        Preflight::None => (read.await?, None),
+    let (state, earlier_ids) = match preflight {
+        Preflight::None => (live::read(&aws, &local.config, &families).await?, None),
         Preflight::Image => {
-            let (state, image) =
-                futures::future::try_join(read, crate::apply::preflight(&aws, &local.release))
-                    .await?;
+            // Three budgets side by side: the targets (EventBridge, Scheduler); the families,
+            // the image (ECR) and, when the new release's number needs them, older revisions
+            // (ECS).
+            let tag = local.release.tag.clone();
+            let numbering = async {
+                let (newest, image) = futures::future::try_join(
+                    live::describe_families(&aws, &families),
+                    crate::apply::preflight(&aws, &local.release),
+                )
+                .await?;
+                let ids = match image.pushed_at {
+                    Some(pushed_at) if needs_older_revisions(&newest, &tag, pushed_at) => {
+                        Some(release_ids_since(&aws, &families, pushed_at).await?)
+                    }
+                    _ => None,
+                };
+                Ok::<_, crate::error::Error>((newest, image, ids))
+            };
+            let ((newest, image, ids), targets) = futures::future::try_join(
+                numbering,
+                live::read_targets(&aws, &local.config, &families),
+            )
+            .await?;
             if local.release.digest.is_none() {
                 local.release.digest = image.digest;
             }
-            (state, image.pushed_at)
+            let state = LiveState {
+                families: newest,
+                ..targets
+            };
+            (state, ids)
         }
     };
     report_skipped(cli, &state, progress);
     let mut plan = Plan::compute(&local.release, &local.rendered, &state);
-    if let Some(pushed_at) = pushed_at {
-        renumber(&aws, &mut plan, &state, pushed_at).await?;
+    let registers = plan
+        .families
+        .iter()
+        .any(|f| f.change == crate::plan::FamilyChange::Register);
+    if let Some(ids) = earlier_ids
+        && registers
+    {
+        plan.release.id =
+            crate::history::next_release_id(&plan.release.tag, ids.iter().map(String::as_str));
     }
     Ok(Planned { local, aws, plan })
 }
@@ -134,15 +166,13 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
 /// deployed again after another one: a manifest revert), an earlier release of the tag may
 /// be further back: revisions are read back to the push, no further — no release of the tag
 /// can be older than its image.
-async fn renumber(aws: &Aws, plan: &mut Plan, state: &LiveState, pushed_at: f64) -> Result<()> {
-    use crate::history::{RevisionInfo, next_release_id, release_tag};
-    let registers = plan
-        .families
-        .iter()
-        .any(|f| f.change == crate::plan::FamilyChange::Register);
-    let tag = plan.release.tag.clone();
-    let newest: Vec<RevisionInfo> = state
-        .families
+fn needs_older_revisions(
+    newest: &BTreeMap<String, Option<LiveTaskDef>>,
+    tag: &str,
+    pushed_at: f64,
+) -> bool {
+    use crate::history::{RevisionInfo, release_tag};
+    let newest: Vec<RevisionInfo> = newest
         .values()
         .flatten()
         .map(RevisionInfo::from_live)
@@ -156,24 +186,23 @@ async fn renumber(aws: &Aws, plan: &mut Plan, state: &LiveState, pushed_at: f64)
         .iter()
         // A revision without a time was not registered by jobdeploy (which tags the time).
         .any(|r| r.registered_at.is_some_and(|t| t > pushed_at));
-    if !registers || known || !newer {
-        return Ok(());
-    }
-    let families: Vec<String> = state.families.keys().cloned().collect();
-    let mut reader = crate::history::Reader::new(aws, &families);
+    !known && newer
+}
+
+/// The release ids on the families' revisions registered since `pushed_at`.
+async fn release_ids_since(aws: &Aws, families: &[String], pushed_at: f64) -> Result<Vec<String>> {
+    let mut reader = crate::history::Reader::new(aws, families);
     reader
         .read_until(|_| crate::history::Want {
             horizon: Some(pushed_at),
         })
         .await?;
-    let ids: Vec<String> = reader
+    Ok(reader
         .history
         .families
         .values()
         .flat_map(|log| log.revisions.iter().filter_map(|r| r.release.clone()))
-        .collect();
-    plan.release.id = next_release_id(&tag, ids.iter().map(String::as_str));
-    Ok(())
+        .collect())
 }
 
 /// What the release commands (history, status, rollback, prune) start from: the config,
