@@ -612,8 +612,16 @@ async fn revert(
     for o in &others {
         text.push_str(&format!("\n  {o}"));
     }
-    Error::new(text).hint(format!(
-        "run `{}` again: it converges from any mix of old and new",
-        rerun(plan)
-    ))
+    let mut err = Error::new(text)
+        .hint(format!(
+            "run `{}` again: it converges from any mix of old and new",
+            rerun(plan)
+        ))
+        .split();
+    for f in &failures {
+        for h in f.hints() {
+            err = err.hint(h.clone());
+        }
+    }
+    err
 }

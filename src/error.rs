@@ -7,7 +7,14 @@ use std::fmt;
 pub struct Error {
     message: String,
     hints: Vec<String>,
+    split: bool,
 }
+
+/// The exit code of a failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// The exit code when putting targets back after a failure failed too: targets may be
+/// split across releases, and the message lists where each is.
+pub const EXIT_SPLIT: u8 = 3;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -16,7 +23,19 @@ impl Error {
         Self {
             message: message.into(),
             hints: Vec::new(),
+            split: false,
         }
+    }
+
+    /// Marks the failure as one that left targets split across releases (exit 3).
+    pub fn split(mut self) -> Self {
+        self.split = true;
+        self
+    }
+
+    /// [`EXIT_SPLIT`] when targets were left split, else [`EXIT_FAILURE`].
+    pub fn exit_code(&self) -> u8 {
+        if self.split { EXIT_SPLIT } else { EXIT_FAILURE }
     }
 
     /// Adds a line telling the user what to do about it.

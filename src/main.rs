@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             for hint in err.hints() {
                 eprintln!("Hint: {hint}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(err.exit_code())
         }
     }
 }
