@@ -261,7 +261,7 @@ pub async fn read_targets(
     // The rules' states come from ListRules, a page per 100 rules on a bus, read beside the
     // scan: no call per rule. A schedule's is in the GetSchedule the scan makes anyway.
     let (found, rule_states) = futures::future::try_join(
-        scan(aws, &cluster_arn, &scope),
+        scan(aws, Reach::Cluster(&cluster_arn), &scope),
         rule_states(aws, scope.buses),
     )
     .await?;
@@ -331,20 +331,29 @@ pub struct Scope<'a> {
     pub schedule_exclude: Option<&'a GlobSet>,
 }
 
-/// Every trigger that may run a task on the cluster, read whole: each target of the rules on
-/// `scope.buses` with a target there, and each schedule in `scope.groups` whose target is the
-/// cluster. Rules and schedules are read side by side; excluded names are not read.
-pub async fn scan(
-    aws: &Aws,
-    cluster_arn: &str,
-    scope: &Scope<'_>,
-) -> Result<Vec<(Trigger, Found)>> {
+/// Every trigger within `reach`, read whole: each target of the rules on `scope.buses` (with
+/// a target on the cluster, for [`Reach::Cluster`]), and each schedule in `scope.groups`
+/// (whose target is the cluster, for [`Reach::Cluster`]). Rules and schedules are read side
+/// by side; excluded names are not read.
+pub async fn scan(aws: &Aws, reach: Reach<'_>, scope: &Scope<'_>) -> Result<Vec<(Trigger, Found)>> {
     let (rules, schedules) = futures::future::try_join(
-        rule_slots(aws, scope, cluster_arn),
-        schedule_slots(aws, scope, cluster_arn),
+        rule_slots(aws, scope, reach),
+        schedule_slots(aws, scope, reach),
     )
     .await?;
     Ok(rules.into_iter().chain(schedules).collect())
+}
+
+/// Whose triggers [`scan`] reads. Every consumer (plan, status, init, prune) reads triggers
+/// through `scan`, so a trigger kind added there is seen by all of them — prune above all,
+/// which must never deregister a revision some trigger still runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach<'a> {
+    /// Triggers that may run a task on this cluster: rules with a target there (found by
+    /// ListRuleNamesByTarget) and schedules whose target it is.
+    Cluster(&'a str),
+    /// Every rule on the scope's buses and every schedule in its groups, whatever they run.
+    Account,
 }
 
 /// What was found at a trigger: its whole JSON, or why it was not even read.
@@ -357,11 +366,18 @@ pub enum Found {
 async fn rule_slots(
     aws: &Aws,
     scope: &Scope<'_>,
-    cluster_arn: &str,
+    reach: Reach<'_>,
 ) -> Result<Vec<(Trigger, Found)>> {
     let buses = scope.buses;
     let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
-        .map(|bus| events::rule_names_by_target(&aws.events, cluster_arn, bus))
+        .map(|bus| async move {
+            match reach {
+                Reach::Cluster(cluster_arn) => {
+                    events::rule_names_by_target(&aws.events, cluster_arn, bus).await
+                }
+                Reach::Account => events::list_rules(&aws.events, bus).await,
+            }
+        })
         .buffered(aws.concurrency)
         .try_collect()
         .await?;
@@ -411,7 +427,7 @@ async fn rule_slots(
 async fn schedule_slots(
     aws: &Aws,
     scope: &Scope<'_>,
-    cluster_arn: &str,
+    reach: Reach<'_>,
 ) -> Result<Vec<(Trigger, Found)>> {
     let per_group: Vec<Vec<scheduler::Summary>> = match scope.groups {
         Some(groups) => {
@@ -426,7 +442,9 @@ async fn schedule_slots(
     let mut found = Vec::new();
     let mut fetch = Vec::new();
     for s in per_group.into_iter().flatten() {
-        if s.target_arn.as_deref() != Some(cluster_arn) {
+        if let Reach::Cluster(cluster_arn) = reach
+            && s.target_arn.as_deref() != Some(cluster_arn)
+        {
             continue;
         }
         if scope.schedule_exclude.is_some_and(|g| g.is_match(&s.name)) {

@@ -277,7 +277,7 @@ fn a_release_with_an_inactive_revision_is_refused() {
 #[test]
 fn prune_keeps_every_revision_in_use_anywhere() {
     let w = World::new();
-    for tag in ["v4", "v5"] {
+    for tag in ["v4", "v5", "v6"] {
         w.aws.push_image("web", tag);
     }
     let web1 = w.hourly_web_job();
@@ -310,6 +310,14 @@ fn prune_keeps_every_revision_in_use_anywhere() {
     w.aws
         .schedule("data-team", "export", &w.cluster, &td_arn("web", 4));
     w.run(&app, &["deploy", "--tag", "v5"]).ok();
+    // A rule on an event bus jobdeploy is not configured for runs web:5.
+    w.aws.rule(
+        "nightly",
+        "ops",
+        RuleState::Enabled,
+        vec![ecs_target("x", &w.cluster, &td_arn("web", 5))],
+    );
+    w.run(&app, &["deploy", "--tag", "v6"]).ok();
 
     w.proxy.clear();
     let dry = w
@@ -329,7 +337,10 @@ fn prune_keeps_every_revision_in_use_anywhere() {
             .collect()
     };
     assert_eq!(labels("deregister"), ["web:3"]);
-    assert_eq!(labels("keep"), ["web:5", "web:4", "web:2", "web:1"]);
+    assert_eq!(
+        labels("keep"),
+        ["web:6", "web:5", "web:4", "web:2", "web:1"]
+    );
 
     let done = w.run(&app, &["prune", "--keep", "1"]).ok();
     assert!(
@@ -344,17 +355,22 @@ fn prune_keeps_every_revision_in_use_anywhere() {
         done.stdout
     );
     assert!(
+        done.stdout.contains("used by rule ops/nightly target x"),
+        "{}",
+        done.stdout
+    );
+    assert!(
         done.stdout.contains("Deregistered 1 revision"),
         "{}",
         done.stdout
     );
     assert_eq!(w.proxy.count("DeregisterTaskDefinition"), 1);
-    let statuses: Vec<String> = (1..=5)
+    let statuses: Vec<String> = (1..=6)
         .map(|n| w.aws.status_of(&td_arn("web", n)))
         .collect();
     assert_eq!(
         statuses,
-        ["ACTIVE", "ACTIVE", "INACTIVE", "ACTIVE", "ACTIVE"]
+        ["ACTIVE", "ACTIVE", "INACTIVE", "ACTIVE", "ACTIVE", "ACTIVE"]
     );
 
     // Nothing left to do: a second run deregisters nothing.

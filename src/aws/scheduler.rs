@@ -2,7 +2,6 @@
 //! whole schedule, so a repoint sends back every field GetSchedule returned (including ones
 //! this SDK version may not know), with only the task definition changed.
 
-use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
 use super::describe_error;
@@ -149,40 +148,6 @@ pub async fn update(scheduler: &Paced<aws_sdk_scheduler::Client>, schedule: &Val
             ))
         })?;
     Ok(())
-}
-
-/// A schedule's ECS task definition, as `prune` needs to know what is in use.
-#[derive(Debug, Clone)]
-pub struct ScheduleTaskDefinition {
-    pub group: String,
-    pub name: String,
-    pub task_definition_arn: String,
-}
-
-/// Every schedule in every group whose target runs an ECS task, with its task definition.
-/// ListSchedules returns summaries only, so each schedule is fetched, concurrently.
-pub async fn ecs_task_definitions(
-    scheduler: &Paced<aws_sdk_scheduler::Client>,
-    concurrency: usize,
-) -> Result<Vec<ScheduleTaskDefinition>> {
-    let summaries = list(scheduler, None).await?;
-    let found: Vec<Option<ScheduleTaskDefinition>> = stream::iter(summaries)
-        .map(|s| async move {
-            let schedule = get(scheduler, &s.group, &s.name).await?;
-            let arn = schedule
-                .pointer("/Target/EcsParameters/TaskDefinitionArn")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok::<_, Error>(arn.map(|task_definition_arn| ScheduleTaskDefinition {
-                group: s.group,
-                name: s.name,
-                task_definition_arn,
-            }))
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

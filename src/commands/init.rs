@@ -15,7 +15,7 @@ use crate::config::DEFAULT_FILE;
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 use crate::init::{ConfigInput, config_text, template_from};
-use crate::live::{self, Found, Owner, Scope, TaskDefRef, Trigger};
+use crate::live::{self, Found, Owner, Reach, Scope, TaskDefRef, Trigger};
 use crate::progress::Progress;
 
 pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
@@ -245,23 +245,24 @@ async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, Tas
         rule_exclude: None,
         schedule_exclude: None,
     };
-    let mut found: Vec<(Trigger, TaskDefRef)> = live::scan(aws, cluster_arn, &everywhere)
-        .await?
-        .into_iter()
-        .filter_map(|(at, found)| {
-            let Found::Slot(raw) = found else {
-                return None;
-            };
-            let target = at.owner.target_of(&raw);
-            if target.get("Arn").and_then(Value::as_str) != Some(cluster_arn) {
-                return None;
-            }
-            let td = target
-                .pointer("/EcsParameters/TaskDefinitionArn")?
-                .as_str()?;
-            Some((at, TaskDefRef::parse(td)))
-        })
-        .collect();
+    let mut found: Vec<(Trigger, TaskDefRef)> =
+        live::scan(aws, Reach::Cluster(cluster_arn), &everywhere)
+            .await?
+            .into_iter()
+            .filter_map(|(at, found)| {
+                let Found::Slot(raw) = found else {
+                    return None;
+                };
+                let target = at.owner.target_of(&raw);
+                if target.get("Arn").and_then(Value::as_str) != Some(cluster_arn) {
+                    return None;
+                }
+                let td = target
+                    .pointer("/EcsParameters/TaskDefinitionArn")?
+                    .as_str()?;
+                Some((at, TaskDefRef::parse(td)))
+            })
+            .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
 }

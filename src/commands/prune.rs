@@ -5,11 +5,11 @@ use futures::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, ecs, events, scheduler};
+use crate::aws::{Aws, ecs, events};
 use crate::cli::{Cli, PruneArgs};
 use crate::error::{Error, Result};
 use crate::history::{Reader, Want};
-use crate::live::TaskDefRef;
+use crate::live::{self, Found, Owner, Reach, Scope, TaskDefRef};
 use crate::progress::Progress;
 use crate::prune::{self, PruneEntry, PrunePlan, Users};
 use crate::report::{self, Style};
@@ -106,61 +106,40 @@ async fn deregister_all(
 }
 
 /// Every rule target (any bus, any cluster) and every schedule (any group) in the account
-/// that runs one of `families`.
+/// that runs one of `families`, read by the same trigger reader as everything else
+/// ([`live::scan`]), so no kind of trigger is seen by the plan and missed here.
 async fn users(aws: &Aws, families: &BTreeSet<String>) -> Result<Users> {
-    let mut users = Users::new();
-    let mut add = |arn: &str, who: String| {
-        let td = TaskDefRef::parse(arn);
-        if families.contains(&td.family) {
-            users.entry((td.family, td.revision)).or_default().push(who);
-        }
-    };
     let buses = events::list_buses(&aws.events).await?;
-    let rules: Vec<(String, Vec<String>)> = stream::iter(buses)
-        .map(|bus| async move {
-            let rules = events::list_rules(&aws.events, &bus).await?;
-            Ok::<_, Error>((bus, rules))
-        })
-        .buffer_unordered(aws.concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_>>()?;
-    let targets: Vec<(String, String, Vec<Value>)> = stream::iter(
-        rules
-            .into_iter()
-            .flat_map(|(bus, names)| names.into_iter().map(move |n| (bus.clone(), n))),
-    )
-    .map(|(bus, rule)| async move {
-        let targets = events::list_targets(&aws.events, &rule, &bus).await?;
-        Ok::<_, Error>((bus, rule, targets))
-    })
-    .buffer_unordered(aws.concurrency)
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect::<Result<_>>()?;
-    for (bus, rule, targets) in &targets {
-        for t in targets {
-            if let Some(arn) = t
-                .pointer("/EcsParameters/TaskDefinitionArn")
-                .and_then(Value::as_str)
-            {
-                let id = t.get("Id").and_then(Value::as_str).unwrap_or("?");
-                add(arn, format!("rule {bus}/{rule} target {id}"));
-            }
-        }
-    }
-    let schedules = scheduler::ecs_task_definitions(&aws.scheduler, aws.concurrency)
+    let everything = Scope {
+        buses: &buses,
+        groups: None,
+        rule_exclude: None,
+        schedule_exclude: None,
+    };
+    let triggers = live::scan(aws, Reach::Account, &everything)
         .await
         .map_err(|e| {
-            e.hint("prune needs scheduler:ListSchedules and scheduler:GetSchedule to know which revisions schedules use")
+            e.hint("prune reads every rule (events:ListEventBuses, ListRules, ListTargetsByRule) and every schedule (scheduler:ListSchedules, GetSchedule) to know which revisions are in use: `jobdeploy iam-policy` lists them")
         })?;
-    for s in schedules {
-        add(
-            &s.task_definition_arn,
-            format!("schedule {}/{}", s.group, s.name),
-        );
+    let mut users = Users::new();
+    for (at, found) in triggers {
+        let Found::Slot(raw) = found else {
+            continue;
+        };
+        let Some(arn) = raw
+            .pointer(at.owner.task_definition_pointer())
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let td = TaskDefRef::parse(arn);
+        if families.contains(&td.family) {
+            let who = match at.owner {
+                Owner::Rule { .. } => format!("rule {}", at.label()),
+                Owner::Schedule { .. } => at.label(),
+            };
+            users.entry((td.family, td.revision)).or_default().push(who);
+        }
     }
     for who in users.values_mut() {
         who.sort();
