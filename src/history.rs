@@ -533,7 +533,7 @@ pub struct Status {
     pub targets: Vec<TargetStatus>,
     /// ECS targets on our cluster running a family with no template: never deployed.
     pub untemplated: Vec<Skipped>,
-    pub drift: Vec<String>,
+    pub drift: Vec<Drift>,
     /// What the manifest (or `--tag`) says should be live, when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<Wanted>,
@@ -597,6 +597,36 @@ impl Wanted {
     }
 }
 
+/// How the human forms name the targets on a revision of no release.
+pub const NO_RELEASE: &str = "no release";
+
+/// Why `status` says the account is not as jobdeploy left it. Serialized with a stable code
+/// (`"drift": "floating"`); report/ words it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "drift", rename_all = "snake_case")]
+pub enum Drift {
+    /// Targets are on revisions of different releases: each release (`None`: a revision of no
+    /// release) with the triggers on it.
+    Mixed {
+        releases: Vec<(Option<String>, Vec<Trigger>)>,
+    },
+    /// A target names the family only, so it runs whatever was registered last.
+    Floating { at: Trigger, family: String },
+    /// A target points at a revision ECS does not have.
+    Missing {
+        at: Trigger,
+        task_definition: String,
+    },
+    /// A target points at a revision that is not ACTIVE.
+    Inactive {
+        at: Trigger,
+        task_definition: String,
+        state: String,
+    },
+    /// An ECS target on our cluster runs a family with no template: never deployed.
+    Untemplated { at: Trigger, reason: String },
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetStatus {
     #[serde(flatten)]
@@ -626,23 +656,22 @@ impl Status {
                     .map(|s| (*s).to_string());
                 let floating = t.task_definition.revision.is_none();
                 let state = resolved.map_or("missing".to_string(), |r| r.status.clone());
-                let where_ = t.at.label();
                 if floating {
-                    drift.push(format!(
-                        "{where_} floats on `{}` (no revision): it runs whatever was registered last",
-                        t.task_definition.family
-                    ));
+                    drift.push(Drift::Floating {
+                        at: t.at.clone(),
+                        family: t.task_definition.family.clone(),
+                    });
                 }
                 match resolved {
-                    None => drift.push(format!(
-                        "{where_} points at {}, which does not exist",
-                        t.task_definition.label()
-                    )),
-                    Some(r) if !r.is_active() => drift.push(format!(
-                        "{where_} points at {}, which is {}",
-                        r.label(),
-                        r.status
-                    )),
+                    None => drift.push(Drift::Missing {
+                        at: t.at.clone(),
+                        task_definition: t.task_definition.label(),
+                    }),
+                    Some(r) if !r.is_active() => drift.push(Drift::Inactive {
+                        at: t.at.clone(),
+                        task_definition: r.label(),
+                        state: r.status.clone(),
+                    }),
                     Some(_) => {}
                 }
                 TargetStatus {
@@ -656,17 +685,16 @@ impl Status {
             })
             .collect();
         if live == Live::Mixed {
-            let mut on: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut on: BTreeMap<Option<String>, Vec<Trigger>> = BTreeMap::new();
             for row in &rows {
-                on.entry(row.release.clone().unwrap_or_else(|| "no release".into()))
+                on.entry(row.release.clone())
                     .or_default()
-                    .push(row.at.label());
+                    .push(row.at.clone());
             }
-            let parts: Vec<String> = on
-                .iter()
-                .map(|(release, ts)| format!("{release}: {}", ts.join(", ")))
-                .collect();
-            drift.insert(0, format!("mixed releases: {}", parts.join("; ")));
+            // In the order they are worded in: by release id, "no release" among them.
+            let mut releases: Vec<(Option<String>, Vec<Trigger>)> = on.into_iter().collect();
+            releases.sort_by_key(|(r, _)| r.clone().unwrap_or_else(|| NO_RELEASE.to_string()));
+            drift.insert(0, Drift::Mixed { releases });
         }
         let untemplated: Vec<Skipped> = skipped
             .iter()
@@ -674,11 +702,10 @@ impl Status {
             .cloned()
             .collect();
         for s in &untemplated {
-            drift.push(format!(
-                "{}: {} on our cluster, never deployed by jobdeploy",
-                s.at.label(),
-                s.reason
-            ));
+            drift.push(Drift::Untemplated {
+                at: s.at.clone(),
+                reason: s.reason.clone(),
+            });
         }
         Self {
             live,
@@ -1079,14 +1106,35 @@ mod tests {
         assert_eq!(releases, [Some("v3"), Some("v2"), Some("v3"), None]);
         assert_eq!(status.targets[3].state, "missing");
         assert!(status.targets[2].floating);
-        let drift = status.drift.join("\n");
-        assert!(drift.starts_with("mixed releases: "), "{drift}");
-        assert!(
-            drift.contains("default/c target t floats on `web`"),
-            "{drift}"
+        let codes: Vec<String> = status
+            .drift
+            .iter()
+            .map(|d| serde_json::to_value(d).expect("json")["drift"].to_string())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "\"mixed\"",
+                "\"floating\"",
+                "\"missing\"",
+                "\"untemplated\""
+            ]
         );
-        assert!(drift.contains("web:9, which does not exist"), "{drift}");
-        assert!(drift.contains("family `api` has no template"), "{drift}");
+        let Drift::Mixed { releases } = &status.drift[0] else {
+            panic!("{:?}", status.drift[0]);
+        };
+        let on: Vec<(Option<&str>, usize)> = releases
+            .iter()
+            .map(|(r, at)| (r.as_deref(), at.len()))
+            .collect();
+        assert_eq!(on, [(None, 1), (Some("v2"), 1), (Some("v3"), 2)]);
+        assert_eq!(
+            status.drift[1],
+            Drift::Floating {
+                at: Trigger::rule_target("default", "c", "t"),
+                family: "web".into()
+            }
+        );
         assert_eq!(status.untemplated.len(), 1);
     }
 

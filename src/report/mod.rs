@@ -215,9 +215,27 @@ pub fn plan_human(plan: &Plan, style: Style, masker: &Masker) -> String {
     masker.mask(&out)
 }
 
+/// The JSON reports' shape: bumped when a field is renamed or removed or changes meaning
+/// (adding a field does not bump it). Documented in README, "JSON reports".
+pub const JSON_VERSION: u32 = 1;
+
+/// A report as JSON, `{"version": JSON_VERSION, …the report's fields}`, pretty printed.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    let body = match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(fields)) => {
+            let mut out = serde_json::Map::with_capacity(fields.len() + 1);
+            out.insert("version".into(), JSON_VERSION.into());
+            out.extend(fields);
+            serde_json::Value::Object(out)
+        }
+        Ok(other) => other,
+        Err(_) => serde_json::Value::Null,
+    };
+    serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
+}
+
 pub fn plan_json(plan: &Plan, masker: &Masker) -> String {
-    let text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    masker.mask(&text) + "\n"
+    masker.mask(&to_json(plan))
 }
 
 pub fn plan_markdown(plan: &Plan, masker: &Masker) -> String {
@@ -358,7 +376,7 @@ pub fn outcome_markdown(outcome: &Outcome) -> String {
 pub fn outcome(outcome: &Outcome, format: Format) -> String {
     match format {
         Format::Human => outcome_human(outcome),
-        Format::Json => serde_json::to_string_pretty(outcome).unwrap_or_default() + "\n",
+        Format::Json => to_json(outcome),
         Format::Markdown => outcome_markdown(outcome),
     }
 }

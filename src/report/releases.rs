@@ -7,11 +7,54 @@ use serde::Serialize;
 
 use super::{Format, NO_TARGETS, Style, TRIGGER_HEADER, label_width, trigger_cells};
 use crate::commands::prune::PruneOutcome;
-use crate::history::{HistoryReport, ReleaseInfo, Slot, Status};
+use crate::history::{Drift, HistoryReport, NO_RELEASE, ReleaseInfo, Slot, Status};
 use crate::manifest::short;
 
 fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+    super::to_json(value)
+}
+
+/// A drift in words.
+pub fn drift(d: &Drift) -> String {
+    match d {
+        Drift::Mixed { releases } => {
+            let parts: Vec<String> = releases
+                .iter()
+                .map(|(release, at)| {
+                    let labels: Vec<String> = at.iter().map(|t| t.label()).collect();
+                    format!(
+                        "{}: {}",
+                        release.as_deref().unwrap_or(NO_RELEASE),
+                        labels.join(", ")
+                    )
+                })
+                .collect();
+            format!("mixed releases: {}", parts.join("; "))
+        }
+        Drift::Floating { at, family } => format!(
+            "{} floats on `{family}` (no revision): it runs whatever was registered last",
+            at.label()
+        ),
+        Drift::Missing {
+            at,
+            task_definition,
+        } => format!(
+            "{} points at {task_definition}, which does not exist",
+            at.label()
+        ),
+        Drift::Inactive {
+            at,
+            task_definition,
+            state,
+        } => format!(
+            "{} points at {task_definition}, which is {state}",
+            at.label()
+        ),
+        Drift::Untemplated { at, reason } => format!(
+            "{}: {reason} on our cluster, never deployed by jobdeploy",
+            at.label()
+        ),
+    }
 }
 
 fn revisions(release: &ReleaseInfo, code: bool) -> String {
@@ -178,7 +221,7 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
     } else {
         let _ = writeln!(out, "\n{}", style.paint("33", "Drift"));
         for d in &status.drift {
-            let _ = writeln!(out, "  ! {d}");
+            let _ = writeln!(out, "  ! {}", drift(d));
         }
     }
     out
@@ -209,7 +252,7 @@ fn status_markdown(status: &Status, cluster: &str) -> String {
     } else {
         out.push_str("\n**Drift**\n\n");
         for d in &status.drift {
-            let _ = writeln!(out, "- {d}");
+            let _ = writeln!(out, "- {}", drift(d));
         }
     }
     out
