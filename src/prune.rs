@@ -22,7 +22,30 @@ pub struct PrunePlan {
 pub struct PruneEntry {
     pub family: String,
     pub revision: i64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a revision is kept, or deregistered. Serialized with a stable code
+/// (`"reason": "used_by"`); report/ words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// It is the family's revision in these kept releases.
+    InReleases { releases: Vec<String> },
+    /// These rule targets and schedules run it.
+    UsedBy { users: Vec<String> },
+    /// The family's newest ACTIVE revision.
+    Newest,
+    /// These family-only (floating) targets run it, being the newest.
+    FloatedTo { users: Vec<String> },
+    /// No jobdeploy release exists to tell old from new.
+    NoRelease,
+    /// The kept releases have no revision of this family, so all of it is newer.
+    NewerThanEveryKeptRelease,
+    /// Registered after the oldest kept release.
+    NewerThan { release: String },
+    /// Deregistered: older than the oldest kept release and run by nothing.
+    OlderAndUnused { release: String },
 }
 
 impl PruneEntry {
@@ -71,25 +94,33 @@ pub fn plan(
             let mut reasons = Vec::new();
             let releases_of = in_releases(revision);
             if !releases_of.is_empty() {
-                reasons.push(format!("revision of release {}", releases_of.join(", ")));
+                reasons.push(Reason::InReleases {
+                    releases: releases_of.iter().map(|r| r.to_string()).collect(),
+                });
             }
             if let Some(users) = users.get(&(family.clone(), Some(revision))) {
-                reasons.push(format!("used by {}", users.join(", ")));
+                reasons.push(Reason::UsedBy {
+                    users: users.clone(),
+                });
             }
             if newest_active == Some(revision) {
-                reasons.push("the family's newest revision".to_string());
+                reasons.push(Reason::Newest);
                 if let Some(users) = users.get(&(family.clone(), None)) {
-                    reasons.push(format!("floated to by {}", users.join(", ")));
+                    reasons.push(Reason::FloatedTo {
+                        users: users.clone(),
+                    });
                 }
             }
             match floor {
                 None if kept.is_empty() => {
-                    reasons.push("no jobdeploy release to measure age against".to_string());
+                    reasons.push(Reason::NoRelease);
                 }
-                None => reasons.push("newer than every kept release".to_string()),
+                None => reasons.push(Reason::NewerThanEveryKeptRelease),
                 Some(floor) if revision > floor && releases_of.is_empty() => {
                     let oldest = kept.last().map_or("", |r| r.id.as_str());
-                    reasons.push(format!("newer than release {oldest}"));
+                    reasons.push(Reason::NewerThan {
+                        release: oldest.to_string(),
+                    });
                 }
                 _ => {}
             }
@@ -101,7 +132,9 @@ pub fn plan(
             if entry.reasons.is_empty() {
                 let oldest = kept.last().map_or("", |r| r.id.as_str());
                 plan.deregister.push(PruneEntry {
-                    reasons: vec![format!("older than release {oldest} and unused")],
+                    reasons: vec![Reason::OlderAndUnused {
+                        release: oldest.to_string(),
+                    }],
                     ..entry
                 });
             } else {
@@ -167,12 +200,24 @@ mod tests {
         assert_eq!(labels(&plan.keep), ["web:6", "web:5", "web:4", "web:1"]);
         assert_eq!(
             plan.keep[0].reasons,
-            ["the family's newest revision", "newer than release v4"]
+            [
+                Reason::Newest,
+                Reason::NewerThan {
+                    release: "v4".into()
+                }
+            ]
         );
-        assert_eq!(plan.keep[3].reasons, ["used by default/legacy target t"]);
+        assert_eq!(
+            plan.keep[3].reasons,
+            [Reason::UsedBy {
+                users: vec!["default/legacy target t".into()]
+            }]
+        );
         assert_eq!(
             plan.deregister[0].reasons,
-            ["older than release v4 and unused"]
+            [Reason::OlderAndUnused {
+                release: "v4".into()
+            }]
         );
     }
 

@@ -9,9 +9,32 @@ use super::{Format, NO_TARGETS, Style, TRIGGER_HEADER, label_width, trigger_cell
 use crate::commands::prune::PruneOutcome;
 use crate::history::{Drift, HistoryReport, NO_RELEASE, ReleaseInfo, Slot, Status};
 use crate::manifest::short;
+use crate::prune::Reason;
 
 fn json<T: Serialize>(value: &T) -> String {
     super::to_json(value)
+}
+
+/// Why prune keeps or deregisters a revision, in words.
+pub fn reasons(reasons: &[Reason]) -> String {
+    let words: Vec<String> = reasons
+        .iter()
+        .map(|r| match r {
+            Reason::InReleases { releases } => {
+                format!("revision of release {}", releases.join(", "))
+            }
+            Reason::UsedBy { users } => format!("used by {}", users.join(", ")),
+            Reason::Newest => "the family's newest revision".to_string(),
+            Reason::FloatedTo { users } => format!("floated to by {}", users.join(", ")),
+            Reason::NoRelease => "no jobdeploy release to measure age against".to_string(),
+            Reason::NewerThanEveryKeptRelease => "newer than every kept release".to_string(),
+            Reason::NewerThan { release } => format!("newer than release {release}"),
+            Reason::OlderAndUnused { release } => {
+                format!("older than release {release} and unused")
+            }
+        })
+        .collect();
+    words.join("; ")
 }
 
 /// A drift in words.
@@ -314,7 +337,7 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
             out,
             "  keep        {:width$}  {}",
             e.label(),
-            e.reasons.join("; ")
+            reasons(&e.reasons)
         );
     }
     for e in &plan.deregister {
@@ -331,7 +354,7 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
             out,
             "  {} {label:width$}  {}",
             style.paint("31", verb),
-            e.reasons.join("; ")
+            reasons(&e.reasons)
         );
     }
     let _ = writeln!(out, "\n{}", style.paint("1", &prune_summary(outcome)));
@@ -351,7 +374,7 @@ fn prune_markdown(outcome: &PruneOutcome) -> String {
     );
     out.push_str("| Revision | Action | Why |\n|---|---|---|\n");
     for e in &outcome.plan.keep {
-        let _ = writeln!(out, "| `{}` | keep | {} |", e.label(), e.reasons.join("; "));
+        let _ = writeln!(out, "| `{}` | keep | {} |", e.label(), reasons(&e.reasons));
     }
     for e in &outcome.plan.deregister {
         let action = if outcome.dry_run {
@@ -365,7 +388,7 @@ fn prune_markdown(outcome: &PruneOutcome) -> String {
             out,
             "| `{}` | {action} | {} |",
             e.label(),
-            e.reasons.join("; ")
+            reasons(&e.reasons)
         );
     }
     let _ = writeln!(out, "\n**{}**", prune_summary(outcome));
