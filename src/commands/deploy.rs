@@ -3,7 +3,6 @@ use std::process::ExitCode;
 use crate::apply::{self, DeployInput};
 use crate::cli::{Cli, DeployArgs, PlanArgs};
 use crate::error::Result;
-use crate::github;
 use crate::progress::Progress;
 use crate::report::{self, Format, Style};
 
@@ -20,30 +19,13 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
         super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
-    let group = github::Group::start(&format!("jobdeploy deploy {}", plan.release.id));
-    let outcome = apply::deploy(
+    let apply = apply::deploy(
         &planned.aws,
         DeployInput {
             plan,
             source_commit,
         },
         &progress,
-    )
-    .await;
-    drop(group);
-    super::report_calls(cli, &planned.aws, plan, &progress);
-    let outcome = outcome?;
-    // Human: the plan above already lists every move, so the result is its one line.
-    super::print(&masker.mask(&report::outcome(&outcome, cli.format)));
-    let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
-    github::publish(
-        &masker.mask(&format!(
-            "{}\n{}",
-            report::plan_markdown(plan, masker),
-            report::outcome_markdown(&outcome)
-        )),
-        &outcome.release,
-        changed,
-    )?;
-    Ok(ExitCode::SUCCESS)
+    );
+    super::finish_apply(cli, &planned.aws, plan, masker, &progress, apply).await
 }

@@ -248,6 +248,40 @@ impl Account {
     }
 }
 
+/// Runs an apply (`deploy` or `rollback`) in a GitHub Actions log group and reports it the
+/// same way for both: the calls it made (`-v`), the outcome, the job summary.
+pub async fn finish_apply(
+    cli: &Cli,
+    aws: &Aws,
+    plan: &Plan,
+    masker: &Masker,
+    progress: &Progress,
+    apply: impl std::future::Future<Output = Result<crate::apply::Outcome>>,
+) -> Result<ExitCode> {
+    let group = crate::github::Group::start(&format!(
+        "jobdeploy {} {}",
+        plan.kind.verb(),
+        plan.release.id
+    ));
+    let outcome = apply.await;
+    drop(group);
+    report_calls(cli, aws, plan, progress);
+    let outcome = outcome?;
+    // Human: the plan printed before already lists every move, so the result is its one line.
+    print(&masker.mask(&crate::report::outcome(&outcome, cli.format)));
+    let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
+    crate::github::publish(
+        &masker.mask(&format!(
+            "{}\n{}",
+            crate::report::plan_markdown(plan, masker),
+            crate::report::outcome_markdown(&outcome)
+        )),
+        &outcome.release,
+        changed,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// With `-v`: what the run asked of AWS, with EventBridge requests per rule of the plan.
 pub fn report_calls(cli: &Cli, aws: &Aws, plan: &Plan, progress: &Progress) {
     if cli.verbose == 0 {

@@ -64,22 +64,8 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let group = github::Group::start(&format!("jobdeploy rollback {}", plan.release.id));
-    let outcome = apply::rollback(&account.aws, &plan, &progress).await;
-    drop(group);
-    super::report_calls(cli, &account.aws, &plan, &progress);
-    let outcome = outcome?;
-    super::print(&report::outcome(&outcome, cli.format));
-    github::publish(
-        &format!(
-            "{}\n{}",
-            report::plan_markdown(&plan, &masker),
-            report::outcome_markdown(&outcome)
-        ),
-        &outcome.release,
-        !outcome.repointed.is_empty(),
-    )?;
-    Ok(ExitCode::SUCCESS)
+    let apply = apply::rollback(&account.aws, &plan, &progress);
+    super::finish_apply(cli, &account.aws, &plan, &masker, &progress, apply).await
 }
 
 /// How far back to read: to the named release (or the one before the live one), and to the
