@@ -16,6 +16,8 @@ pub mod pace;
 pub mod raw;
 pub mod scheduler;
 
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,6 +209,61 @@ where
         ),
         pace::Failure::Final => text,
     }
+}
+
+/// The one error of a failed call: `Operation subject: ` and [`describe_error`]'s sentence
+/// (`Operation: ` when there is no subject). Every adapter maps its SDK errors here, so a
+/// hint added to AWS failures later reaches every call.
+pub fn failed<E>(
+    operation: &str,
+    subject: impl fmt::Display,
+    err: &SdkError<E, HttpResponse>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let subject = subject.to_string();
+    let at = if subject.is_empty() {
+        operation.to_string()
+    } else {
+        format!("{operation} {subject}")
+    };
+    Error::new(format!("{at}: {}", describe_error(err)))
+}
+
+/// [`failed`] for `map_err`: `.map_err(aws_error("PutTargets", rule))`.
+pub fn aws_error<'a, E>(
+    operation: &'a str,
+    subject: impl fmt::Display + 'a,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> Error + 'a
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |err| failed(operation, subject, &err)
+}
+
+/// Every page of a next-token listing, in order. `page` fetches the page at a token (`None`:
+/// the first) and returns its items and the next token; no token, or an empty one, ends it.
+pub async fn paginate<T, F, Fut>(mut page: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>)>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = page(token.take()).await?;
+        all.extend(items);
+        token = next_token(next.as_deref());
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// The token of the next page, as AWS answers it: absent or empty means there is none.
+pub fn next_token(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
 pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
