@@ -218,3 +218,29 @@ pub async fn rule_states(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_put_targets_keeps_its_hints() {
+        let call =
+            PutError::Call(Error::new("PutTargets: AccessDeniedException: no").hint("grant it"));
+        assert_eq!(call.to_string(), "PutTargets: AccessDeniedException: no");
+        let err = Error::from(call);
+        assert_eq!(err.message(), "PutTargets: AccessDeniedException: no");
+        assert_eq!(err.hints(), ["grant it"]);
+
+        let entry = FailedEntry {
+            target_id: "t".into(),
+            code: "ConcurrentModificationException".into(),
+            message: "busy".into(),
+        };
+        let err = Error::from(PutError::Failed(1, vec![entry]));
+        assert_eq!(
+            err.message(),
+            "PutTargets: FailedEntryCount 1; target t: ConcurrentModificationException busy"
+        );
+    }
+}

@@ -275,3 +275,53 @@ where
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_eventbridge::operation::put_targets::PutTargetsError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn denied() -> SdkError<PutTargetsError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .message("not authorized to perform events:PutTargets")
+            .build();
+        let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(PutTargetsError::generic(meta), response)
+    }
+
+    #[test]
+    fn a_failed_call_says_the_operation_its_subject_and_what_aws_said() {
+        assert_eq!(
+            failed("PutTargets", "", &denied()).message(),
+            "PutTargets: AccessDeniedException: not authorized to perform events:PutTargets"
+        );
+        assert_eq!(
+            aws_error("ListRules", "on bus `default`")(denied()).message(),
+            "ListRules on bus `default`: AccessDeniedException: not authorized to perform events:PutTargets"
+        );
+    }
+
+    #[tokio::test]
+    async fn paginate_reads_every_page_until_no_token_or_an_empty_one() {
+        let pages = |last: Option<&'static str>| {
+            move |token: Option<String>| async move {
+                Ok(match token.as_deref() {
+                    None => (vec![1, 2], Some("a".to_string())),
+                    Some("a") => (vec![3], last.map(str::to_string)),
+                    Some(other) => panic!("asked for page {other}"),
+                })
+            }
+        };
+        assert_eq!(paginate(pages(None)).await.unwrap(), [1, 2, 3]);
+        assert_eq!(paginate(pages(Some(""))).await.unwrap(), [1, 2, 3]);
+        let failing = |_| async { Err::<(Vec<i32>, _), _>(Error::new("ListRules: down")) };
+        assert_eq!(
+            paginate(failing).await.unwrap_err().message(),
+            "ListRules: down"
+        );
+    }
+}
