@@ -455,10 +455,7 @@ async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Writte
         Ok(()) => Ok(written),
         // FailedEntryCount may leave part of a rule written, and a call that errored may
         // still have been applied (a timeout after the write): both are reverted.
-        Err(e) => Err(WriteFailure::Partial(
-            Error::new(format!("{}: {}", owner.describe(), e.message())),
-            written,
-        )),
+        Err(e) => Err(WriteFailure::Partial(e.context(owner.describe()), written)),
     }
 }
 
@@ -486,7 +483,8 @@ enum Reverted {
     /// Some targets hold neither our write nor the original: another writer's. Left alone.
     /// (`true`: we put the others back.)
     ChangedByOthers(Vec<String>, bool),
-    Failed(String),
+    /// Putting back failed: the error, hints and all.
+    Failed(Error),
 }
 
 /// Puts back every slot still holding what we wrote (compare-and-swap again: a slot
@@ -494,7 +492,7 @@ enum Reverted {
 async fn revert_one(aws: &Aws, w: &Written) -> Reverted {
     let now = match owner::read(aws, &w.owner).await {
         Ok(now) => now,
-        Err(e) => return Reverted::Failed(e.message().to_string()),
+        Err(e) => return Reverted::Failed(e),
     };
     let mut restore = Vec::new();
     let mut others = Vec::new();
@@ -518,7 +516,7 @@ async fn revert_one(aws: &Aws, w: &Written) -> Reverted {
     if !restore.is_empty()
         && let Err(e) = owner::write(aws, &w.owner, &restore).await
     {
-        return Reverted::Failed(e.message().to_string());
+        return Reverted::Failed(e);
     }
     if others.is_empty() {
         Reverted::Restored(!restore.is_empty())
@@ -563,7 +561,7 @@ async fn revert(
         })
         .flatten()
         .collect();
-    let stuck: Vec<(&Written, &String)> = results
+    let stuck: Vec<(&Written, &Error)> = results
         .iter()
         .filter_map(|(w, r)| match r {
             Reverted::Failed(e) => Some((*w, e)),
@@ -601,9 +599,10 @@ async fn revert(
                 Reverted::Restored(_) => format!("{} (put back)", label(&c.original)),
                 Reverted::ChangedByOthers(..) => "see above".to_string(),
                 Reverted::Failed(e) => format!(
-                    "{} as written, or still {} (unknown: putting back failed: {e})",
+                    "{} as written, or still {} (unknown: putting back failed: {})",
                     label(&c.written),
-                    label(&c.original)
+                    label(&c.original),
+                    e.message()
                 ),
             };
             text.push_str(&format!("\n  {}: {state}", w.describe(&c.original)));
@@ -621,6 +620,14 @@ async fn revert(
     for f in &failures {
         for h in f.hints() {
             err = err.hint(h.clone());
+        }
+    }
+    // Why putting back failed says what to do about it too (once, when a failure said it).
+    for (_, e) in &stuck {
+        for h in e.hints() {
+            if !err.hints().contains(h) {
+                err = err.hint(h.clone());
+            }
         }
     }
     err

@@ -3,7 +3,7 @@
 use aws_config::Region;
 
 use super::pace::Group;
-use super::{Aws, describe_error, error_code};
+use super::{Aws, error_code, failed};
 use crate::error::{Error, Result};
 use crate::image::{EcrRepository, ImageRef};
 
@@ -57,11 +57,7 @@ pub async fn check_image(aws: &Aws, image: &ImageRef, repo: &EcrRepository) -> R
             .hint("check [manifest] image in jobdeploy.toml"));
         }
         Err(e) => {
-            return Err(Error::new(format!(
-                "ECR DescribeImages {}: {}",
-                repo.repository,
-                describe_error(&e)
-            )));
+            return Err(failed("ECR DescribeImages", &repo.repository, &e));
         }
     };
     let Some(actual) = found else {

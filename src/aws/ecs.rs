@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
-use super::{describe_error, error_code};
+use super::{aws_error, error_code, failed, next_token};
 use crate::error::{Error, Result};
 
 /// A registered task definition revision as DescribeTaskDefinition shows it.
@@ -88,13 +88,10 @@ pub async fn list_revisions(
                 .send()
         })
         .await
-        .map_err(|e| {
-            Error::new(format!(
-                "ListTaskDefinitions {family} ({}): {}",
-                status.as_str(),
-                describe_error(&e)
-            ))
-        })?;
+        .map_err(aws_error(
+            "ListTaskDefinitions",
+            format!("{family} ({})", status.as_str()),
+        ))?;
     // familyPrefix is a prefix: `web` also lists `web-batch`.
     let mut revisions: Vec<i64> = out
         .task_definition_arns()
@@ -104,11 +101,7 @@ pub async fn list_revisions(
         .filter_map(|r| r.revision)
         .collect();
     revisions.sort_unstable_by(|a, b| b.cmp(a));
-    let next = out
-        .next_token()
-        .filter(|t| !t.is_empty())
-        .map(str::to_string);
-    Ok((revisions, next))
+    Ok((revisions, next_token(out.next_token())))
 }
 
 /// Marks a revision INACTIVE.
@@ -124,12 +117,7 @@ pub async fn deregister(ecs: &Paced<aws_sdk_ecs::Client>, task_definition: &str)
     )
     .await
     .map(|_| ())
-    .map_err(|e| {
-        Error::new(format!(
-            "DeregisterTaskDefinition {task_definition}: {}",
-            describe_error(&e)
-        ))
-    })
+    .map_err(aws_error("DeregisterTaskDefinition", task_definition))
 }
 
 /// The cluster's ARN; an error naming the cluster when it does not exist.
@@ -139,12 +127,7 @@ pub async fn cluster_arn(ecs: &Paced<aws_sdk_ecs::Client>, cluster: &str) -> Res
             ecs.describe_clusters().clusters(cluster).send()
         })
         .await
-        .map_err(|e| {
-            Error::new(format!(
-                "DescribeClusters {cluster}: {}",
-                describe_error(&e)
-            ))
-        })?;
+        .map_err(aws_error("DescribeClusters", cluster))?;
     out.clusters()
         .iter()
         .find(|c| c.status() != Some("INACTIVE"))
@@ -183,10 +166,7 @@ pub async fn describe(
                 .map_err(|e| e.context(format!("DescribeTaskDefinition {task_definition}")))
         }
         Err(e) if error_code(&e) == Some("ClientException") => Ok(None),
-        Err(e) => Err(Error::new(format!(
-            "DescribeTaskDefinition {task_definition}: {}",
-            describe_error(&e)
-        ))),
+        Err(e) => Err(failed("DescribeTaskDefinition", task_definition, &e)),
     }
 }
 
@@ -207,7 +187,7 @@ pub async fn tag(
             .send()
     })
     .await
-    .map_err(|e| Error::new(format!("TagResource {arn}: {}", describe_error(&e))))?;
+    .map_err(aws_error("TagResource", arn))?;
     Ok(())
 }
 
@@ -240,12 +220,7 @@ pub async fn register(
         },
     )
     .await
-    .map_err(|e| {
-        Error::new(format!(
-            "RegisterTaskDefinition {family}: {}",
-            describe_error(&e)
-        ))
-    })?;
+    .map_err(aws_error("RegisterTaskDefinition", &family))?;
     let response = raw.response("RegisterTaskDefinition")?;
     LiveTaskDef::from_response(&response)
         .map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))

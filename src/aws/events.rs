@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::describe_error;
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
+use super::{aws_error, failed, paginate};
 use crate::error::{Error, Result};
 
 /// Names of the rules on `bus` with a target whose `Arn` is `target_arn` (our cluster).
@@ -13,9 +13,7 @@ pub async fn rule_names_by_target(
     target_arn: &str,
     bus: &str,
 ) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    paginate(|token| async move {
         let out = events
             .call(Group::Eventbridge, "ListRuleNamesByTarget", || {
                 events
@@ -27,19 +25,16 @@ pub async fn rule_names_by_target(
                     .send()
             })
             .await
-            .map_err(|e| {
-                Error::new(format!(
-                    "ListRuleNamesByTarget on bus `{bus}`: {}",
-                    describe_error(&e)
-                ))
-            })?;
-        names.extend(out.rule_names().iter().cloned());
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(names)
+            .map_err(aws_error(
+                "ListRuleNamesByTarget",
+                format!("on bus `{bus}`"),
+            ))?;
+        Ok((
+            out.rule_names().to_vec(),
+            out.next_token().map(str::to_string),
+        ))
+    })
+    .await
 }
 
 /// Every target of a rule, exactly as EventBridge returns it.
@@ -48,9 +43,7 @@ pub async fn list_targets(
     rule: &str,
     bus: &str,
 ) -> Result<Vec<Value>> {
-    let mut targets = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    paginate(|token| async move {
         let raw = RawJson::capture();
         events
             .call(Group::Eventbridge, "ListTargetsByRule", || {
@@ -64,22 +57,19 @@ pub async fn list_targets(
                     .send()
             })
             .await
-            .map_err(|e| {
-                Error::new(format!(
-                    "ListTargetsByRule {rule} (bus {bus}): {}",
-                    describe_error(&e)
-                ))
-            })?;
+            .map_err(aws_error(
+                "ListTargetsByRule",
+                format!("{rule} (bus {bus})"),
+            ))?;
         let page = raw.response("ListTargetsByRule")?;
-        if let Some(Value::Array(list)) = page.get("Targets") {
-            targets.extend(list.iter().cloned());
-        }
-        match page.get("NextToken").and_then(Value::as_str) {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(targets)
+        let targets = match page.get("Targets") {
+            Some(Value::Array(list)) => list.clone(),
+            _ => Vec::new(),
+        };
+        let next = page.get("NextToken").and_then(Value::as_str);
+        Ok((targets, next.map(str::to_string)))
+    })
+    .await
 }
 
 /// A target EventBridge refused in a PutTargets that otherwise returned 200.
@@ -115,9 +105,9 @@ pub async fn put_targets(
                     .send()
             })
             .await
-            .map_err(|e| PutError::Call(describe_error(&e)))?;
+            .map_err(|e| PutError::Call(failed("PutTargets", "", &e)))?;
         if out.failed_entry_count() > 0 || !out.failed_entries().is_empty() {
-            let failed = out
+            let entries = out
                 .failed_entries()
                 .iter()
                 .map(|f| FailedEntry {
@@ -126,22 +116,33 @@ pub async fn put_targets(
                     message: f.error_message().unwrap_or_default().to_string(),
                 })
                 .collect();
-            return Err(PutError::Failed(out.failed_entry_count(), failed));
+            return Err(PutError::Failed(out.failed_entry_count(), entries));
         }
     }
     Ok(())
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PutError {
-    Call(String),
+    /// The call failed: the error says `PutTargets: …` and keeps its hints.
+    Call(Error),
     Failed(i32, Vec<FailedEntry>),
+}
+
+/// The call's own error, hints and all; refused entries in one message.
+impl From<PutError> for Error {
+    fn from(e: PutError) -> Self {
+        match e {
+            PutError::Call(e) => e,
+            failed @ PutError::Failed(..) => Error::new(failed.to_string()),
+        }
+    }
 }
 
 impl std::fmt::Display for PutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Call(message) => write!(f, "PutTargets: {message}"),
+            Self::Call(e) => f.write_str(e.message()),
             Self::Failed(count, entries) => {
                 write!(f, "PutTargets: FailedEntryCount {count}")?;
                 for e in entries {
@@ -155,9 +156,7 @@ impl std::fmt::Display for PutError {
 
 /// Every event bus in the account and region.
 pub async fn list_buses(events: &Paced<aws_sdk_eventbridge::Client>) -> Result<Vec<String>> {
-    let mut buses = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    paginate(|token| async move {
         let out = events
             .call(Group::Eventbridge, "ListEventBuses", || {
                 events
@@ -166,19 +165,16 @@ pub async fn list_buses(events: &Paced<aws_sdk_eventbridge::Client>) -> Result<V
                     .send()
             })
             .await
-            .map_err(|e| Error::new(format!("ListEventBuses: {}", describe_error(&e))))?;
-        buses.extend(
-            out.event_buses()
-                .iter()
-                .filter_map(|b| b.name())
-                .map(str::to_string),
-        );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(buses)
+            .map_err(aws_error("ListEventBuses", ""))?;
+        let buses = out
+            .event_buses()
+            .iter()
+            .filter_map(|b| b.name())
+            .map(str::to_string)
+            .collect();
+        Ok((buses, out.next_token().map(str::to_string)))
+    })
+    .await
 }
 
 /// Every rule name on `bus`.
@@ -198,9 +194,7 @@ pub async fn rule_states(
     events: &Paced<aws_sdk_eventbridge::Client>,
     bus: &str,
 ) -> Result<Vec<(String, String)>> {
-    let mut rules = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    paginate(|token| async move {
         let out = events
             .call(Group::Eventbridge, "ListRules", || {
                 events
@@ -211,15 +205,42 @@ pub async fn rule_states(
                     .send()
             })
             .await
-            .map_err(|e| Error::new(format!("ListRules on bus `{bus}`: {}", describe_error(&e))))?;
-        rules.extend(out.rules().iter().filter_map(|r| {
-            let state = r.state().map_or("ENABLED", |s| s.as_str());
-            r.name().map(|n| (n.to_string(), state.to_string()))
-        }));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
+            .map_err(aws_error("ListRules", format!("on bus `{bus}`")))?;
+        let rules = out
+            .rules()
+            .iter()
+            .filter_map(|r| {
+                let state = r.state().map_or("ENABLED", |s| s.as_str());
+                r.name().map(|n| (n.to_string(), state.to_string()))
+            })
+            .collect();
+        Ok((rules, out.next_token().map(str::to_string)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_put_targets_keeps_its_hints() {
+        let call =
+            PutError::Call(Error::new("PutTargets: AccessDeniedException: no").hint("grant it"));
+        assert_eq!(call.to_string(), "PutTargets: AccessDeniedException: no");
+        let err = Error::from(call);
+        assert_eq!(err.message(), "PutTargets: AccessDeniedException: no");
+        assert_eq!(err.hints(), ["grant it"]);
+
+        let entry = FailedEntry {
+            target_id: "t".into(),
+            code: "ConcurrentModificationException".into(),
+            message: "busy".into(),
+        };
+        let err = Error::from(PutError::Failed(1, vec![entry]));
+        assert_eq!(
+            err.message(),
+            "PutTargets: FailedEntryCount 1; target t: ConcurrentModificationException busy"
+        );
     }
-    Ok(rules)
 }

@@ -16,6 +16,8 @@ pub mod pace;
 pub mod raw;
 pub mod scheduler;
 
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -209,6 +211,61 @@ where
     }
 }
 
+/// The one error of a failed call: `Operation subject: ` and [`describe_error`]'s sentence
+/// (`Operation: ` when there is no subject). Every adapter maps its SDK errors here, so a
+/// hint added to AWS failures later reaches every call.
+pub fn failed<E>(
+    operation: &str,
+    subject: impl fmt::Display,
+    err: &SdkError<E, HttpResponse>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let subject = subject.to_string();
+    let at = if subject.is_empty() {
+        operation.to_string()
+    } else {
+        format!("{operation} {subject}")
+    };
+    Error::new(format!("{at}: {}", describe_error(err)))
+}
+
+/// [`failed`] for `map_err`: `.map_err(aws_error("PutTargets", rule))`.
+pub fn aws_error<'a, E>(
+    operation: &'a str,
+    subject: impl fmt::Display + 'a,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> Error + 'a
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |err| failed(operation, subject, &err)
+}
+
+/// Every page of a next-token listing, in order. `page` fetches the page at a token (`None`:
+/// the first) and returns its items and the next token; no token, or an empty one, ends it.
+pub async fn paginate<T, F, Fut>(mut page: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>)>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = page(token.take()).await?;
+        all.extend(items);
+        token = next_token(next.as_deref());
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// The token of the next page, as AWS answers it: absent or empty means there is none.
+pub fn next_token(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
 pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
 where
     E: ProvideErrorMetadata,
@@ -216,5 +273,55 @@ where
     match err {
         SdkError::ServiceError(service) => service.err().code(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_eventbridge::operation::put_targets::PutTargetsError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn denied() -> SdkError<PutTargetsError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .message("not authorized to perform events:PutTargets")
+            .build();
+        let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(PutTargetsError::generic(meta), response)
+    }
+
+    #[test]
+    fn a_failed_call_says_the_operation_its_subject_and_what_aws_said() {
+        assert_eq!(
+            failed("PutTargets", "", &denied()).message(),
+            "PutTargets: AccessDeniedException: not authorized to perform events:PutTargets"
+        );
+        assert_eq!(
+            aws_error("ListRules", "on bus `default`")(denied()).message(),
+            "ListRules on bus `default`: AccessDeniedException: not authorized to perform events:PutTargets"
+        );
+    }
+
+    #[tokio::test]
+    async fn paginate_reads_every_page_until_no_token_or_an_empty_one() {
+        let pages = |last: Option<&'static str>| {
+            move |token: Option<String>| async move {
+                Ok(match token.as_deref() {
+                    None => (vec![1, 2], Some("a".to_string())),
+                    Some("a") => (vec![3], last.map(str::to_string)),
+                    Some(other) => panic!("asked for page {other}"),
+                })
+            }
+        };
+        assert_eq!(paginate(pages(None)).await.unwrap(), [1, 2, 3]);
+        assert_eq!(paginate(pages(Some(""))).await.unwrap(), [1, 2, 3]);
+        let failing = |_| async { Err::<(Vec<i32>, _), _>(Error::new("ListRules: down")) };
+        assert_eq!(
+            paginate(failing).await.unwrap_err().message(),
+            "ListRules: down"
+        );
     }
 }

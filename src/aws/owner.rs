@@ -23,7 +23,7 @@ pub async fn write(aws: &Aws, owner: &Owner, slots: &[Value]) -> Result<()> {
     match owner {
         Owner::Rule { event_bus, rule } => events::put_targets(&aws.events, rule, event_bus, slots)
             .await
-            .map_err(|e| Error::new(e.to_string())),
+            .map_err(Error::from),
         Owner::Schedule { .. } => {
             for schedule in slots {
                 scheduler::update(&aws.scheduler, schedule).await?;

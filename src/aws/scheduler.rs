@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use super::describe_error;
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
+use super::{aws_error, failed, paginate};
 use crate::error::{Error, Result};
 
 /// GetSchedule fields that UpdateSchedule does not take. `Name` stays in what we keep (it
@@ -27,9 +27,7 @@ pub async fn list(
     scheduler: &Paced<aws_sdk_scheduler::Client>,
     group: Option<&str>,
 ) -> Result<Vec<Summary>> {
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    paginate(|token| async move {
         let out = scheduler
             .call(Group::Scheduler, "ListSchedules", || {
                 scheduler
@@ -40,24 +38,23 @@ pub async fn list(
             })
             .await
             .map_err(|e| {
-                let group = group.map_or(String::new(), |g| format!(" (group {g})"));
-                Error::new(format!("ListSchedules{group}: {}", describe_error(&e)))
+                let subject = group.map_or(String::new(), |g| format!("(group {g})"));
+                failed("ListSchedules", subject, &e)
             })?;
-        for s in out.schedules() {
-            if let Some(name) = s.name() {
-                found.push(Summary {
+        let found = out
+            .schedules()
+            .iter()
+            .filter_map(|s| {
+                Some(Summary {
                     group: s.group_name().or(group).unwrap_or("default").to_string(),
-                    name: name.to_string(),
+                    name: s.name()?.to_string(),
                     target_arn: s.target().map(|t| t.arn().to_string()),
-                });
-            }
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(found)
+                })
+            })
+            .collect();
+        Ok((found, out.next_token().map(str::to_string)))
+    })
+    .await
 }
 
 /// The whole schedule as GetSchedule returns it, less its read-only fields and null members:
@@ -79,12 +76,7 @@ pub async fn get(
                 .send()
         })
         .await
-        .map_err(|e| {
-            Error::new(format!(
-                "GetSchedule {group}/{name}: {}",
-                describe_error(&e)
-            ))
-        })?;
+        .map_err(aws_error("GetSchedule", format!("{group}/{name}")))?;
     Ok(writable(raw.response("GetSchedule")?))
 }
 
@@ -141,12 +133,7 @@ pub async fn update(scheduler: &Paced<aws_sdk_scheduler::Client>, schedule: &Val
                 .send()
         })
         .await
-        .map_err(|e| {
-            Error::new(format!(
-                "UpdateSchedule {group}/{name}: {}",
-                describe_error(&e)
-            ))
-        })?;
+        .map_err(aws_error("UpdateSchedule", format!("{group}/{name}")))?;
     Ok(())
 }
 
