@@ -1,13 +1,12 @@
 //! Test harness: a moto server per test, a recording proxy in front of it, real git repos,
 //! AWS SDK clients for seeding and checking, and the built binary.
 
-#![allow(dead_code)]
-
 pub mod proxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::KeyValuePair;
@@ -21,6 +20,18 @@ use serde_json::{Value, json};
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web";
+
+/// Held by the heavy, timing-sensitive tests (the quota runs, whose throttle counts and
+/// durations assume a machine that is not saturated, and the fault sweeps, which run a
+/// deploy per request index) for as long as they run. The suite is one test binary whose
+/// tests run in parallel threads, so without it they would run beside one another.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+/// Waits until no other heavy test runs; the guard keeps the others waiting until dropped.
+/// A heavy test that failed (poisoned the lock) does not fail the ones after it.
+pub fn heavy_test() -> MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn moto_server() -> PathBuf {
     if let Some(p) = std::env::var_os("JOBDEPLOY_TEST_MOTO_SERVER") {
@@ -132,7 +143,6 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub events: aws_sdk_eventbridge::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
     endpoint: String,
 }
 
@@ -156,7 +166,6 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
-            scheduler: aws_sdk_scheduler::Client::new(&config),
             endpoint: endpoint.to_string(),
             rt,
         }
