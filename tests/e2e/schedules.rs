@@ -1,10 +1,8 @@
 //! EventBridge Scheduler schedules move with the rules: every field survives, only the task
 //! definition changes, in the same all-or-nothing release as rule targets.
 
-mod common;
-
-use common::proxy::{Fault, Reply};
-use common::*;
+use crate::common::proxy::{Fault, Reply};
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Config managing schedule groups `default` and `jobs`, never touching `manual-*`.

@@ -1,13 +1,11 @@
 //! All or nothing under faults, races and kills: the built binary against moto, through the
 //! fault-injecting proxy. State is checked with SDK clients that talk to moto directly.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::proxy::{Fault, Reply};
+use crate::common::*;
 use aws_sdk_eventbridge::types::{RuleState, Target};
-use common::proxy::{Fault, Reply};
-use common::*;
 
 const RULES: [&str; 3] = ["a-hourly", "b-nightly", "c-both"];
 
@@ -187,6 +185,7 @@ fn sweep(reply: Reply) -> Vec<i32> {
 
 #[test]
 fn sweep_access_denied_from_every_request_on() {
+    let _heavy = heavy_test();
     let codes = sweep(Reply::Error(400, "AccessDeniedException"));
     // Denied before the first write: nothing changed (1). Denied after it: putting back is
     // denied too, and the run says targets may be split across releases (3).
@@ -196,6 +195,7 @@ fn sweep_access_denied_from_every_request_on() {
 
 #[test]
 fn sweep_responses_lost_after_the_call_took_effect() {
+    let _heavy = heavy_test();
     let codes = sweep(Reply::LoseResponse);
     assert!(codes.iter().all(|c| [0, 1, 3].contains(c)), "{codes:?}");
 }

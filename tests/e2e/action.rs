@@ -2,13 +2,11 @@
 //! with its `env:` (expressions resolved from the inputs), fake `GITHUB_*` files, a release
 //! served from a local directory, and the built binary deploying against moto.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const VERSION: &str = "v0.1.0";

@@ -1,8 +1,6 @@
 //! The commands around the release: iam-policy against moto, completions, version, help.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]

@@ -1,9 +1,7 @@
 //! End to end: history, status, rollback and prune, the built binary against moto.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_eventbridge::types::RuleState;
-use common::*;
 use serde_json::Value;
 
 /// Families `web` and `report` (revision 1 of each registered by hand, tag v1), run by rules

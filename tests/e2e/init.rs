@@ -1,10 +1,8 @@
 //! `jobdeploy init` against moto: templates from what the cluster's rules and schedules run,
 //! after which a plan for the live tag shows no change.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_eventbridge::types::RuleState;
-use common::*;
 
 /// `report:1`: the release image plus a sidecar, and a command that looks like a template.
 fn register_report(w: &World) -> String {

@@ -1,13 +1,12 @@
 //! Test harness: a moto server per test, a recording proxy in front of it, real git repos,
 //! AWS SDK clients for seeding and checking, and the built binary.
 
-#![allow(dead_code)]
-
 pub mod proxy;
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::KeyValuePair;
@@ -22,18 +21,23 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web";
 
+/// Held by the heavy, timing-sensitive tests (the quota runs, whose throttle counts and
+/// durations assume a machine that is not saturated, and the fault sweeps, which run a
+/// deploy per request index) for as long as they run. The suite is one test binary whose
+/// tests run in parallel threads, so without it they would run beside one another.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+/// Waits until no other heavy test runs; the guard keeps the others waiting until dropped.
+/// A heavy test that failed (poisoned the lock) does not fail the ones after it.
+pub fn heavy_test() -> MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn moto_server() -> PathBuf {
     if let Some(p) = std::env::var_os("JOBDEPLOY_TEST_MOTO_SERVER") {
         return PathBuf::from(p);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// A moto server of this test's own, stopped on drop.
@@ -43,6 +47,9 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto binds a port the kernel picks (`-p 0`) and logs it: a port chosen here and handed
+    /// over could be taken meanwhile by another test's server, whose answer would then pass
+    /// for this one's until that test ended.
     pub fn start() -> Self {
         let server = moto_server();
         assert!(
@@ -50,30 +57,46 @@ impl Moto {
             "{} is missing: run scripts/test, which installs moto into .venv",
             server.display()
         );
-        for _ in 0..5 {
-            let port = free_port();
-            let child = Command::new(&server)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("moto_server starts");
-            let mut moto = Self {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = moto.child.try_wait() {
-                    break; // port taken by someone else: try another
+        let mut child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server starts");
+        let stderr = child.stderr.take().expect("moto_server's stderr");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        // Reads the port from the startup line, then drains the request log so that moto
+        // never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = line
+                    .split("Running on http://127.0.0.1:")
+                    .nth(1)
+                    .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|digits| digits.parse::<u16>().ok())
+                {
+                    let _ = port_tx.send(port);
                 }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(50));
             }
+        });
+        let mut moto = Self {
+            child,
+            url: String::new(),
+        };
+        match port_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(port) => moto.url = format!("http://127.0.0.1:{port}"),
+            Err(_) => panic!("moto_server did not start"),
         }
-        panic!("moto_server did not start");
+        // Logged just before it serves: wait until it answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(moto.url.trim_start_matches("http://")).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto_server did not answer on {}", moto.url);
     }
 }
 
@@ -132,7 +155,6 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub events: aws_sdk_eventbridge::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
     endpoint: String,
 }
 
@@ -156,7 +178,6 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
-            scheduler: aws_sdk_scheduler::Client::new(&config),
             endpoint: endpoint.to_string(),
             rt,
         }

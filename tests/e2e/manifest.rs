@@ -1,9 +1,7 @@
 //! End to end, no AWS needed: `jobdeploy render` reads the release from real git repos in
 //! every manifest layout, and bad input fails with a message naming the culprit.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const NO_AWS: &str = "http://127.0.0.1:9";
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

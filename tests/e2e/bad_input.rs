@@ -1,9 +1,7 @@
 //! Bad input fails before the first AWS write: exit 1, a message naming the culprit, and the
 //! proxy in front of moto saw no write. One seeded account, one app dir per case.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// What a case changes from a good app: the config, files, arguments, environment.
 struct Case {

@@ -2,13 +2,11 @@
 //! paces itself so it almost never draws a throttle, slows down when another tool spends the
 //! same budget, and rides out a throttle storm instead of failing.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::proxy::QuotaGroup;
+use crate::common::*;
 use aws_sdk_eventbridge::types::RuleState;
-use common::proxy::QuotaGroup;
-use common::*;
 
 /// `families` families at v1 and `rules` rules on them, round robin.
 fn many_jobs(w: &World, families: usize, rules: usize) -> (App, Vec<String>) {
@@ -63,6 +61,7 @@ fn at_most_two_percent(what: &str, requests: usize, throttled: usize) {
 
 #[test]
 fn two_hundred_rules_under_real_quotas_draw_almost_no_throttles() {
+    let _heavy = heavy_test();
     let w = World::new();
     let (app, rules) = many_jobs(&w, 20, 200);
     w.proxy.enforce_quotas();
@@ -120,6 +119,7 @@ fn two_hundred_rules_under_real_quotas_draw_almost_no_throttles() {
 
 #[test]
 fn deploy_converges_while_another_tool_spends_half_the_eventbridge_budget() {
+    let _heavy = heavy_test();
     let w = World::new();
     let (app, rules) = many_jobs(&w, 4, 100);
     w.proxy.enforce_quotas();
@@ -139,6 +139,7 @@ fn deploy_converges_while_another_tool_spends_half_the_eventbridge_budget() {
 
 #[test]
 fn a_throttle_storm_delays_the_deploy_but_does_not_fail_it() {
+    let _heavy = heavy_test();
     let w = World::new();
     let (app, rules) = many_jobs(&w, 2, 6);
     w.proxy.enforce_quotas();

@@ -164,8 +164,6 @@ pub enum Reply {
     Error(u16, &'static str),
     /// 200 with this JSON body: what another writer would make the state look like.
     Json(serde_json::Value),
-    /// Close the connection without answering.
-    Drop,
     /// Forward the request, then close the connection instead of answering: the call took
     /// effect but the caller cannot know.
     LoseResponse,
@@ -456,7 +454,7 @@ async fn forward(
                 )
             }
             Reply::Json(value) => (200, value),
-            Reply::Drop | Reply::LoseResponse => return Err(Dropped),
+            Reply::LoseResponse => return Err(Dropped),
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
