@@ -394,3 +394,97 @@ fn prune_markdown(outcome: &PruneOutcome) -> String {
     let _ = writeln!(out, "\n**{}**", prune_summary(outcome));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::Trigger;
+
+    #[test]
+    fn every_drift_code_has_its_words() {
+        let hourly = Trigger::rule_target("default", "hourly", "job");
+        let export = Trigger::schedule("jobs", "export");
+        let cases = [
+            (
+                Drift::Mixed {
+                    releases: vec![
+                        (None, vec![hourly.clone()]),
+                        (Some("v2".into()), vec![export.clone()]),
+                    ],
+                },
+                "mixed releases: no release: default/hourly target job; v2: schedule jobs/export",
+            ),
+            (
+                Drift::Floating {
+                    at: hourly.clone(),
+                    family: "web".into(),
+                },
+                "default/hourly target job floats on `web` (no revision): it runs whatever was registered last",
+            ),
+            (
+                Drift::Missing {
+                    at: hourly.clone(),
+                    task_definition: "web:9".into(),
+                },
+                "default/hourly target job points at web:9, which does not exist",
+            ),
+            (
+                Drift::Inactive {
+                    at: export.clone(),
+                    task_definition: "web:3".into(),
+                    state: "INACTIVE".into(),
+                },
+                "schedule jobs/export points at web:3, which is INACTIVE",
+            ),
+            (
+                Drift::Untemplated {
+                    at: export,
+                    reason: "family `api` has no template".into(),
+                },
+                "schedule jobs/export: family `api` has no template on our cluster, never deployed by jobdeploy",
+            ),
+        ];
+        for (d, words) in cases {
+            assert_eq!(drift(&d), words);
+        }
+    }
+
+    #[test]
+    fn prune_reasons_are_worded_in_order() {
+        let all = [
+            Reason::InReleases {
+                releases: vec!["v3".into(), "v2".into()],
+            },
+            Reason::UsedBy {
+                users: vec!["rule default/a target t".into()],
+            },
+            Reason::Newest,
+            Reason::FloatedTo {
+                users: vec!["rule default/b target t".into()],
+            },
+            Reason::NoRelease,
+            Reason::NewerThanEveryKeptRelease,
+            Reason::NewerThan {
+                release: "v2".into(),
+            },
+            Reason::OlderAndUnused {
+                release: "v2".into(),
+            },
+        ];
+        assert_eq!(
+            reasons(&all),
+            "revision of release v3, v2; used by rule default/a target t; the family's newest revision; \
+             floated to by rule default/b target t; no jobdeploy release to measure age against; \
+             newer than every kept release; newer than release v2; older than release v2 and unused"
+        );
+        let codes: Vec<String> = all
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("json")["reason"].to_string())
+            .collect();
+        assert_eq!(
+            codes.join(" "),
+            "\"in_releases\" \"used_by\" \"newest\" \"floated_to\" \"no_release\" \
+             \"newer_than_every_kept_release\" \"newer_than\" \"older_and_unused\""
+        );
+    }
+}
