@@ -331,6 +331,18 @@ pub struct Scope<'a> {
     pub schedule_exclude: Option<&'a GlobSet>,
 }
 
+impl<'a> Scope<'a> {
+    /// Every rule on `buses` and every schedule in every group, none left alone.
+    pub fn everywhere(buses: &'a [String]) -> Self {
+        Self {
+            buses,
+            groups: None,
+            rule_exclude: None,
+            schedule_exclude: None,
+        }
+    }
+}
+
 /// Every trigger within `reach`, read whole: each target of the rules on `scope.buses` (with
 /// a target on the cluster, for [`Reach::Cluster`]), and each schedule in `scope.groups`
 /// (whose target is the cluster, for [`Reach::Cluster`]). Rules and schedules are read side

@@ -239,12 +239,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
 /// task, with the task definition it names.
 async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, TaskDefRef)>> {
     let buses = events::list_buses(&aws.events).await?;
-    let everywhere = Scope {
-        buses: &buses,
-        groups: None,
-        rule_exclude: None,
-        schedule_exclude: None,
-    };
+    let everywhere = Scope::everywhere(&buses);
     let mut found: Vec<(Trigger, TaskDefRef)> =
         live::scan(aws, Reach::Cluster(cluster_arn), &everywhere)
             .await?

@@ -110,12 +110,7 @@ async fn deregister_all(
 /// ([`live::scan`]), so no kind of trigger is seen by the plan and missed here.
 async fn users(aws: &Aws, families: &BTreeSet<String>) -> Result<Users> {
     let buses = events::list_buses(&aws.events).await?;
-    let everything = Scope {
-        buses: &buses,
-        groups: None,
-        rule_exclude: None,
-        schedule_exclude: None,
-    };
+    let everything = Scope::everywhere(&buses);
     let triggers = live::scan(aws, Reach::Account, &everything)
         .await
         .map_err(|e| {

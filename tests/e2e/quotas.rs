@@ -163,3 +163,41 @@ fn a_throttle_storm_delays_the_deploy_but_does_not_fail_it() {
     // at 1/s after the storm): never a backoff that doubles.
     assert!(longest <= 2.5, "a throttled call idled {longest} s");
 }
+
+/// DESIGN: the quotas are "overridable in config". A rate above what the account allows is
+/// obeyed (jobdeploy runs into AWS's bucket and draws throttles, then still converges), so
+/// `[aws.quotas]` does reach the pacer; the default config draws almost none (above).
+#[test]
+fn aws_quotas_in_config_set_the_pace() {
+    let _heavy = heavy_test();
+    let w = World::new();
+    let (app, rules) = many_jobs(&w, 10, 100);
+    app.write(
+        "jobdeploy.toml",
+        &format!(
+            "{}\n[aws.quotas]\neventbridge = {{ rate = 1000, burst = 1000 }}\n",
+            config("batch", "")
+        ),
+    );
+    w.proxy.enforce_quotas();
+    let (deploy, requests, throttled) = metered(&w, || {
+        w.run(&app, &["deploy", "--tag", "v2", "--format", "json"])
+            .ok()
+    });
+    assert!(
+        throttled * 50 > requests,
+        "an EventBridge rate of 1000/s against AWS's 50/s drew only {throttled} throttles in {requests} requests"
+    );
+    let outcome: serde_json::Value = serde_json::from_str(&deploy.stdout).expect("json");
+    assert!(
+        outcome["aws_calls"]["operations"]["ListTargetsByRule"]["throttled"]
+            .as_u64()
+            .is_some_and(|t| t > 0)
+            || outcome["aws_calls"]["operations"]["PutTargets"]["throttled"]
+                .as_u64()
+                .is_some_and(|t| t > 0),
+        "{}",
+        outcome["aws_calls"]
+    );
+    all_on(&w, &rules, 10, 2);
+}
