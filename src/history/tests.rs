@@ -1,5 +1,5 @@
 use super::*;
-use crate::live::TaskDefRef;
+use crate::model::{ADOPTED, TaskDefRef, format_time};
 use serde_json::json;
 
 fn rev(family: &str, revision: i64, time: Option<f64>, release: Option<&str>) -> RevisionInfo {
