@@ -158,7 +158,8 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{FamilyLog, RevisionInfo};
+    use crate::history::FamilyLog;
+    use crate::model::RevisionInfo;
 
     fn rev(revision: i64, time: f64, release: Option<&str>, status: &str) -> RevisionInfo {
         RevisionInfo {

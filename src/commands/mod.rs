@@ -222,7 +222,8 @@ fn needs_older_revisions(
     tag: &str,
     pushed_at: f64,
 ) -> bool {
-    use crate::history::{RevisionInfo, release_tag};
+    use crate::history::release_tag;
+    use crate::model::RevisionInfo;
     let newest: Vec<RevisionInfo> = newest
         .values()
         .flatten()

@@ -16,56 +16,7 @@ use crate::aws::Aws;
 use crate::aws::ecs;
 use crate::error::Result;
 use crate::live::{LiveTarget, SkipKind, Skipped};
-use crate::model::{
-    EcsStatus, LiveTaskDef, TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_REGISTERED_AT, TAG_RELEASE,
-    TAG_SOURCE_COMMIT, Trigger, display_time, parse_time,
-};
-
-/// One revision of a family, as far as releases are concerned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RevisionInfo {
-    pub family: String,
-    pub revision: i64,
-    pub arn: String,
-    pub status: EcsStatus,
-    /// Seconds since the epoch: ECS's `registeredAt`, else the `jobdeploy:registered-at`
-    /// tag (emulators do not report `registeredAt`).
-    pub registered_at: Option<f64>,
-    /// The release that registered it, from the `jobdeploy:release` tag.
-    pub release: Option<String>,
-    pub manifest_commit: Option<String>,
-    pub source_commit: Option<String>,
-    /// The image digest deployed, from the `jobdeploy:image-digest` tag.
-    pub image_digest: Option<String>,
-}
-
-impl RevisionInfo {
-    pub fn from_live(td: &LiveTaskDef) -> Self {
-        let tags = td.tags();
-        let registered_at = td
-            .registered_at
-            .or_else(|| tags.get(TAG_REGISTERED_AT).and_then(|t| parse_time(t)));
-        Self {
-            family: td.family.clone(),
-            revision: td.revision,
-            arn: td.arn.clone(),
-            status: td.status.clone(),
-            registered_at,
-            release: tags.get(TAG_RELEASE).cloned(),
-            manifest_commit: tags.get(TAG_MANIFEST_COMMIT).cloned(),
-            source_commit: tags.get(TAG_SOURCE_COMMIT).cloned(),
-            image_digest: tags.get(TAG_IMAGE_DIGEST).cloned(),
-        }
-    }
-
-    pub fn is_active(&self) -> bool {
-        self.status.is_active()
-    }
-
-    pub fn label(&self) -> String {
-        format!("{}:{}", self.family, self.revision)
-    }
-}
+use crate::model::{EcsStatus, LiveTaskDef, RevisionInfo, Trigger, display_time};
 
 /// The image tag of a release id: `v1.4.2+3` → `v1.4.2`. Image tags cannot hold `+`, so
 /// the suffix is never part of the tag.

@@ -1,13 +1,15 @@
 //! The bottom layer: the nouns every other module shares — task definitions and their
-//! revisions, triggers and the AWS objects that own them, jobdeploy's tags, times — and
+//! revisions (as ECS describes them and as releases see them), triggers and the AWS objects that own them, jobdeploy's tags, times — and
 //! nothing else. It imports nothing of ours and does no I/O, so any module may use it without
 //! forming an import cycle (src/layers.rs checks that no cycle exists at all).
 
+mod revision;
 mod tags;
 mod taskdef;
 mod time;
 mod trigger;
 
+pub use revision::RevisionInfo;
 pub use tags::{
     ADOPTED, READ_ONLY_FIELDS, TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_PREFIX,
     TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOURCE_COMMIT, split_tags, tags_json,
