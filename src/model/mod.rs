@@ -1,7 +1,8 @@
 //! The bottom layer: the nouns every other module shares — task definitions and their
-//! revisions (as ECS describes them and as releases see them), triggers and the AWS objects that own them, jobdeploy's tags, times — and
-//! nothing else. It imports nothing of ours and does no I/O, so any module may use it without
-//! forming an import cycle (src/layers.rs checks that no cycle exists at all).
+//! revisions (as ECS describes them and as releases see them), triggers and the AWS objects
+//! that own them, jobdeploy's tags, times — and nothing else. It imports nothing of ours and
+//! does no I/O, so any module may use it without forming an import cycle (src/layers.rs
+//! checks that no cycle exists at all).
 
 mod revision;
 mod tags;
