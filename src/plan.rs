@@ -203,7 +203,8 @@ impl Plan {
         Self::assemble(PlanKind::Rollback, release, families, targets)
     }
 
-    fn assemble(
+    /// A plan of these families and targets, with its summary counted from them.
+    pub(crate) fn assemble(
         kind: PlanKind,
         release: &Release,
         families: Vec<FamilyPlan>,
