@@ -149,6 +149,10 @@ fn status_without_drift_in_every_form() {
         "status_no_targets_human",
         status(&nothing, CLUSTER, Format::Human, PLAIN)
     );
+    assert_snapshot!(
+        "status_no_targets_json",
+        status(&nothing, CLUSTER, Format::Json, PLAIN)
+    );
 }
 
 fn history_report() -> HistoryReport {
@@ -185,6 +189,7 @@ fn history_without_releases() {
         releases: Vec::new(),
     };
     assert_snapshot!("history_empty_human", history(&h, Format::Human, PLAIN));
+    assert_snapshot!("history_empty_json", history(&h, Format::Json, PLAIN));
     assert_snapshot!(
         "history_empty_markdown",
         history(&h, Format::Markdown, PLAIN)
