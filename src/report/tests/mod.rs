@@ -54,9 +54,9 @@ pub fn revision(family: &str, revision: i64) -> Revision {
     }
 }
 
-/// `default/hourly target web`, `default/nightly target report`,
-/// `ops/cleanup target report-weekly`, `schedule jobs/web-backfill`,
-/// `schedule jobs/export-daily`.
+// The triggers of the fixtures: three rule targets on two buses, and two schedules.
+
+/// `default/hourly target web`.
 pub fn hourly() -> Trigger {
     Trigger::rule_target("default", "hourly", "web")
 }
