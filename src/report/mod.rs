@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 
 use crate::apply::Outcome;
-use crate::live::{TaskDefRef, Trigger};
 use crate::manifest::short;
+use crate::model::{TaskDefRef, Trigger};
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
 
@@ -106,8 +106,8 @@ fn adoption_line(plan: &Plan) -> Option<String> {
         return Some(format!(
             "First release: what the targets run now ({}) is recorded as release `{}`; `jobdeploy rollback {}` goes back to it.",
             list.join(", "),
-            crate::history::ADOPTED,
-            crate::history::ADOPTED
+            crate::model::ADOPTED,
+            crate::model::ADOPTED
         ));
     }
     plan.adopt_refused
@@ -318,7 +318,7 @@ pub fn outcome_line(outcome: &Outcome) -> String {
             format!(
                 "Rolled back to release {}: repointed {}; registered nothing.",
                 outcome.release,
-                crate::plan::plural(outcome.repointed.len(), "target", "targets")
+                crate::model::plural(outcome.repointed.len(), "target", "targets")
             )
         };
     }
@@ -341,7 +341,7 @@ pub fn outcome_line(outcome: &Outcome) -> String {
         } else {
             registered.join(", ")
         },
-        crate::plan::plural(outcome.repointed.len(), "target", "targets")
+        crate::model::plural(outcome.repointed.len(), "target", "targets")
     )
 }
 

@@ -129,8 +129,8 @@ pub fn releases() -> Vec<ReleaseInfo> {
             ]),
         },
         ReleaseInfo {
-            id: crate::history::ADOPTED.into(),
-            tag: crate::history::ADOPTED.into(),
+            id: crate::model::ADOPTED.into(),
+            tag: crate::model::ADOPTED.into(),
             digest: None,
             time: 0.0,
             time_text: None,

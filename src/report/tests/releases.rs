@@ -3,10 +3,9 @@
 use insta::assert_snapshot;
 
 use super::*;
-use crate::commands::prune::PruneOutcome;
 use crate::history::{Drift, HistoryEntry, HistoryReport, Live, Status, TargetStatus, Wanted};
 use crate::live::{SkipKind, Skipped};
-use crate::prune::{PruneEntry, PrunePlan, Reason};
+use crate::prune::{PruneEntry, PruneOutcome, PrunePlan, Reason};
 use crate::report::releases::{history, prune, status};
 
 const CLUSTER: &str = "batch";
