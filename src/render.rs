@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Release;
 use crate::secrets::looks_secret;
 
-mod schema;
+pub(crate) mod schema;
 
 /// Fields DescribeTaskDefinition returns but RegisterTaskDefinition refuses.
 pub const READ_ONLY_FIELDS: &[&str] = &[

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod prune;
 pub mod render;
 pub mod rollback;
+pub mod run;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(&cli, args).await,
         Command::Prune(args) => prune::run(&cli, args).await,
         Command::Init(args) => init::run(&cli, args).await,
+        Command::Run(args) => run::run(&cli, args).await,
         Command::IamPolicy => iam_policy::run(&cli).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

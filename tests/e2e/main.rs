@@ -13,4 +13,5 @@ mod init;
 mod manifest;
 mod quotas;
 mod releases;
+mod run;
 mod schedules;
