@@ -136,7 +136,7 @@ pub enum Command {
     /// Exit code: the essential container's (or --container's); 1 when the task never
     /// started; 124 when --timeout passes; 130 when interrupted (the task is stopped).
     #[command(
-        after_help = "Examples:\n  jobdeploy run nightly-report                 # a rule on a configured bus, or a schedule\n  jobdeploy run default/nightly-report --dry-run\n  jobdeploy run jobs/export --latest --env DRY_RUN=1\n  jobdeploy run nightly-report --override-command 'bin/rake reports:one[42]' --timeout 30m\n  jobdeploy run nightly-report --no-wait"
+        after_help = "Examples:\n  jobdeploy run nightly-report                 # a rule on a configured bus, or a schedule\n  jobdeploy run default/nightly-report --dry-run\n  jobdeploy run jobs/export --latest --env DRY_RUN=1\n  jobdeploy run nightly-report --release v1.4.1     # last release's revision\n  jobdeploy run nightly-report --override-command 'bin/rake reports:one[42]' --timeout 30m\n  jobdeploy run nightly-report --no-wait"
     )]
     Run(RunArgs),
     /// Print the least-privilege IAM policy this config needs
@@ -245,8 +245,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID")]
     pub target: Option<String>,
     /// Run the family's newest ACTIVE revision instead of the one the target points at
-    #[arg(long)]
+    #[arg(long, conflicts_with = "release")]
     pub latest: bool,
+    /// Run the family's revision of this release (as `jobdeploy history` lists it, or an
+    /// image tag: its newest release) instead of the one the target points at; the global
+    /// `--tag TAG` does the same
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
     /// Replace the container's command: words split on spaces, or a JSON array
     #[arg(long, value_name = "COMMAND")]
     pub override_command: Option<String>,

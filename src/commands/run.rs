@@ -8,6 +8,7 @@ use crate::aws::{Aws, ecs};
 use crate::cli::{Cli, RunArgs};
 use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
+use crate::history::{Reader, Slot, Want, find_release};
 use crate::live::{self, Found, Reach, Scope, TaskDefRef};
 use crate::progress::Progress;
 use crate::run::find::{self, Candidate};
@@ -37,10 +38,19 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
         .pointer(pointer)
         .and_then(Value::as_str)
         .ok_or_else(|| Error::new(format!("{what}: the target names no task definition")))?;
-    let wanted = if args.latest {
-        TaskDefRef::parse(arn).family
-    } else {
-        arn.to_string()
+    let release = args.release.as_ref().or(cli.tag.as_ref());
+    if args.latest && release.is_some() {
+        return Err(Error::new(
+            "--latest and --tag/--release name different revisions: give one",
+        ));
+    }
+    let target_revision = TaskDefRef::parse(arn);
+    let family = target_revision.family.clone();
+    let wanted = match release {
+        Some(id) => release_revision(&aws, &config, &family, id).await?,
+        // A family-only target floats to the newest ACTIVE revision, as ECS runs it.
+        None if args.latest || target_revision.revision.is_none() => family,
+        None => arn.to_string(),
     };
     let task_definition = ecs::describe(&aws.ecs, &wanted).await?.ok_or_else(|| {
         Error::new(format!("{what}: task definition {wanted} does not exist"))
@@ -121,6 +131,58 @@ fn exit_code(
             Ok(runner::EXIT_TIMEOUT)
         }
         Finished::Interrupted { .. } => Ok(runner::EXIT_INTERRUPTED),
+    }
+}
+
+/// The ARN of `family`'s revision in release `wanted` (an id or a tag), read from the
+/// revisions' release tags as `history` reads them: the templated families' and this one's.
+async fn release_revision(
+    aws: &Aws,
+    config: &LoadedConfig,
+    family: &str,
+    wanted: &str,
+) -> Result<String> {
+    let dir = config.taskdefs_dir();
+    let mut families: Vec<String> = if dir.is_dir() {
+        crate::render::load_templates(&dir)?
+            .into_iter()
+            .map(|t| t.family)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !families.iter().any(|f| f == family) {
+        families.push(family.to_string());
+    }
+    let mut reader = Reader::new(aws, &families);
+    reader
+        .read_until(|h| Want {
+            horizon: match find_release(&h.releases(), wanted) {
+                Ok(Some(r)) => Some(r.time),
+                Ok(None) => None,
+                Err(_) => Some(f64::INFINITY),
+            },
+        })
+        .await?;
+    let releases = reader.history.releases();
+    let Some(release) = find_release(&releases, wanted)? else {
+        let ids: Vec<&str> = releases.iter().map(|r| r.id.as_str()).collect();
+        return Err(
+            Error::new(format!("no release `{wanted}` of family {family}"))
+                .hint(format!("releases, newest first: {}", ids.join(", "))),
+        );
+    };
+    let slot = reader
+        .history
+        .families
+        .get(family)
+        .map(|log| log.of_release(&release.id, release.time));
+    match slot {
+        Some(Slot::Revision { arn, .. }) => Ok(arn),
+        _ => Err(Error::new(format!(
+            "family {family} had no revision in release {}",
+            release.id
+        ))),
     }
 }
 

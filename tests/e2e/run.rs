@@ -481,3 +481,32 @@ fn a_failing_smoke_run_blocks_every_repoint() {
         td_arn("web", 2)
     );
 }
+
+#[test]
+fn release_tag_and_latest_pick_another_revision_of_the_family() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config(&w.cluster, ""), &["web"]);
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    w.run(&app, &["deploy", "--tag", "v3"]).ok();
+    w.run(&app, &["rollback", "v2"]).ok();
+    let task_definition = |args: &[&str]| {
+        let mut all = vec!["run", "hourly", "--dry-run"];
+        all.extend_from_slice(args);
+        let run = w.run(&app, &all).ok();
+        let request: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        request["taskDefinition"].as_str().expect("arn").to_string()
+    };
+    // The target is on v2's revision after the rollback.
+    assert_eq!(task_definition(&[]), td_arn("web", 2));
+    assert_eq!(task_definition(&["--latest"]), td_arn("web", 3));
+    assert_eq!(task_definition(&["--release", "v3"]), td_arn("web", 3));
+    assert_eq!(task_definition(&["--tag", "v3"]), td_arn("web", 3));
+    assert_eq!(task_definition(&["--release", "adopted"]), td_arn("web", 1));
+    let run = w
+        .run(&app, &["run", "hourly", "--release", "v9", "--dry-run"])
+        .fails();
+    assert!(run.stderr.contains("no release `v9`"), "{}", run.stderr);
+    assert!(run.stderr.contains("v3, v2, adopted"), "{}", run.stderr);
+    assert_eq!(w.proxy.count("RunTask"), 0);
+}
