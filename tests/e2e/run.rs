@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::common::proxy::{Fault, Reply};
 use crate::common::tasks::Script;
 use crate::common::*;
 
@@ -139,8 +140,13 @@ fn run_task_is_the_rule_target_field_for_field_and_waits_for_the_exit_code() {
     }
     assert_eq!(run.stdout, "report: starting\nreport: done, 42 rows\n");
     assert!(run.stderr.contains("exited with code 0"), "{}", run.stderr);
-    // Only RunTask wrote; DescribeTasks and GetLogEvents paced reads.
+    // Only RunTask wrote. One DescribeTasks per status answered (the proxy's task stops at
+    // its fifth), and the streams read to their end at each poll: at most two GetLogEvents
+    // per poll (a page, then the empty one that says it is the end).
     assert_eq!(w.proxy.writes(), ["RunTask"]);
+    assert_eq!(w.proxy.count("DescribeTasks"), 5);
+    let reads = w.proxy.count("GetLogEvents");
+    assert!((5..=10).contains(&reads), "{reads} GetLogEvents");
 }
 
 #[test]
@@ -292,23 +298,24 @@ fn wait_for_polls(w: &World, n: usize) {
     }
 }
 
-fn interrupt(child: &std::process::Child) {
+/// Sends `signal` (`INT`: Ctrl-C, `TERM`: what CI runners send on cancel).
+fn interrupt(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
 }
 
 #[test]
-fn ctrl_c_stops_the_task_and_exits_130_unless_told_to_leave_it() {
+fn ctrl_c_or_sigterm_stops_the_task_and_exits_130_unless_told_to_leave_it() {
     let w = World::new();
     nightly(&w);
     let app = app(&w, "");
     w.proxy.script_task(Script::runs_until_stopped("app"));
     let child = app.spawn(&w.proxy.url, &["run", "nightly"]);
     wait_for_polls(&w, 3);
-    interrupt(&child);
+    interrupt(&child, "INT");
     let run = Run::from(child.wait_with_output().expect("jobdeploy exits"));
     assert_eq!(run.code, 130, "{}", run.stderr);
     let stops = w.proxy.bodies("StopTask");
@@ -326,7 +333,7 @@ fn ctrl_c_stops_the_task_and_exits_130_unless_told_to_leave_it() {
     w.proxy.script_task(Script::runs_until_stopped("app"));
     let child = app.spawn(&w.proxy.url, &["run", "nightly", "--detach-on-interrupt"]);
     wait_for_polls(&w, 3);
-    interrupt(&child);
+    interrupt(&child, "TERM");
     let run = Run::from(child.wait_with_output().expect("jobdeploy exits"));
     assert_eq!(run.code, 130, "{}", run.stderr);
     assert_eq!(w.proxy.count("StopTask"), 0);
@@ -509,4 +516,32 @@ fn release_tag_and_latest_pick_another_revision_of_the_family() {
     assert!(run.stderr.contains("no release `v9`"), "{}", run.stderr);
     assert!(run.stderr.contains("v3, v2, adopted"), "{}", run.stderr);
     assert_eq!(w.proxy.count("RunTask"), 0);
+}
+
+/// RunTask took effect but its answer was lost: the retry carries the same client token, and
+/// ECS (the proxy, here) answers the task it started instead of starting a second one.
+#[test]
+fn a_retried_run_task_never_starts_two_tasks() {
+    let w = World::new();
+    nightly(&w);
+    let app = app(&w, "");
+    w.proxy.inject(Fault {
+        action: "RunTask",
+        rule: None,
+        skip: 0,
+        times: Some(1),
+        reply: Reply::LoseResponse,
+    });
+    w.proxy.script_task(Script::exits("app", 0));
+    // A second script: a RunTask that started another task would take it and fail.
+    w.proxy.script_task(Script::exits("app", 9));
+    let run = w.run(&app, &["run", "nightly", "--no-logs"]).ok();
+    let sent = w.proxy.bodies("RunTask");
+    assert_eq!(sent.len(), 2, "{}", run.stderr);
+    assert_eq!(sent[0]["clientToken"], sent[1]["clientToken"]);
+    assert_eq!(w.proxy.started_tasks().len(), 1);
+    eprintln!(
+        "--- a whole run, as a user sees it ---\n{}{}",
+        run.stderr, run.stdout
+    );
 }

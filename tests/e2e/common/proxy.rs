@@ -506,6 +506,9 @@ async fn forward(
         for write in writes {
             write_logs(&client, &upstream, &write).await;
         }
+        if lose_response {
+            return Err(Dropped);
+        }
         return Ok(Response::builder()
             .status(200)
             .header("content-type", "application/x-amz-json-1.1")
