@@ -15,3 +15,4 @@ mod quotas;
 mod releases;
 mod run;
 mod schedules;
+mod smoke;

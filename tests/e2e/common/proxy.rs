@@ -26,7 +26,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::tasks::{LogWrite, Script, Tasks};
+use super::tasks::{Script, Tasks, write_logs};
 
 pub struct Proxy {
     pub url: String,
@@ -539,51 +539,6 @@ async fn forward(
             .status(502)
             .body(Full::new(Bytes::from(format!("proxy: {e}"))))
             .unwrap_or_default()),
-    }
-}
-
-/// Writes a task's log lines into the emulator's CloudWatch Logs, creating the group and
-/// stream when they are not there yet.
-async fn write_logs(client: &Client<HttpConnector, Full<Bytes>>, upstream: &str, write: &LogWrite) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let events: Vec<serde_json::Value> = write
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| serde_json::json!({"timestamp": now + i as i64, "message": line}))
-        .collect();
-    let calls = [
-        (
-            "CreateLogGroup",
-            serde_json::json!({"logGroupName": write.group}),
-        ),
-        (
-            "CreateLogStream",
-            serde_json::json!({"logGroupName": write.group, "logStreamName": write.stream}),
-        ),
-        (
-            "PutLogEvents",
-            serde_json::json!({"logGroupName": write.group, "logStreamName": write.stream, "logEvents": events}),
-        ),
-    ];
-    for (action, body) in calls {
-        let Ok(request) = Request::builder()
-            .method("POST")
-            .uri(format!("{upstream}/"))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", format!("Logs_20140328.{action}"))
-            .header(
-                "authorization",
-                format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{}/logs/aws4_request, SignedHeaders=host, Signature=0", super::REGION),
-            )
-            .body(Full::new(Bytes::from(body.to_string())))
-        else {
-            continue;
-        };
-        // Create* answers "already exists" the second time; that is fine.
-        let _ = client.request(request).await;
     }
 }
 
