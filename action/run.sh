@@ -8,9 +8,9 @@ case "${INPUT_COMMAND:-}" in
     echo "jobdeploy installed; no command given"
     exit 0
     ;;
-  plan | deploy | rollback | status | history | prune | render | iam-policy) ;;
+  plan | deploy | rollback | status | history | prune | render | run | iam-policy) ;;
   *)
-    echo "::error::jobdeploy: unknown command '${INPUT_COMMAND:-}' (plan, deploy, rollback, status, history, prune, render, iam-policy)"
+    echo "::error::jobdeploy: unknown command '${INPUT_COMMAND:-}' (plan, deploy, rollback, status, history, prune, render, run, iam-policy)"
     exit 1
     ;;
 esac
@@ -18,5 +18,17 @@ read -r -a args <<<"${INPUT_ARGS:-}"
 if [ -n "${INPUT_CONFIG:-}" ]; then
   export JOBDEPLOY_CONFIG="$INPUT_CONFIG"
 fi
+# The smoke input: `--smoke NAME` per name, for deploy only.
+smoke=()
+if [ -n "${INPUT_SMOKE:-}" ]; then
+  if [ "$INPUT_COMMAND" != deploy ]; then
+    echo "::error::jobdeploy: the smoke input applies to command deploy, not '$INPUT_COMMAND'"
+    exit 1
+  fi
+  read -r -a names <<<"${INPUT_SMOKE//,/ }"
+  for name in ${names[@]+"${names[@]}"}; do
+    smoke+=(--smoke "$name")
+  done
+fi
 # `${args[@]+…}`: an empty array under `set -u` on the bash 3.2 of macOS runners.
-exec jobdeploy "$INPUT_COMMAND" ${args[@]+"${args[@]}"}
+exec jobdeploy "$INPUT_COMMAND" ${args[@]+"${args[@]}"} ${smoke[@]+"${smoke[@]}"}

@@ -36,6 +36,7 @@ DEFAULT_QUOTAS = {
     "ecs-reads": (20.0, 50.0),
     "ecs-tagging": (10.0, 20.0),
     "ecr": (10.0, 10.0),
+    "logs": (25.0, 25.0),
 }
 
 
@@ -45,6 +46,8 @@ def group_of(handler: BaseHTTPRequestHandler, action: str) -> str | None:
         return "eventbridge"
     if service.startswith("AmazonEC2ContainerRegistry"):
         return "ecr"
+    if service.startswith("Logs_"):
+        return "logs"
     if service.startswith("AmazonEC2ContainerService"):
         if action in ("RegisterTaskDefinition", "DeregisterTaskDefinition"):
             return "ecs-task-definition-writes"

@@ -66,6 +66,21 @@ pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<
 
 /// Registers and repoints. [`preflight`] must have passed for the plan's release.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
+    deploy_gated(aws, input, progress, |_| async { Ok(()) }).await
+}
+
+/// [`deploy`] with a gate between registering and the first repoint (`deploy --smoke`): it
+/// gets what was registered; its error stops the deploy with no target changed.
+pub async fn deploy_gated<G, F>(
+    aws: &Aws,
+    input: DeployInput<'_>,
+    progress: &Progress,
+    gate: G,
+) -> Result<Outcome>
+where
+    G: FnOnce(Vec<Registered>) -> F,
+    F: std::future::Future<Output = Result<()>>,
+{
     let plan = input.plan;
     adopt(aws, plan, progress).await?;
     let registered = register_all(aws, &input, progress).await?;
@@ -82,6 +97,9 @@ pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> R
         })
         .collect();
 
+    gate(registered_list.clone())
+        .await
+        .map_err(|e| with_registered_note(e.note("No target was changed."), &registered_list))?;
     let moves = moves(plan, &new_arns)?;
     let repointed = repoint_all(aws, plan, &moves, progress)
         .await

@@ -14,7 +14,7 @@ use crate::report::Format;
     long_about = "Reads the image tag the Kubernetes manifest repo says is live, renders the task \
 definition templates in taskdefs/, registers what changed and repoints every EventBridge rule \
 target and Scheduler schedule of ours at the new revisions — all or nothing.",
-    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
+    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy run nightly-report               # run a rule's task now, wait, exit with its code\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
 )]
 pub struct Cli {
     /// Path to jobdeploy.toml [default: ./jobdeploy.toml]
@@ -128,6 +128,17 @@ pub enum Command {
         after_help = "Examples:\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy init --cluster batch --image ghcr.io/acme/web --manifest-repo https://github.com/acme/k8s.git --manifest-path apps/web --dir app"
     )]
     Init(InitArgs),
+    /// Run the task a rule or schedule runs, now; wait, follow its logs, exit with its code
+    ///
+    /// RunTask is built from the live target field for field: cluster, task definition,
+    /// launch type or capacity providers, network configuration, platform version, group,
+    /// placement, tags, execute command, reference id, and the target's Input as overrides.
+    /// Exit code: the essential container's (or --container's); 1 when the task never
+    /// started; 124 when --timeout passes; 130 when interrupted (the task is stopped).
+    #[command(
+        after_help = "Examples:\n  jobdeploy run nightly-report                 # a rule on a configured bus, or a schedule\n  jobdeploy run default/nightly-report --dry-run\n  jobdeploy run jobs/export --latest --env DRY_RUN=1\n  jobdeploy run nightly-report --release v1.4.1     # last release's revision\n  jobdeploy run nightly-report --override-command 'bin/rake reports:one[42]' --timeout 30m\n  jobdeploy run nightly-report --no-wait"
+    )]
+    Run(RunArgs),
     /// Print the least-privilege IAM policy this config needs
     ///
     /// Scoped to the cluster, the templated families, the rules' buses, the schedule groups
@@ -219,6 +230,53 @@ pub struct DeployArgs {
     /// Only print the plan (same as `jobdeploy plan`)
     #[arg(long)]
     pub dry_run: bool,
+    /// After registering and before repointing anything, run this rule's (or schedule's)
+    /// task on the new revision; repoint only if it exits 0 (repeatable; adds to `smoke` in
+    /// jobdeploy.toml)
+    #[arg(long, value_name = "RULE")]
+    pub smoke: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// `[bus/]rule` or `[group/]schedule` with an ECS target on the cluster
+    pub name: String,
+    /// The rule target's Id, when the rule has several ECS targets on the cluster
+    #[arg(long, value_name = "ID")]
+    pub target: Option<String>,
+    /// Run the family's newest ACTIVE revision instead of the one the target points at
+    #[arg(long, conflicts_with = "release")]
+    pub latest: bool,
+    /// Run the family's revision of this release (as `jobdeploy history` lists it, or an
+    /// image tag: its newest release) instead of the one the target points at; the global
+    /// `--tag TAG` does the same
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+    /// Replace the container's command: words split on spaces, or a JSON array
+    #[arg(long, value_name = "COMMAND")]
+    pub override_command: Option<String>,
+    /// Set an environment variable in the container (repeatable)
+    #[arg(long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// The container whose exit code is the result, and that overrides apply to
+    /// [default: the first essential container]
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Print the RunTask request (secrets masked) and start nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the task ARN and console URL and exit 0 without waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Do not follow the task's CloudWatch logs
+    #[arg(long)]
+    pub no_logs: bool,
+    /// Stop waiting after this long (the task keeps running) and exit 124: 90s, 30m, 1h
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub timeout: String,
+    /// On Ctrl-C or SIGTERM leave the task running instead of stopping it
+    #[arg(long)]
+    pub detach_on_interrupt: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,10 @@ pub struct Config {
     pub vars: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub aws: AwsConfig,
+    /// Rules (or schedules) whose task `deploy` runs on the new revision before repointing
+    /// anything; the deploy goes on only if each exits 0 (`deploy --smoke` adds to these).
+    #[serde(default)]
+    pub smoke: Vec<String>,
 }
 
 /// `[aws]`: how hard jobdeploy may call AWS.
@@ -213,6 +217,16 @@ impl LoadedConfig {
                 "{shown}: key `aws.throttle_timeout` must be at least 1 (seconds)"
             )));
         }
+        if let Some(bad) = config
+            .smoke
+            .iter()
+            .find(|s| s.trim().is_empty() || s.contains(char::is_whitespace))
+        {
+            return Err(Error::new(format!(
+                "{shown}: key `smoke`: `{bad}` is not a rule or schedule name"
+            ))
+            .hint("`smoke = [\"nightly-report\"]`, as `[bus/]rule` or `[group/]schedule`"));
+        }
         if config.schedules.groups.is_empty() {
             return Err(Error::new(format!(
                 "{shown}: key `schedules.groups` is empty; leave it out for [\"default\"]"
@@ -379,6 +393,21 @@ replicas = 3
             .unwrap_err()
             .to_string();
         assert!(err.contains("application"), "{err}");
+    }
+
+    #[test]
+    fn smoke_names_rules() {
+        let c = parse("cluster = \"b\"\nsmoke = [\"nightly\", \"jobs/export\"]\n").unwrap();
+        assert_eq!(c.config.smoke, ["nightly", "jobs/export"]);
+        assert!(parse("cluster = \"b\"").unwrap().config.smoke.is_empty());
+        let err = parse("cluster = \"b\"\nsmoke = [\"\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key `smoke`"), "{err}");
+        let err = parse("cluster = \"b\"\nsmoke = \"nightly\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smoke"), "{err}");
     }
 
     #[test]

@@ -72,3 +72,12 @@ pub fn publish(markdown: &str, release: &str, changed: bool) -> crate::error::Re
     )
     .map_err(|e| fail("GITHUB_OUTPUT", e))
 }
+
+/// Appends `markdown` to `$GITHUB_STEP_SUMMARY` when running inside Actions.
+pub fn summary(markdown: &str) -> crate::error::Result<()> {
+    if !in_actions() {
+        return Ok(());
+    }
+    append("GITHUB_STEP_SUMMARY", &format!("{markdown}\n"))
+        .map_err(|e| crate::error::Error::new(format!("cannot write $GITHUB_STEP_SUMMARY: {e}")))
+}

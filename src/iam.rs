@@ -22,6 +22,9 @@ pub struct Scope {
     pub schedule_roles: BTreeSet<String>,
     /// Include what `prune` needs: account-wide reads of every rule and schedule.
     pub prune: bool,
+    /// `(awslogs-region, awslogs-group)` of the templates' containers: `run` and
+    /// `deploy --smoke` read their tasks' logs there (no region: the cluster's).
+    pub log_groups: BTreeSet<(Option<String>, String)>,
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:` from the cluster ARN.
@@ -203,6 +206,7 @@ pub fn policy(scope: &Scope) -> Value {
             )],
         ));
     }
+    statements.extend(run_tasks(scope, &ecs));
     if scope.prune {
         // List calls that take no resource; the targets and schedules they find are read
         // with the account-wide patterns above.
@@ -236,6 +240,51 @@ pub fn policy(scope: &Scope) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// What `run` and `deploy --smoke` need: start a templated family's task on the cluster,
+/// watch, stop and tag tasks there (RunTask tags at launch), read their logs.
+fn run_tasks(scope: &Scope, ecs: &str) -> Vec<Value> {
+    let cluster_name = scope.cluster_arn.rsplit('/').next().unwrap_or("*");
+    let on_cluster = json!({"ArnEquals": {"ecs:cluster": scope.cluster_arn}});
+    let mut run = statement(
+        "RunTasksOfTemplatedFamilies",
+        &["ecs:RunTask"],
+        scope
+            .families
+            .iter()
+            .map(|f| format!("{ecs}task-definition/{f}:*"))
+            .collect(),
+    );
+    run["Condition"] = on_cluster;
+    // TagResource: RunTask tags the task when the target has tags or propagates them.
+    let mut out = vec![
+        run,
+        statement(
+            "WatchStopAndTagTasks",
+            &["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
+            vec![format!("{ecs}task/{cluster_name}/*")],
+        ),
+    ];
+    if !scope.log_groups.is_empty() {
+        let logs = arn_prefix(&scope.cluster_arn, "logs");
+        let region = scope.cluster_arn.split(':').nth(3).unwrap_or("*");
+        let resources = scope
+            .log_groups
+            .iter()
+            .map(|(in_region, group)| {
+                let prefix = match in_region {
+                    Some(r) if r != region => {
+                        logs.replacen(&format!(":{region}:"), &format!(":{r}:"), 1)
+                    }
+                    _ => logs.clone(),
+                };
+                format!("{prefix}log-group:{group}:log-stream:*")
+            })
+            .collect();
+        out.push(statement("ReadTaskLogs", &["logs:GetLogEvents"], resources));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +305,7 @@ mod tests {
             rule_roles: BTreeSet::new(),
             schedule_roles: ["arn:aws:iam::123456789012:role/sched".to_string()].into(),
             prune: false,
+            log_groups: BTreeSet::new(),
         };
         let p = policy(&scope);
         let text = p.to_string();
@@ -299,6 +349,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn run_may_start_our_families_on_the_cluster_watch_stop_and_read_their_logs() {
+        let mut s = scope(&["default"], false);
+        s.log_groups = [
+            (None, "/ecs/web".to_string()),
+            (Some("eu-west-1".to_string()), "/ecs/eu".to_string()),
+        ]
+        .into();
+        let p = policy(&s);
+        let ecs = "arn:aws:ecs:us-east-1:123456789012:";
+        assert_eq!(
+            grants(&p, "ecs:RunTask"),
+            BTreeSet::from([format!("{ecs}task-definition/web:*")])
+        );
+        let run = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["Sid"] == "RunTasksOfTemplatedFamilies")
+            .unwrap();
+        assert_eq!(
+            run["Condition"]["ArnEquals"]["ecs:cluster"],
+            format!("{ecs}cluster/batch")
+        );
+        let tasks = BTreeSet::from([format!("{ecs}task/batch/*")]);
+        assert_eq!(grants(&p, "ecs:StopTask"), tasks);
+        assert_eq!(grants(&p, "ecs:DescribeTasks"), tasks);
+        assert_eq!(
+            grants(&p, "logs:GetLogEvents"),
+            BTreeSet::from([
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/eu:log-stream:*".to_string(),
+                "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web:log-stream:*".to_string(),
+            ])
+        );
+        // No awslogs in the templates: no logs statement at all.
+        assert!(grants(&policy(&scope(&["default"], false)), "logs:GetLogEvents").is_empty());
+    }
+
     /// `(action, resource)` for every statement that allows the action.
     fn grants(policy: &Value, action: &str) -> BTreeSet<String> {
         policy["Statement"]
@@ -326,13 +414,16 @@ mod tests {
             (&["default"][..], false),
         ] {
             let p = policy(&scope(buses, prune));
+            // Once per condition: RunTask on a family's revisions is conditioned on the
+            // cluster, so it cannot share TagResource's statement.
             let mut seen = Vec::new();
             for s in p["Statement"].as_array().unwrap() {
                 for r in s["Resource"].as_array().unwrap() {
                     let r = r.as_str().unwrap();
                     if r != "*" {
-                        assert!(!seen.contains(&r.to_string()), "{r} twice in {p:#}");
-                        seen.push(r.to_string());
+                        let key = (r.to_string(), s["Condition"].to_string());
+                        assert!(!seen.contains(&key), "{r} twice in {p:#}");
+                        seen.push(key);
                     }
                 }
             }

@@ -38,4 +38,5 @@ pub mod progress;
 pub mod prune;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod secrets;

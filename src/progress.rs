@@ -1,5 +1,5 @@
 //! Status lines on stderr (data goes to stdout). Quiet mode drops them, warnings included:
-//! `--quiet` leaves errors and the one-line result.
+//! `--quiet` leaves errors and the one-line result. [`print`] writes the data.
 
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -27,4 +27,11 @@ impl Progress {
             eprintln!("warning: {}", text.as_ref());
         }
     }
+}
+
+/// Writes data to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -13,7 +13,7 @@ use crate::manifest::Release;
 use crate::model::READ_ONLY_FIELDS;
 use crate::secrets::looks_secret;
 
-mod schema;
+pub(crate) mod schema;
 
 #[derive(Debug, Clone)]
 pub struct Template {

@@ -11,10 +11,12 @@
 pub mod ecr;
 pub mod ecs;
 pub mod events;
+pub mod logs;
 pub mod owner;
 pub mod pace;
 pub mod raw;
 pub mod scheduler;
+pub mod tasks;
 
 use std::fmt;
 use std::future::Future;
@@ -40,6 +42,7 @@ pub struct Aws {
     pub ecs: Paced<aws_sdk_ecs::Client>,
     pub events: Paced<aws_sdk_eventbridge::Client>,
     pub scheduler: Paced<aws_sdk_scheduler::Client>,
+    pub logs: Paced<aws_sdk_cloudwatchlogs::Client>,
     /// Every client's calls go through it; it also counts them.
     pub pacer: Arc<Pacer>,
     pub region: String,
@@ -90,11 +93,26 @@ impl Aws {
             ecs: Paced::new(aws_sdk_ecs::Client::new(&sdk), pacer.clone()),
             events: Paced::new(aws_sdk_eventbridge::Client::new(&sdk), pacer.clone()),
             scheduler: Paced::new(aws_sdk_scheduler::Client::new(&sdk), pacer.clone()),
+            logs: Paced::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), pacer.clone()),
             pacer,
             sdk,
             region,
             concurrency: concurrency.max(1),
         })
+    }
+
+    /// CloudWatch Logs in `region` (a container's `awslogs-region`), paced with the rest.
+    pub fn logs_in(&self, region: &str) -> Paced<aws_sdk_cloudwatchlogs::Client> {
+        if region == self.region {
+            return self.logs.clone();
+        }
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .build();
+        Paced::new(
+            aws_sdk_cloudwatchlogs::Client::from_conf(config),
+            self.pacer.clone(),
+        )
     }
 }
 

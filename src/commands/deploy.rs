@@ -13,18 +13,27 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     let planned = ctx.plan(Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
+    // Smoke names are checked against the plan's targets before anything is written.
+    let mut smoke_names = planned.local.config.config.smoke.clone();
+    smoke_names.extend(args.smoke.iter().cloned());
+    let smokes =
+        crate::run::smoke::resolve(&smoke_names, plan, &planned.local.config.config.cluster)?;
     if ctx.format == Format::Human && !ctx.cli.quiet {
         // The plan is what the log reader needs first; the outcome follows.
-        super::print(&report::plan(plan, Format::Human, ctx.style, masker));
+        crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
-    let apply = apply::deploy(
-        &planned.aws,
+    let aws = &planned.aws;
+    let apply = apply::deploy_gated(
+        aws,
         DeployInput {
             plan,
             source_commit,
         },
         &ctx.progress,
+        |registered| async move {
+            crate::run::smoke::run_all(aws, &smokes, &registered, &ctx.progress).await
+        },
     );
     super::finish_apply(ctx, &planned.aws, plan, masker, apply).await
 }

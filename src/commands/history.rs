@@ -24,6 +24,6 @@ pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<ExitCode> {
         })
         .await?;
     let history = HistoryReport::compute(&reader.history, targets, limit);
-    super::print(&report::releases::history(&history, ctx.format, ctx.style));
+    crate::progress::print(&report::releases::history(&history, ctx.format, ctx.style));
     Ok(ExitCode::SUCCESS)
 }

@@ -37,6 +37,19 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
                 scope.task_roles.insert(role.to_string());
             }
         }
+        let containers = r.body.get("containerDefinitions").and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            let options = c.pointer("/logConfiguration/options");
+            let option = |k: &str| options.and_then(|o| o.get(k)).and_then(Value::as_str);
+            if c.pointer("/logConfiguration/logDriver")
+                .and_then(Value::as_str)
+                == Some("awslogs")
+                && let Some(group) = option("awslogs-group")
+            {
+                let region = option("awslogs-region").map(str::to_string);
+                scope.log_groups.insert((region, group.to_string()));
+            }
+        }
     }
     for t in &state.targets {
         let (roles, pointer): (&mut BTreeSet<String>, &str) = match t.at.owner {
@@ -48,6 +61,6 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
         }
     }
     let text = serde_json::to_string_pretty(&policy(&scope)).unwrap_or_default();
-    super::print(&(text + "\n"));
+    crate::progress::print(&(text + "\n"));
     Ok(ExitCode::SUCCESS)
 }

@@ -206,7 +206,7 @@ pub async fn run(ctx: &Context<'_>, args: &InitArgs) -> Result<ExitCode> {
     };
     progress.line(format!("next: `{next}` should show no change{then}"));
     let written: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-    super::print(&format!("Wrote {}.\n", written.join(", ")));
+    crate::progress::print(&format!("Wrote {}.\n", written.join(", ")));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod prune;
 pub mod render;
 pub mod rollback;
+pub mod run;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(ctx, args).await,
         Command::Prune(args) => prune::run(ctx, args).await,
         Command::Init(args) => init::run(ctx, args).await,
+        Command::Run(args) => run::run(ctx, args).await,
         Command::IamPolicy => iam_policy::run(ctx).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -316,7 +318,7 @@ pub async fn finish_apply(
     report_calls(ctx, aws, plan);
     let outcome = outcome?;
     // Human: the plan printed before already lists every move, so the result is its one line.
-    print(&masker.mask(&crate::report::outcome(&outcome, ctx.format)));
+    crate::progress::print(&masker.mask(&crate::report::outcome(&outcome, ctx.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
     crate::github::publish(
         &masker.mask(&format!(
@@ -359,11 +361,4 @@ fn report_skipped(ctx: &Context<'_>, state: &LiveState) {
         ctx.progress
             .line(format!("left alone: {}: {}", s.at.label(), s.reason));
     }
-}
-
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
-pub fn print(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

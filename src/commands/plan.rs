@@ -12,9 +12,9 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<ExitCode> {
     let masker = &planned.local.masker;
     super::report_calls(ctx, &planned.aws, plan);
     if ctx.quiet_human() {
-        super::print(&format!("{}\n", plan.summary_line()));
+        crate::progress::print(&format!("{}\n", plan.summary_line()));
     } else {
-        super::print(&report::plan(plan, ctx.format, ctx.style, masker));
+        crate::progress::print(&report::plan(plan, ctx.format, ctx.style, masker));
     }
     github::publish(
         &report::plan_markdown(plan, masker),

@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
         dry_run: args.dry_run,
         failed,
     };
-    super::print(&report::releases::prune(&outcome, ctx.format, ctx.style));
+    crate::progress::print(&report::releases::prune(&outcome, ctx.format, ctx.style));
     if outcome.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

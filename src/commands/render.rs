@@ -27,6 +27,6 @@ pub fn run(ctx: &Context<'_>, args: &RenderArgs) -> Result<ExitCode> {
         ),
     };
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    super::print(&(local.masker.mask(&text) + "\n"));
+    crate::progress::print(&(local.masker.mask(&text) + "\n"));
     Ok(ExitCode::SUCCESS)
 }

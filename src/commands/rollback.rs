@@ -50,9 +50,9 @@ pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
     // Nothing in a rollback plan comes from the environment, so there is nothing to mask.
     let masker = Masker::new(Vec::new());
     if ctx.quiet_human() && args.dry_run {
-        super::print(&format!("{}\n", plan.summary_line()));
+        crate::progress::print(&format!("{}\n", plan.summary_line()));
     } else if args.dry_run || (ctx.format == Format::Human && !ctx.cli.quiet) {
-        super::print(&report::plan(&plan, ctx.format, ctx.style, &masker));
+        crate::progress::print(&report::plan(&plan, ctx.format, ctx.style, &masker));
     }
     if args.dry_run {
         github::publish(

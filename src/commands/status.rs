@@ -28,7 +28,7 @@ pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
             &reader.history.releases(),
         ));
     }
-    super::print(&report::releases::status(
+    crate::progress::print(&report::releases::status(
         &status,
         &account.config.config.cluster,
         ctx.format,

@@ -309,7 +309,10 @@ fn kind(value: &Value) -> String {
 
 /// The candidate closest to `word` (case-insensitively), if close enough to be a typo of it:
 /// within 2 edits, or a third of the characters for long names, and never a whole rewrite.
-fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))

@@ -275,3 +275,50 @@ fn the_action_refuses_a_binary_whose_checksum_does_not_match() {
     assert!(!app.path().join("runner/jobdeploy/bin/jobdeploy").exists());
     assert_eq!(w.proxy.actions(), Vec::<String>::new());
 }
+
+#[test]
+fn the_action_passes_smoke_through_to_deploy() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config("batch", ""), &["web"]);
+    let releases = release_dir(app.path(), false);
+    w.proxy
+        .script_task(crate::common::tasks::Script::exits("app", 1));
+    let run = run_action(
+        &w,
+        &app,
+        &[
+            ("command", "deploy"),
+            ("args", "--tag v2"),
+            ("smoke", "hourly"),
+        ],
+        &releases,
+    );
+    let (_, code, text) = run.steps.last().expect("steps");
+    assert_eq!(*code, 1, "{text}");
+    assert!(
+        text.contains("::group::jobdeploy smoke default/hourly"),
+        "{text}"
+    );
+    assert!(
+        run.summary.contains("**failed**, exit code 1"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(w.proxy.count("RunTask"), 1);
+    assert_eq!(w.proxy.count("PutTargets"), 0);
+
+    // Only deploy takes it.
+    let bad = run_action(
+        &w,
+        &app,
+        &[("command", "plan"), ("smoke", "hourly")],
+        &releases,
+    );
+    let (_, code, text) = bad.steps.last().expect("steps");
+    assert_eq!(*code, 1, "{text}");
+    assert!(
+        text.contains("the smoke input applies to command deploy"),
+        "{text}"
+    );
+}

@@ -176,6 +176,7 @@ fn init_help_shows_no_deploy_flags() {
             "rollback",
             "prune",
             "init",
+            "run",
             "iam-policy",
             "completions",
             "help"

@@ -16,4 +16,6 @@ mod quotas;
 mod release_ids;
 mod releases;
 mod revert;
+mod run;
 mod schedules;
+mod smoke;

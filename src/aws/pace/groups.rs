@@ -19,16 +19,19 @@ pub enum Group {
     EcsTagging,
     /// ECR DescribeImages.
     Ecr,
+    /// CloudWatch Logs GetLogEvents: `run` follows a task's log streams.
+    Logs,
 }
 
 impl Group {
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Eventbridge,
         Group::Scheduler,
         Group::EcsTaskDefinitionWrites,
         Group::EcsReads,
         Group::EcsTagging,
         Group::Ecr,
+        Group::Logs,
     ];
 
     /// The key in `[aws.quotas]`.
@@ -40,6 +43,7 @@ impl Group {
             Group::EcsReads => "ecs_reads",
             Group::EcsTagging => "ecs_tagging",
             Group::Ecr => "ecr",
+            Group::Logs => "logs",
         }
     }
 
@@ -58,6 +62,8 @@ impl Group {
             Group::EcsTagging => Quota::new(10.0, 20.0),
             // ECR publishes no rate for DescribeImages; a run makes one or two calls.
             Group::Ecr => Quota::new(10.0, 10.0),
+            // CloudWatch Logs GetLogEvents: 25 TPS per account and region (adjustable).
+            Group::Logs => Quota::new(25.0, 25.0),
         }
     }
 }
@@ -86,6 +92,7 @@ pub struct QuotaOverrides {
     pub ecs_reads: Option<QuotaSetting>,
     pub ecs_tagging: Option<QuotaSetting>,
     pub ecr: Option<QuotaSetting>,
+    pub logs: Option<QuotaSetting>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -108,6 +115,7 @@ impl QuotaOverrides {
             Group::EcsReads => self.ecs_reads,
             Group::EcsTagging => self.ecs_tagging,
             Group::Ecr => self.ecr,
+            Group::Logs => self.logs,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod proxy;
 pub mod scenario;
+pub mod tasks;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,9 @@
 //! `400 ThrottlingException: Rate exceeded` when the bucket is empty, as AWS answers.
 //! [`Proxy::share_budget`] makes another tool spend part of a group's budget, and
 //! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
+//!
+//! And it plays the ECS task lifecycle for `jobdeploy run` (see [`super::tasks`]):
+//! [`Proxy::script_task`] queues how the next RunTask's task behaves.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,12 +26,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::tasks::{Script, Tasks, write_logs};
+
 pub struct Proxy {
     pub url: String,
     log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
     quotas: Arc<Mutex<Quotas>>,
+    tasks: Arc<Mutex<Tasks>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -41,6 +47,8 @@ pub enum QuotaGroup {
     EcsReads,
     EcsTagging,
     Ecr,
+    /// CloudWatch Logs (GetLogEvents: 25/s).
+    Logs,
 }
 
 impl QuotaGroup {
@@ -52,6 +60,7 @@ impl QuotaGroup {
             QuotaGroup::EcsReads => (20.0, 50.0),
             QuotaGroup::EcsTagging => (10.0, 20.0),
             QuotaGroup::Ecr => (10.0, 10.0),
+            QuotaGroup::Logs => (25.0, 25.0),
         }
     }
 
@@ -63,6 +72,9 @@ impl QuotaGroup {
         }
         if service.starts_with("AmazonEC2ContainerRegistry") {
             return Some(QuotaGroup::Ecr);
+        }
+        if service.starts_with("Logs_") {
+            return Some(QuotaGroup::Logs);
         }
         if service.starts_with("AmazonEC2ContainerService") {
             return Some(match action {
@@ -194,6 +206,8 @@ pub fn is_write(action: &str) -> bool {
         "Tag",
         "Untag",
         "Remove",
+        "Run",
+        "Stop",
     ]
     .iter()
     .any(|w| action.starts_with(w))
@@ -217,6 +231,8 @@ impl Proxy {
         let shared_latency = latency.clone();
         let quotas: Arc<Mutex<Quotas>> = Arc::default();
         let shared_quotas = quotas.clone();
+        let tasks: Arc<Mutex<Tasks>> = Arc::default();
+        let shared_tasks = tasks.clone();
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
@@ -232,6 +248,7 @@ impl Proxy {
                 let faults = shared_faults.clone();
                 let latency = shared_latency.clone();
                 let quotas = shared_quotas.clone();
+                let tasks = shared_tasks.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -242,6 +259,7 @@ impl Proxy {
                             faults.clone(),
                             latency.clone(),
                             quotas.clone(),
+                            tasks.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
@@ -256,8 +274,21 @@ impl Proxy {
             faults,
             latency,
             quotas,
+            tasks,
             _runtime: runtime,
         }
+    }
+
+    /// The next RunTask starts a task that behaves as `script` says.
+    pub fn script_task(&self, script: Script) {
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(script);
+        }
+    }
+
+    /// The RunTask requests that started a scripted task.
+    pub fn started_tasks(&self) -> Vec<serde_json::Value> {
+        self.tasks.lock().map(|t| t.started()).unwrap_or_default()
     }
 
     /// From now on, every request spends a token of its group's bucket (AWS's default
@@ -270,6 +301,7 @@ impl Proxy {
             QuotaGroup::EcsReads,
             QuotaGroup::EcsTagging,
             QuotaGroup::Ecr,
+            QuotaGroup::Logs,
         ];
         if let Ok(mut q) = self.quotas.lock() {
             q.origin = Some(std::time::Instant::now());
@@ -376,6 +408,8 @@ impl Proxy {
     }
 }
 
+// Each piece of shared state is its own handle, as the Proxy hands them out.
+#[allow(clippy::too_many_arguments)]
 async fn forward(
     req: Request<Incoming>,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -384,6 +418,7 @@ async fn forward(
     faults: Arc<Mutex<Vec<Fault>>>,
     latency: Arc<Mutex<Duration>>,
     quotas: Arc<Mutex<Quotas>>,
+    tasks: Arc<Mutex<Tasks>>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -462,6 +497,20 @@ async fn forward(
         };
         return Ok(Response::builder()
             .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from(reply.to_string())))
+            .unwrap_or_default());
+    }
+    let played = tasks.lock().ok().and_then(|mut t| t.answer(&action, &json));
+    if let Some((reply, writes)) = played {
+        for write in writes {
+            write_logs(&client, &upstream, &write).await;
+        }
+        if lose_response {
+            return Err(Dropped);
+        }
+        return Ok(Response::builder()
+            .status(200)
             .header("content-type", "application/x-amz-json-1.1")
             .body(Full::new(Bytes::from(reply.to_string())))
             .unwrap_or_default());

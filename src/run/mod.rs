@@ -1,0 +1,417 @@
+//! The task runner: start the exact task a rule or schedule would start, wait for it while
+//! following its logs, and say how it ended. [`request`], [`wait`] and [`find`] are pure;
+//! this module does the I/O (RunTask, DescribeTasks, StopTask, GetLogEvents) and the signals.
+
+pub mod find;
+pub mod logs;
+pub mod request;
+pub mod smoke;
+pub mod wait;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::aws::{Aws, tasks};
+use crate::error::{Error, Result};
+use crate::model::LiveTaskDef;
+use crate::model::Owner;
+use crate::progress::Progress;
+use request::{Overrides, RunRequest};
+use wait::{Ending, Step, Waiter};
+
+/// `reason` of the StopTask sent when `run` is interrupted.
+pub const STOP_REASON: &str = "Stopped by jobdeploy run: interrupted (Ctrl-C or SIGTERM)";
+
+/// Exit code when `--timeout` passes with the task still running.
+pub const EXIT_TIMEOUT: u8 = 124;
+/// Exit code when interrupted (128 + SIGINT), as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// How `run` waits.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub logs: bool,
+    pub timeout: Duration,
+    pub detach_on_interrupt: bool,
+    /// `--container`: whose exit code is the result.
+    pub container: Option<String>,
+}
+
+/// A RunTask request ready to send, with what waiting for it needs.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub request: RunRequest,
+    pub task_definition: LiveTaskDef,
+    pub essential: Vec<String>,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    Stopped(Ending),
+    TimedOut,
+    /// Interrupted; `stopped`: StopTask was sent.
+    Interrupted {
+        stopped: bool,
+    },
+}
+
+/// The containers of a task definition, and which of them are essential (the default).
+pub fn containers(task_definition: &Value) -> (Vec<String>, Vec<String>) {
+    let list = task_definition
+        .get("containerDefinitions")
+        .and_then(Value::as_array);
+    let mut all = Vec::new();
+    let mut essential = Vec::new();
+    for c in list.into_iter().flatten() {
+        let Some(name) = c.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        all.push(name.to_string());
+        if c.get("essential").and_then(Value::as_bool).unwrap_or(true) {
+            essential.push(name.to_string());
+        }
+    }
+    (all, essential)
+}
+
+/// Builds the request for `slot` of `owner` running `task_definition`: overrides go to
+/// `container` (`--container`, else the first essential container).
+pub fn prepare(
+    owner: &Owner,
+    slot: &Value,
+    task_definition: LiveTaskDef,
+    container: Option<&str>,
+    overrides: &Overrides,
+    client_token: &str,
+) -> Result<Prepared> {
+    let (all, essential) = containers(&task_definition.body);
+    let target_container = match container {
+        Some(name) if all.iter().any(|c| c == name) => name.to_string(),
+        Some(name) => {
+            return Err(Error::new(format!(
+                "--container {name}: {}:{} has no container `{name}`; it has {}",
+                task_definition.family,
+                task_definition.revision,
+                all.join(", ")
+            )));
+        }
+        None => essential
+            .first()
+            .or(all.first())
+            .cloned()
+            .ok_or_else(|| Error::new(format!("{} has no containers", task_definition.arn)))?,
+    };
+    let request = request::build(
+        owner,
+        slot,
+        &task_definition.arn,
+        &target_container,
+        overrides,
+        client_token,
+    )?;
+    Ok(Prepared {
+        request,
+        task_definition,
+        essential,
+    })
+}
+
+/// A client token for this process's RunTask.
+pub fn new_client_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    request::client_token(nanos, std::process::id())
+}
+
+/// RunTask; `failures` (HTTP 200) are an error naming the reason. Returns the task's ARN.
+pub async fn start(aws: &Aws, prepared: &Prepared, what: &str) -> Result<String> {
+    let started = tasks::run(&aws.ecs, &prepared.request.body).await?;
+    if let Some(failure) = started.failures.first() {
+        let all: Vec<String> = started.failures.iter().map(|f| f.describe()).collect();
+        return Err(Error::new(format!(
+            "RunTask {what}: ECS started no task: {}",
+            all.join("; ")
+        ))
+        .hint(failure_hint(&failure.reason)));
+    }
+    started
+        .tasks
+        .first()
+        .and_then(|t| t.get("taskArn"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::new(format!(
+                "RunTask {what}: ECS answered no task and no failure"
+            ))
+        })
+}
+
+fn failure_hint(reason: &str) -> String {
+    if reason.starts_with("RESOURCE:") {
+        "the cluster's instances lack that resource: add capacity, or use Fargate".to_string()
+    } else if reason.to_ascii_lowercase().contains("capacity") {
+        "the capacity provider has no capacity now (Fargate Spot often); retry later or use FARGATE"
+            .to_string()
+    } else {
+        "see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html"
+            .to_string()
+    }
+}
+
+/// The console page of a task.
+pub fn console_url(region: &str, cluster_arn: &str, task_arn: &str) -> String {
+    let cluster = cluster_arn.rsplit('/').next().unwrap_or(cluster_arn);
+    format!(
+        "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/tasks/{}?region={region}",
+        logs::task_id(task_arn)
+    )
+}
+
+/// Ctrl-C and SIGTERM, listened to from creation on (so a signal during RunTask is seen).
+pub struct Interrupts {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interrupts {
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::interrupt())
+                .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        match &mut self.signals {
+            Some((interrupt, terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            None => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn now_label() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    crate::model::display_time(seconds)
+}
+
+/// Waits for the task to stop: polls DescribeTasks (quickly at first, then every 6 s),
+/// prints status changes with their time, follows the logs (read once more after STOPPED),
+/// stops the task on Ctrl-C/SIGTERM unless told to leave it.
+pub async fn follow(
+    aws: &Aws,
+    cluster: &str,
+    task_arn: &str,
+    prepared: &Prepared,
+    options: &Options,
+    interrupts: &mut Interrupts,
+    progress: &Progress,
+) -> Result<Finished> {
+    let task_id = logs::task_id(task_arn);
+    let sources = logs::sources(&prepared.task_definition.body, task_id);
+    let mut follower = if options.logs {
+        for source in &sources {
+            if let logs::Source::Elsewhere { container, place } = source {
+                progress.line(format!("logs of container {container}: {place}"));
+            }
+        }
+        Some(logs::Follower::new(aws, &sources))
+    } else {
+        None
+    };
+    let clock = Instant::now();
+    let mut waiter = Waiter::new(Duration::ZERO, options.timeout);
+    loop {
+        let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
+        let status = task
+            .get("lastStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN");
+        if let Some(changed) = waiter.observe(status) {
+            progress.line(format!("{} task {task_id} {changed}", now_label()));
+        }
+        read_logs(&mut follower, progress).await;
+        if status == "STOPPED" {
+            return Ok(Finished::Stopped(wait::ending(
+                &task,
+                &prepared.essential,
+                options.container.as_deref(),
+            )));
+        }
+        let Step::Sleep(pause) = waiter.next(clock.elapsed()) else {
+            return Ok(Finished::TimedOut);
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = interrupts.next() => {
+                return interrupted(aws, cluster, task_arn, options, &mut follower, progress).await;
+            }
+        }
+    }
+}
+
+/// Reads new log lines; a failure to read logs is said once and stops log reading, never the
+/// run.
+async fn read_logs(follower: &mut Option<logs::Follower>, progress: &Progress) {
+    let Some(f) = follower else { return };
+    let result = f
+        .drain(&mut |line| crate::progress::print(&format!("{line}\n")))
+        .await;
+    if let Err(e) = result {
+        progress.warn(format!("cannot read the task's logs: {}", e.message()));
+        *follower = None;
+    }
+}
+
+/// How long an interrupted run waits for the stopped task to be STOPPED.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+
+async fn interrupted(
+    aws: &Aws,
+    cluster: &str,
+    task_arn: &str,
+    options: &Options,
+    follower: &mut Option<logs::Follower>,
+    progress: &Progress,
+) -> Result<Finished> {
+    if options.detach_on_interrupt {
+        progress.line(format!(
+            "interrupted: task {task_arn} is left running (--detach-on-interrupt)"
+        ));
+        return Ok(Finished::Interrupted { stopped: false });
+    }
+    progress.line(format!("interrupted: stopping task {task_arn}"));
+    tasks::stop(&aws.ecs, cluster, task_arn, STOP_REASON).await?;
+    let clock = Instant::now();
+    while clock.elapsed() < STOP_WAIT {
+        let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
+        read_logs(follower, progress).await;
+        if task.get("lastStatus").and_then(Value::as_str) == Some("STOPPED") {
+            progress.line(format!(
+                "{} task {} STOPPED",
+                now_label(),
+                logs::task_id(task_arn)
+            ));
+            return Ok(Finished::Interrupted { stopped: true });
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    progress.line(format!(
+        "task {task_arn} is stopping (StopTask sent); not waiting longer"
+    ));
+    Ok(Finished::Interrupted { stopped: true })
+}
+
+/// The exit code of a stopped task, said on stderr: the container's code, or an error (exit
+/// 1) when the task never started or its container has no exit code.
+pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<u8> {
+    let task = logs::task_id(task_arn);
+    match ending {
+        Ending::Exited { container, code } => {
+            progress.line(format!(
+                "task {task}: container {container} exited with code {code}"
+            ));
+            Ok(ending.exit_code())
+        }
+        Ending::NeverStarted { reason, hints } => {
+            let mut err = Error::new(format!("task {task} never started: {reason}"));
+            for hint in hints {
+                err = err.hint(hint.clone());
+            }
+            Err(err)
+        }
+        Ending::NoExitCode { container, reason } => Err(Error::new(format!(
+            "task {task} stopped without an exit code for container {container}: {reason}"
+        ))),
+    }
+}
+
+/// `--timeout`: `90`, `90s`, `30m`, `1h`, `1h30m`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(format!("`{text}`: use seconds or 1h30m, 30m, 90s")),
+        };
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}`: a number must come before `{c}`"))?;
+        total += n * unit;
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(format!("`{text}`: use seconds or 1h30m, 30m, 90s"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("5m3").is_err());
+    }
+
+    #[test]
+    fn essential_is_the_default() {
+        let td = json!({"containerDefinitions": [
+            {"name": "app"}, {"name": "sidecar", "essential": false}, {"name": "init", "essential": true}
+        ]});
+        let (all, essential) = containers(&td);
+        assert_eq!(all, ["app", "sidecar", "init"]);
+        assert_eq!(essential, ["app", "init"]);
+    }
+
+    #[test]
+    fn console_url_names_cluster_and_task() {
+        assert_eq!(
+            console_url(
+                "us-east-1",
+                "arn:aws:ecs:us-east-1:1:cluster/batch",
+                "arn:aws:ecs:us-east-1:1:task/batch/abc"
+            ),
+            "https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/batch/tasks/abc?region=us-east-1"
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! The RunTask request a rule target or schedule would send, built from the live target field
+//! for field. Pure: the target's JSON in, RunTask's JSON out, unit-tested key by key.
+//!
+//! EventBridge and Scheduler spell `EcsParameters` in PascalCase (`NetworkConfiguration`,
+//! `AssignPublicIp`, tags as `Key`/`Value` or as `{key: value}` maps); RunTask in camelCase.
+//! The target's `Input` is what EventBridge and Scheduler pass to RunTask as `overrides`.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::Owner;
+
+/// `startedBy` of every task jobdeploy starts: the console and ListTasks show who did.
+pub const STARTED_BY: &str = "jobdeploy";
+
+/// What `run` puts on top of the target's own `Input`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--override-command`: the container's command, replaced.
+    pub command: Option<Vec<String>>,
+    /// `--env K=V`: added to the container's environment, replacing a variable of that name.
+    pub env: Vec<(String, String)>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.command.is_none() && self.env.is_empty()
+    }
+}
+
+/// A RunTask body and what the reader should know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRequest {
+    pub body: Value,
+    /// Fields of the target RunTask does not take the way the target means them.
+    pub notes: Vec<String>,
+}
+
+/// The `EcsParameters` keys copied as they are, with their RunTask names.
+const SAME_SHAPE: [(&str, &str); 9] = [
+    ("LaunchType", "launchType"),
+    ("PlatformVersion", "platformVersion"),
+    ("Group", "group"),
+    ("CapacityProviderStrategy", "capacityProviderStrategy"),
+    ("PlacementConstraints", "placementConstraints"),
+    ("PlacementStrategy", "placementStrategy"),
+    ("PropagateTags", "propagateTags"),
+    ("EnableECSManagedTags", "enableECSManagedTags"),
+    ("EnableExecuteCommand", "enableExecuteCommand"),
+];
+
+/// Keys handled by hand below.
+const CONVERTED: [&str; 5] = [
+    "TaskDefinitionArn",
+    "TaskCount",
+    "NetworkConfiguration",
+    "Tags",
+    "ReferenceId",
+];
+
+/// Builds RunTask for `target` (a rule target, or the schedule as GetSchedule returned it)
+/// running `task_definition`, with `overrides` for `container` on top of the target's Input.
+pub fn build(
+    owner: &Owner,
+    slot: &Value,
+    task_definition: &str,
+    container: &str,
+    overrides: &Overrides,
+    client_token: &str,
+) -> Result<RunRequest> {
+    let target = owner.target_of(slot);
+    let name = owner.describe();
+    let ecs = target
+        .get("EcsParameters")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::new(format!("{name}: the target has no EcsParameters")))?;
+    let mut body = Map::new();
+    let mut notes = Vec::new();
+    if let Some(cluster) = target.get("Arn") {
+        body.insert("cluster".into(), cluster.clone());
+    }
+    body.insert(
+        "taskDefinition".into(),
+        Value::String(task_definition.into()),
+    );
+    body.insert("count".into(), json!(1));
+    if let Some(count) = ecs.get("TaskCount").and_then(Value::as_i64)
+        && count > 1
+    {
+        notes.push(format!(
+            "the target starts {count} tasks at a time (TaskCount); run starts one"
+        ));
+    }
+    for (from, to) in SAME_SHAPE {
+        if let Some(value) = ecs.get(from) {
+            body.insert(to.into(), value.clone());
+        }
+    }
+    if let Some(network) = ecs.get("NetworkConfiguration") {
+        body.insert(
+            "networkConfiguration".into(),
+            network_configuration(network),
+        );
+    }
+    if let Some(reference) = ecs.get("ReferenceId") {
+        body.insert("referenceId".into(), reference.clone());
+    }
+    if let Some(tags) = ecs.get("Tags") {
+        body.insert("tags".into(), Value::Array(tags_of(tags)));
+    }
+    for key in ecs.keys() {
+        let known =
+            SAME_SHAPE.iter().any(|(from, _)| from == key) || CONVERTED.contains(&key.as_str());
+        if !known {
+            notes.push(format!(
+                "EcsParameters.{key} is not passed to RunTask (jobdeploy does not know it yet)"
+            ));
+        }
+    }
+    let input = match target.get("Input").and_then(Value::as_str) {
+        Some(text) if !text.trim().is_empty() => Some(
+            serde_json::from_str::<Value>(text)
+                .map_err(|e| Error::new(format!("{name}: the target's Input is not JSON: {e}")))?,
+        ),
+        _ => None,
+    };
+    if let Some(overrides) = with_overrides(input, container, overrides) {
+        body.insert("overrides".into(), overrides);
+    }
+    body.insert("startedBy".into(), Value::String(STARTED_BY.into()));
+    body.insert("clientToken".into(), Value::String(client_token.into()));
+    Ok(RunRequest {
+        body: Value::Object(body),
+        notes,
+    })
+}
+
+/// `{"awsvpcConfiguration": {"Subnets", "SecurityGroups", "AssignPublicIp"}}` in RunTask's
+/// spelling; keys already in camelCase pass as they are.
+fn network_configuration(network: &Value) -> Value {
+    let Some(vpc) = network
+        .get("awsvpcConfiguration")
+        .and_then(Value::as_object)
+    else {
+        return network.clone();
+    };
+    let converted: Map<String, Value> = vpc
+        .iter()
+        .map(|(k, v)| (lower_first(k), v.clone()))
+        .collect();
+    json!({"awsvpcConfiguration": converted})
+}
+
+fn lower_first(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// EventBridge's `[{"Key", "Value"}]` or Scheduler's `[{"key": "value", …}]` as RunTask's
+/// `[{"key", "value"}]`.
+fn tags_of(tags: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for tag in tags.as_array().into_iter().flatten() {
+        let Some(fields) = tag.as_object() else {
+            continue;
+        };
+        if let Some(key) = fields.get("Key") {
+            let value = fields
+                .get("Value")
+                .cloned()
+                .unwrap_or(Value::String(String::new()));
+            out.push(json!({"key": key, "value": value}));
+        } else {
+            for (key, value) in fields {
+                out.push(json!({"key": key, "value": value}));
+            }
+        }
+    }
+    out
+}
+
+/// The target's Input with `--override-command` and `--env` applied to `container`.
+fn with_overrides(input: Option<Value>, container: &str, extra: &Overrides) -> Option<Value> {
+    if extra.is_empty() {
+        return input;
+    }
+    let mut overrides = match input {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let list = overrides
+        .entry("containerOverrides")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    let Value::Array(list) = list else {
+        return Some(Value::Object(overrides));
+    };
+    let position = list
+        .iter()
+        .position(|c| c.get("name").and_then(Value::as_str) == Some(container));
+    let index = match position {
+        Some(i) => i,
+        None => {
+            list.push(json!({"name": container}));
+            list.len() - 1
+        }
+    };
+    let Some(entry) = list.get_mut(index).and_then(Value::as_object_mut) else {
+        return Some(Value::Object(overrides));
+    };
+    if let Some(command) = &extra.command {
+        entry.insert("command".into(), json!(command));
+    }
+    if !extra.env.is_empty() {
+        let env = entry
+            .entry("environment")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if !env.is_array() {
+            *env = Value::Array(Vec::new());
+        }
+        if let Value::Array(env) = env {
+            for (name, value) in &extra.env {
+                env.retain(|e| e.get("name").and_then(Value::as_str) != Some(name));
+                env.push(json!({"name": name, "value": value}));
+            }
+        }
+    }
+    Some(Value::Object(overrides))
+}
+
+/// Values in the request's environment overrides whose names look secret, for masking.
+pub fn secret_values(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let containers = body
+        .pointer("/overrides/containerOverrides")
+        .and_then(Value::as_array);
+    for container in containers.into_iter().flatten() {
+        let env = container.get("environment").and_then(Value::as_array);
+        for entry in env.into_iter().flatten() {
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(value) = entry.get("value").and_then(Value::as_str)
+                && crate::secrets::looks_secret(name)
+                && !value.is_empty()
+            {
+                out.push(value.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A client token for RunTask: the same for every attempt of one call (so a retried RunTask
+/// never starts a second task), different for every run. At most 64 characters.
+pub fn client_token(now_nanos: u128, pid: u32) -> String {
+    let token = format!("jobdeploy-{pid}-{now_nanos}");
+    token.chars().take(64).collect()
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -1,0 +1,130 @@
+use super::*;
+use serde_json::json;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn polls_are_quick_at_first_and_never_more_than_six_seconds_apart() {
+    let mut w = Waiter::new(secs(0), secs(3600));
+    let mut now = secs(0);
+    let mut sleeps = Vec::new();
+    for _ in 0..12 {
+        let Step::Sleep(d) = w.next(now) else {
+            panic!("timed out early")
+        };
+        sleeps.push(d.as_secs());
+        now += d;
+    }
+    assert_eq!(sleeps, [1, 1, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6]);
+    assert!(
+        sleeps
+            .iter()
+            .all(|s| Duration::from_secs(*s) <= MAX_INTERVAL)
+    );
+}
+
+#[test]
+fn the_timeout_is_never_overslept() {
+    let mut w = Waiter::new(secs(100), secs(10));
+    let mut now = secs(100);
+    while let Step::Sleep(d) = w.next(now) {
+        now += d;
+    }
+    assert_eq!(now, secs(110));
+}
+
+#[test]
+fn only_changes_of_status_are_reported() {
+    let mut w = Waiter::new(secs(0), secs(60));
+    let seen: Vec<Option<String>> = [
+        "PROVISIONING",
+        "PROVISIONING",
+        "PENDING",
+        "RUNNING",
+        "RUNNING",
+        "STOPPED",
+    ]
+    .iter()
+    .map(|s| w.observe(s))
+    .collect();
+    let changes: Vec<&str> = seen.iter().flatten().map(String::as_str).collect();
+    assert_eq!(changes, ["PROVISIONING", "PENDING", "RUNNING", "STOPPED"]);
+}
+
+fn essential() -> Vec<String> {
+    vec!["app".to_string()]
+}
+
+#[test]
+fn the_essential_containers_exit_code_is_the_exit_code() {
+    let task = json!({"lastStatus": "STOPPED", "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "containers": [{"name": "sidecar", "exitCode": 0}, {"name": "app", "exitCode": 3}]});
+    let e = ending(&task, &essential(), None);
+    assert_eq!(
+        e,
+        Ending::Exited {
+            container: "app".into(),
+            code: 3
+        }
+    );
+    assert_eq!(e.exit_code(), 3);
+    // --container picks another one.
+    let e = ending(&task, &essential(), Some("sidecar"));
+    assert_eq!(e.exit_code(), 0);
+    // Of two essential containers, the one that failed stopped the task.
+    let two = vec!["app".to_string(), "sidecar".to_string()];
+    assert_eq!(ending(&task, &two, None).exit_code(), 3);
+    // An exit code beyond a byte is still a failure.
+    let odd = json!({"containers": [{"name": "app", "exitCode": 256}]});
+    assert_eq!(ending(&odd, &essential(), None).exit_code(), 1);
+}
+
+#[test]
+fn a_container_without_an_exit_code_is_never_a_success() {
+    let task = json!({"stopCode": "SpotInterruption", "stoppedReason": "Your Spot Task was interrupted.",
+        "containers": [{"name": "app"}]});
+    let e = ending(&task, &essential(), None);
+    assert!(
+        matches!(&e, Ending::NoExitCode { reason, .. } if reason.contains("Spot")),
+        "{e:?}"
+    );
+    assert_eq!(e.exit_code(), 1);
+    let e = ending(&task, &essential(), Some("missing"));
+    assert_eq!(e.exit_code(), 1);
+}
+
+#[test]
+fn a_task_that_never_started_says_why_with_hints() {
+    let task = json!({"stopCode": "TaskFailedToStart",
+        "stoppedReason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: dial tcp 52.0.0.1:443: i/o timeout",
+        "containers": [{"name": "app", "lastStatus": "STOPPED"}]});
+    let Ending::NeverStarted { reason, hints } = ending(&task, &essential(), None) else {
+        panic!("not never-started")
+    };
+    assert!(reason.contains("CannotPullContainerError"));
+    assert_eq!(hints.len(), 1);
+    assert!(hints[0].contains("assignPublicIp"), "{hints:?}");
+    let secrets = json!({"stopCode": "TaskFailedToStart",
+        "stoppedReason": "ResourceInitializationError: unable to pull secrets or registry auth: retrieve secret from ssm: AccessDeniedException"});
+    let Ending::NeverStarted { hints, .. } = ending(&secrets, &essential(), None) else {
+        panic!("not never-started")
+    };
+    assert!(
+        hints.iter().any(|h| h.contains("secretsmanager")),
+        "{hints:?}"
+    );
+    assert!(
+        hints.iter().any(|h| h.contains("execution role")),
+        "{hints:?}"
+    );
+    // Without a stop code, a pull error and no exit code still means it never started.
+    let pull =
+        json!({"containers": [{"name": "app", "reason": "CannotPullContainerError: not found"}]});
+    assert!(matches!(
+        ending(&pull, &essential(), None),
+        Ending::NeverStarted { .. }
+    ));
+}
