@@ -25,3 +25,4 @@ pub mod prune;
 pub mod render;
 pub mod report;
 pub mod secrets;
+pub mod verify;

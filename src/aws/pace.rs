@@ -39,18 +39,34 @@ pub enum Group {
     /// ECS TagResource: at the first deploy, the revisions the targets ran become release
     /// `adopted`.
     EcsTagging,
-    /// ECR DescribeImages.
+    /// ECR DescribeImages and BatchGetImage.
     Ecr,
+    /// IAM GetRole (`verify`).
+    Iam,
+    /// SSM Parameter Store GetParameters (`verify`).
+    Ssm,
+    /// Secrets Manager DescribeSecret (`verify`).
+    SecretsManager,
+    /// CloudWatch Logs DescribeLogGroups (`verify`).
+    Logs,
+    /// EC2 DescribeSubnets, DescribeSecurityGroups, DescribeRouteTables,
+    /// DescribeVpcEndpoints (`verify`).
+    Ec2,
 }
 
 impl Group {
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 11] = [
         Group::Eventbridge,
         Group::Scheduler,
         Group::EcsTaskDefinitionWrites,
         Group::EcsReads,
         Group::EcsTagging,
         Group::Ecr,
+        Group::Iam,
+        Group::Ssm,
+        Group::SecretsManager,
+        Group::Logs,
+        Group::Ec2,
     ];
 
     /// The key in `[aws.quotas]`.
@@ -62,6 +78,11 @@ impl Group {
             Group::EcsReads => "ecs_reads",
             Group::EcsTagging => "ecs_tagging",
             Group::Ecr => "ecr",
+            Group::Iam => "iam",
+            Group::Ssm => "ssm",
+            Group::SecretsManager => "secrets_manager",
+            Group::Logs => "logs",
+            Group::Ec2 => "ec2",
         }
     }
 
@@ -80,6 +101,19 @@ impl Group {
             Group::EcsTagging => Quota::new(10.0, 20.0),
             // ECR publishes no rate for DescribeImages; a run makes one or two calls.
             Group::Ecr => Quota::new(10.0, 10.0),
+            // IAM publishes no per-action rate for GetRole; a run reads a few roles, and IAM
+            // is global, so another tool's traffic shares it: kept low.
+            Group::Iam => Quota::new(10.0, 10.0),
+            // Parameter Store standard throughput: 40 TPS shared by GetParameter,
+            // GetParameters and GetParametersByPath.
+            Group::Ssm => Quota::new(40.0, 40.0),
+            // Secrets Manager: DescribeSecret and GetSecretValue share 10,000 TPS; a run
+            // makes a call per secret, so 50 is ample and leaves the budget to the apps.
+            Group::SecretsManager => Quota::new(50.0, 50.0),
+            // CloudWatch Logs DescribeLogGroups: 10 TPS per account and region.
+            Group::Logs => Quota::new(10.0, 10.0),
+            // EC2 non-mutating (Describe*) actions: a bucket of 100, refilled at 20/s.
+            Group::Ec2 => Quota::new(20.0, 100.0),
         }
     }
 }
@@ -108,6 +142,11 @@ pub struct QuotaOverrides {
     pub ecs_reads: Option<QuotaSetting>,
     pub ecs_tagging: Option<QuotaSetting>,
     pub ecr: Option<QuotaSetting>,
+    pub iam: Option<QuotaSetting>,
+    pub ssm: Option<QuotaSetting>,
+    pub secrets_manager: Option<QuotaSetting>,
+    pub logs: Option<QuotaSetting>,
+    pub ec2: Option<QuotaSetting>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -130,6 +169,11 @@ impl QuotaOverrides {
             Group::EcsReads => self.ecs_reads,
             Group::EcsTagging => self.ecs_tagging,
             Group::Ecr => self.ecr,
+            Group::Iam => self.iam,
+            Group::Ssm => self.ssm,
+            Group::SecretsManager => self.secrets_manager,
+            Group::Logs => self.logs,
+            Group::Ec2 => self.ec2,
         }
     }
 

@@ -18,6 +18,10 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
         // The plan is what the log reader needs first; the outcome follows.
         super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
     }
+    if planned.local.config.config.verify.before_deploy && !args.no_verify {
+        let checks = super::verify::of_plan(&planned.aws, plan).await?;
+        super::verify::gate(cli, &checks, masker)?;
+    }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
     let apply = apply::deploy(
         &planned.aws,

@@ -33,10 +33,39 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
         prune: true,
         ..Scope::default()
     };
+    let partition = state
+        .cluster_arn
+        .split(':')
+        .nth(1)
+        .unwrap_or("aws")
+        .to_string();
+    let account = state
+        .cluster_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or("*")
+        .to_string();
     for r in &local.rendered {
         for key in ["taskRoleArn", "executionRoleArn"] {
             if let Some(role) = r.body.get(key).and_then(Value::as_str) {
                 scope.task_roles.insert(role.to_string());
+            }
+        }
+        let containers = r.body.get("containerDefinitions").and_then(Value::as_array);
+        for secret in containers
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("secrets").and_then(Value::as_array))
+            .flatten()
+        {
+            let Some(from) = secret.get("valueFrom").and_then(Value::as_str) else {
+                continue;
+            };
+            let resource = crate::iam::secret_resource(from, &partition, &aws.region, &account);
+            if resource.contains(":secretsmanager:") {
+                scope.secrets.insert(resource);
+            } else {
+                scope.parameters.insert(resource);
             }
         }
     }

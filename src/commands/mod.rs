@@ -10,6 +10,7 @@ pub mod prune;
 pub mod render;
 pub mod rollback;
 pub mod status;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Prune(args) => prune::run(&cli, args).await,
         Command::Init(args) => init::run(&cli, args).await,
         Command::IamPolicy => iam_policy::run(&cli).await,
+        Command::Verify => verify::run(&cli).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = std::io::stdout().lock();

@@ -11,17 +11,43 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
     let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
+    // The checks deploy will run before writing; shown only when one is not `ok`, so a
+    // clean plan reads as before.
+    let checks = if planned.local.config.config.verify.before_deploy {
+        super::verify::of_plan(&planned.aws, plan).await?.notes()
+    } else {
+        crate::verify::Report::default()
+    };
     super::report_calls(cli, &planned.aws, plan, &progress);
+    let style = Style::detect();
     if super::quiet_human(cli) {
         super::print(&format!("{}\n", plan.summary_line()));
     } else {
-        super::print(&report::plan(plan, cli.format, Style::detect(), masker));
+        super::print(&report::plan(plan, cli.format, style, masker));
+        if !checks.findings.is_empty() {
+            match cli.format {
+                report::Format::Human => {
+                    super::print(&masker.mask(&format!(
+                        "\nChecks deploy will run first (jobdeploy verify):\n{}",
+                        report::verify::human(&checks, style)
+                    )));
+                }
+                report::Format::Markdown => {
+                    super::print(&masker.mask(&format!("\n{}", report::verify::markdown(&checks))));
+                }
+                // The plan's JSON keeps its shape; `jobdeploy verify --format json` has them.
+                report::Format::Json => {}
+            }
+        }
     }
-    github::publish(
-        &report::plan_markdown(plan, masker),
-        &plan.release.id,
-        plan.has_changes(),
-    )?;
+    let mut markdown = report::plan_markdown(plan, masker);
+    if !checks.findings.is_empty() {
+        markdown = format!(
+            "{markdown}\n{}",
+            masker.mask(&report::verify::markdown(&checks))
+        );
+    }
+    github::publish(&markdown, &plan.release.id, plan.has_changes())?;
     Ok(if args.exit_code && plan.has_changes() {
         ExitCode::from(2)
     } else {

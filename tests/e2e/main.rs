@@ -14,3 +14,4 @@ mod manifest;
 mod quotas;
 mod releases;
 mod schedules;
+mod verify;
