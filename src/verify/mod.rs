@@ -83,6 +83,11 @@ impl Outcome {
         }
     }
 
+    /// A failure or a warning: worth showing beside a plan.
+    pub fn is_note(&self) -> bool {
+        matches!(self, Outcome::Fail { .. } | Outcome::Warn { .. })
+    }
+
     fn fail(problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Outcome::Fail {
             problem: problem.into(),
@@ -146,18 +151,19 @@ impl Report {
         self.totals.failed > 0
     }
 
-    /// Anything but `ok`: what `plan` shows.
+    /// A failure or a warning: what `plan` and `deploy` show (a `skipped` check, such as
+    /// the platform of a single-platform image, is in `verify`'s report only).
     pub fn has_notes(&self) -> bool {
-        self.findings.iter().any(|f| f.outcome != Outcome::Ok)
+        self.findings.iter().any(|f| f.outcome.is_note())
     }
 
-    /// Only the findings that are not `ok`; the totals still count every check.
+    /// Only the failures and warnings; the totals still count every check.
     pub fn notes(&self) -> Self {
         Self {
             findings: self
                 .findings
                 .iter()
-                .filter(|f| f.outcome != Outcome::Ok)
+                .filter(|f| f.outcome.is_note())
                 .cloned()
                 .collect(),
             totals: self.totals,
@@ -326,7 +332,7 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
                 outcome,
             });
         };
-        for (check, outcome) in roles::task_roles(body, &facts.roles) {
+        for (check, outcome) in roles::task_roles(body, on_fargate, &facts.roles) {
             push(Area::Roles, check, outcome);
         }
         for (check, outcome) in image::check(body, on_fargate, &facts.images) {

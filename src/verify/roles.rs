@@ -91,15 +91,18 @@ fn role_outcome(
     }
 }
 
-/// Whether a task definition needs an execution role: images from ECR, `awslogs`, or
-/// `secrets` are fetched by ECS with it.
-fn needs_execution_role(body: &Value) -> Option<&'static str> {
+/// Whether a task definition needs an execution role: ECS fetches `secrets` with it, and
+/// on Fargate also ECR images and `awslogs` (on EC2 the instance role can do those).
+fn needs_execution_role(body: &Value, on_fargate: bool) -> Option<&'static str> {
     for (_, c) in containers(body) {
         if c.get("secrets")
             .and_then(Value::as_array)
             .is_some_and(|s| !s.is_empty())
         {
             return Some("its containers have secrets");
+        }
+        if !on_fargate {
+            continue;
         }
         if c.pointer("/logConfiguration/logDriver")
             .and_then(Value::as_str)
@@ -119,7 +122,11 @@ fn needs_execution_role(body: &Value) -> Option<&'static str> {
 }
 
 /// The execution and task roles of a rendered task definition.
-pub fn task_roles(body: &Value, roles: &BTreeMap<String, Lookup<Role>>) -> Vec<(String, Outcome)> {
+pub fn task_roles(
+    body: &Value,
+    on_fargate: bool,
+    roles: &BTreeMap<String, Lookup<Role>>,
+) -> Vec<(String, Outcome)> {
     let mut out = Vec::new();
     match body.get("executionRoleArn").and_then(Value::as_str) {
         Some(arn) => out.push((
@@ -127,7 +134,7 @@ pub fn task_roles(body: &Value, roles: &BTreeMap<String, Lookup<Role>>) -> Vec<(
             role_outcome(roles, arn, ECS_TASKS, "executionRoleArn in the template"),
         )),
         None => {
-            if let Some(why) = needs_execution_role(body) {
+            if let Some(why) = needs_execution_role(body, on_fargate) {
                 out.push((
                     "execution role".to_string(),
                     Outcome::fail(
@@ -226,7 +233,7 @@ mod tests {
         let mut roles = BTreeMap::new();
         roles.insert(arn.to_string(), Lookup::Missing);
         let body = json!({"executionRoleArn": arn, "containerDefinitions": []});
-        let out = task_roles(&body, &roles);
+        let out = task_roles(&body, true, &roles);
         assert_eq!(out[0].0, "execution role exec");
         assert!(
             matches!(&out[0].1, Outcome::Fail { fix, .. } if fix.starts_with("create role exec with trust policy") && fix.contains(ECS_TASKS))
@@ -238,21 +245,23 @@ mod tests {
                 trust: json!({"Statement": []}),
             }),
         );
-        let out = task_roles(&body, &roles);
+        let out = task_roles(&body, true, &roles);
         assert!(
             matches!(&out[0].1, Outcome::Fail { fix, .. } if fix.starts_with("add to role exec's trust policy"))
         );
         roles.insert(arn.to_string(), Lookup::Denied("iam:GetRole"));
-        let out = task_roles(&body, &roles);
+        let out = task_roles(&body, true, &roles);
         assert!(matches!(&out[0].1, Outcome::Warn { problem } if problem.contains("iam:GetRole")));
     }
 
     #[test]
     fn an_ecr_image_without_execution_role_fails() {
         let body = json!({"containerDefinitions": [{"name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1"}]});
-        let out = task_roles(&body, &BTreeMap::new());
+        let out = task_roles(&body, true, &BTreeMap::new());
+        // On EC2 the instance role pulls from ECR.
+        assert!(task_roles(&body, false, &BTreeMap::new()).is_empty());
         assert!(matches!(&out[0].1, Outcome::Fail { problem, .. } if problem.contains("ECR")));
         let public = json!({"containerDefinitions": [{"name": "app", "image": "busybox:1"}]});
-        assert!(task_roles(&public, &BTreeMap::new()).is_empty());
+        assert!(task_roles(&public, true, &BTreeMap::new()).is_empty());
     }
 }

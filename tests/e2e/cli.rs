@@ -113,6 +113,7 @@ fn completions_version_and_examples() {
         "status",
         "prune",
         "init",
+        "verify",
         "iam-policy",
     ] {
         let help = app.run(unreachable, &[command, "--help"]).ok();
@@ -217,6 +218,7 @@ fn init_help_shows_no_deploy_flags() {
             "rollback",
             "prune",
             "init",
+            "verify",
             "iam-policy",
             "completions",
             "help"
