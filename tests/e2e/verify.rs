@@ -188,17 +188,31 @@ impl Seed {
         })
     }
 
-    /// Pushes `tag` as a multi-platform index offering only linux/arm64.
-    fn push_arm_only(&self, tag: &str) {
+    /// Pushes `tag` as a multi-platform index offering linux on `archs` (and an
+    /// attestation manifest, `unknown/unknown`, as buildx adds).
+    fn push_index(&self, tag: &str, archs: &[&str]) {
+        let manifests: Vec<Value> = archs
+            .iter()
+            .chain(&["unknown"])
+            .enumerate()
+            .map(|(i, arch)| {
+                let os = if *arch == "unknown" {
+                    "unknown"
+                } else {
+                    "linux"
+                };
+                json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": format!("sha256:{}", i.to_string().repeat(64)),
+                    "size": 500,
+                    "platform": {"architecture": arch, "os": os}
+                })
+            })
+            .collect();
         let index = json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [{
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": format!("sha256:{}", "a".repeat(64)),
-                "size": 500,
-                "platform": {"architecture": "arm64", "os": "linux"}
-            }]
+            "manifests": manifests
         });
         self.rt
             .block_on(
@@ -347,7 +361,7 @@ fn lines(stdout: &str) -> Vec<String> {
 
 #[test]
 fn a_sound_job_passes_every_check_reading_only() {
-    let (w, _seed, app) = sound_world();
+    let (w, seed, app) = sound_world();
     w.proxy.clear();
     let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
     assert_eq!(
@@ -417,6 +431,22 @@ fn a_sound_job_passes_every_check_reading_only() {
         md.stdout
     );
 
+    // A multi-platform image offering the task's platform passes the platform check.
+    seed.push_index("multi", &["arm64", "amd64"]);
+    let multi = w.run(&app, &["verify", "--tag", "multi"]).ok();
+    assert!(
+        multi
+            .stdout
+            .contains("ok      image    container app platform"),
+        "{}",
+        multi.stdout
+    );
+    assert!(
+        multi.stdout.contains("Verify: 14 ok, 0 failed"),
+        "{}",
+        multi.stdout
+    );
+
     // The gate passes: deploy verifies, then writes.
     w.proxy.clear();
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
@@ -437,7 +467,7 @@ fn every_broken_check_fails_naming_its_fix_and_all_checks_run() {
     // group; the secret was never created; the rule's role does not exist.
     seed.role("ecs-exec", trust(json!("lambda.amazonaws.com")));
     let missing_secret = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:web/api-AbCdEf");
-    seed.push_arm_only("armonly");
+    seed.push_index("armonly", &["arm64"]);
     let public = seed.network("10.2.0.0/16", true);
     let private = seed.network("10.3.0.0/16", false);
     let web = w.aws.register("web", "v1");
