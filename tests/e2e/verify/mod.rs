@@ -287,3 +287,74 @@ fn deploy_refuses_to_write_when_verify_fails() {
     assert_eq!(w.proxy.count("DescribeLogGroups"), 0);
     assert_eq!(w.proxy.count("RegisterTaskDefinition"), 1);
 }
+
+#[test]
+fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() {
+    let (w, seed, app) = sound_world();
+    let private = seed.network("10.4.0.0/16", false);
+    seed.ecr_endpoints(&private.0);
+    let other = seed.network("10.5.0.0/16", true);
+    let web = td_arn("web", 1);
+    w.aws.rule(
+        "nightly",
+        "default",
+        RuleState::Enabled,
+        vec![
+            awsvpc_target(
+                "endpoints",
+                &w.cluster,
+                &web,
+                "events-ecs",
+                (&private.0, &private.1),
+                false,
+                "LATEST",
+            ),
+            awsvpc_target(
+                "split",
+                &w.cluster,
+                &web,
+                "events-ecs",
+                (&private.0, &other.1),
+                false,
+                "LATEST",
+            ),
+        ],
+    );
+    let run = w.run(&app, &["verify", "--tag", "v2"]).fails();
+    let out = &run.stdout;
+    let section = |label: &str| -> String {
+        out.split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .split(&format!("{label}\n"))
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .take_while(|l| l.starts_with(' '))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    let endpoints = section("default/nightly target endpoints");
+    assert!(
+        endpoints.contains(&format!(
+            "ok      network  subnet {} route to ECR",
+            private.0
+        )),
+        "{out}"
+    );
+    assert!(!endpoints.contains("FAIL"), "{out}");
+    let split = section("default/nightly target split");
+    assert!(
+        split.contains(
+            "FAIL    network  one VPC: subnets and security groups are in different VPCs"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: use subnets and security groups of the same VPC"),
+        "{out}"
+    );
+    assert!(out.contains("Verify: 23 ok, 1 failed"), "{out}");
+}

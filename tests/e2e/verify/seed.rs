@@ -186,6 +186,40 @@ impl Seed {
         })
     }
 
+    /// The VPC endpoints a private subnet pulls from ECR through: `ecr.api` and `ecr.dkr`
+    /// (interface) and S3 (gateway), in the subnet's VPC.
+    pub fn ecr_endpoints(&self, subnet: &str) {
+        self.rt.block_on(async {
+            let out = self
+                .ec2
+                .describe_subnets()
+                .subnet_ids(subnet)
+                .send()
+                .await
+                .expect("subnet");
+            let vpc = out
+                .subnets()
+                .first()
+                .and_then(|s| s.vpc_id())
+                .expect("vpc")
+                .to_string();
+            for (service, kind) in [
+                ("ecr.api", aws_sdk_ec2::types::VpcEndpointType::Interface),
+                ("ecr.dkr", aws_sdk_ec2::types::VpcEndpointType::Interface),
+                ("s3", aws_sdk_ec2::types::VpcEndpointType::Gateway),
+            ] {
+                self.ec2
+                    .create_vpc_endpoint()
+                    .vpc_id(&vpc)
+                    .service_name(format!("com.amazonaws.{REGION}.{service}"))
+                    .vpc_endpoint_type(kind)
+                    .send()
+                    .await
+                    .expect("endpoint");
+            }
+        });
+    }
+
     /// Pushes `tag` as a multi-platform index offering linux on `archs` (and an
     /// attestation manifest, `unknown/unknown`, as buildx adds).
     pub fn push_index(&self, tag: &str, archs: &[&str]) {
