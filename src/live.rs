@@ -157,6 +157,8 @@ pub struct Skipped {
     /// Without a target id when a whole rule or schedule is left alone.
     #[serde(flatten)]
     pub at: Trigger,
+    /// Not `kind`: that is the trigger's (`rule` or `schedule`), flattened beside it.
+    #[serde(rename = "skip")]
     pub kind: SkipKind,
     pub reason: String,
 }

@@ -203,7 +203,8 @@ impl Plan {
         Self::assemble(PlanKind::Rollback, release, families, targets)
     }
 
-    fn assemble(
+    /// A plan of these families and targets, with its summary counted from them.
+    pub(crate) fn assemble(
         kind: PlanKind,
         release: &Release,
         families: Vec<FamilyPlan>,
@@ -247,8 +248,9 @@ impl Plan {
         if self.kind == PlanKind::Rollback {
             if !self.has_changes() {
                 return format!(
-                    "No changes: every target is already on release {} ({} targets).",
-                    self.release.id, s.targets_unchanged
+                    "No changes: every target is already on release {} ({}).",
+                    self.release.id,
+                    plural(s.targets_unchanged, "target", "targets")
                 );
             }
             return format!(
@@ -260,8 +262,10 @@ impl Plan {
         }
         if !self.has_changes() {
             return format!(
-                "No changes: release {} is live ({} families, {} targets).",
-                self.release.id, s.families_unchanged, s.targets_unchanged
+                "No changes: release {} is live ({}, {}).",
+                self.release.id,
+                plural(s.families_unchanged, "family", "families"),
+                plural(s.targets_unchanged, "target", "targets")
             );
         }
         format!(

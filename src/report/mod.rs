@@ -12,6 +12,7 @@ use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, Targe
 use crate::secrets::Masker;
 
 pub mod calls;
+pub mod errors;
 pub mod releases;
 pub mod verify;
 
@@ -383,15 +384,4 @@ pub fn outcome(outcome: &Outcome, format: Format) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// no-color.org: only a non-empty NO_COLOR turns colour off.
-    #[test]
-    fn an_empty_no_color_keeps_colour_a_set_one_turns_it_off() {
-        assert!(no_color_unset(None));
-        assert!(no_color_unset(Some("".into())));
-        assert!(!no_color_unset(Some("1".into())));
-        assert!(!Style { color: false }.paint("1", "x").contains('\x1b'));
-    }
-}
+mod tests;

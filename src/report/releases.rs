@@ -312,7 +312,7 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
     if plan.kept_releases.is_empty() {
         let _ = writeln!(
             out,
-            "No jobdeploy release found: revisions are only pruned once they are older than a release."
+            "No jobdeploy release found: revisions are only pruned once they are older than a release.\n"
         );
     } else {
         let last = match plan.kept_releases.len() {
@@ -332,10 +332,12 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
         .map(|e| e.label().len())
         .max()
         .unwrap_or(0);
+    // Every verb padded to the widest, `deregistered`, so the labels line up.
     for e in &plan.keep {
         let _ = writeln!(
             out,
-            "  keep        {:width$}  {}",
+            "  {:12} {:width$}  {}",
+            "keep",
             e.label(),
             reasons(&e.reasons)
         );
@@ -346,14 +348,14 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
             outcome.dry_run,
             outcome.failed.iter().any(|(l, _)| *l == label),
         ) {
-            (true, _) => "would drop ",
-            (false, true) => "FAILED     ",
+            (true, _) => "would drop",
+            (false, true) => "FAILED",
             (false, false) => "deregistered",
         };
         let _ = writeln!(
             out,
             "  {} {label:width$}  {}",
-            style.paint("31", verb),
+            style.paint("31", &format!("{verb:12}")),
             reasons(&e.reasons)
         );
     }

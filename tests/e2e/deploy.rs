@@ -1,6 +1,7 @@
 //! End to end: the built binary against moto (through a recording proxy) and real git repos.
 
-use crate::common::proxy::Proxy;
+use crate::common::proxy::{Proxy, Reply};
+use crate::common::scenario::fail;
 use crate::common::*;
 use aws_sdk_eventbridge::types::RuleState;
 
@@ -385,7 +386,7 @@ fn github_actions_summary_outputs_and_masking() {
 }
 
 /// Two rules of ours; the second one's write fails as `reply` says.
-fn failing_deploy(reply: crate::common::proxy::Reply) -> (World, String, String) {
+fn failing_deploy(reply: Reply) -> (World, String, String) {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     for rule in ["a-first", "b-second", "c-third"] {
@@ -396,13 +397,8 @@ fn failing_deploy(reply: crate::common::proxy::Reply) -> (World, String, String)
             vec![full_target(&w.cluster, &web)],
         );
     }
-    w.proxy.inject(crate::common::proxy::Fault {
-        action: "PutTargets",
-        rule: Some("b-second"),
-        times: None,
-        skip: 0,
-        reply,
-    });
+    w.proxy
+        .inject(fail("PutTargets").on_rule("b-second").with(reply));
     let app = App::new(&tag_config(), &["web"]);
     let run = w
         .run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"])
@@ -412,7 +408,7 @@ fn failing_deploy(reply: crate::common::proxy::Reply) -> (World, String, String)
 
 #[test]
 fn failed_entry_count_reverts_every_repointed_target() {
-    let (w, web, stderr) = failing_deploy(crate::common::proxy::Reply::FailedEntry);
+    let (w, web, stderr) = failing_deploy(Reply::FailedEntry);
     assert!(stderr.contains("rule b-second"), "{stderr}");
     assert!(stderr.contains("FailedEntryCount 1"), "{stderr}");
     assert!(
@@ -434,10 +430,7 @@ fn failed_entry_count_reverts_every_repointed_target() {
 
 #[test]
 fn access_denied_reverts_and_a_rerun_converges() {
-    let (w, web, stderr) = failing_deploy(crate::common::proxy::Reply::Error(
-        400,
-        "AccessDeniedException",
-    ));
+    let (w, web, stderr) = failing_deploy(Reply::access_denied());
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
     assert!(stderr.contains("rule b-second"), "{stderr}");
     for rule in ["a-first", "b-second", "c-third"] {
@@ -474,17 +467,17 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
     }
     // The plan reads b-second once; the re-read right before writing sees another deploy's
     // change (a different revision).
-    w.proxy.inject(crate::common::proxy::Fault {
-        action: "ListTargetsByRule",
-        rule: Some("b-second"),
-        times: None,
-        skip: 1,
-        reply: crate::common::proxy::Reply::Json(serde_json::json!({"Targets": [{
-            "Id": "nightly",
-            "Arn": w.cluster,
-            "EcsParameters": {"TaskDefinitionArn": td_arn("web", 7), "TaskCount": 2}
-        }]})),
-    });
+    let changed = serde_json::json!({"Targets": [{
+        "Id": "nightly",
+        "Arn": w.cluster,
+        "EcsParameters": {"TaskDefinitionArn": td_arn("web", 7), "TaskCount": 2}
+    }]});
+    w.proxy.inject(
+        fail("ListTargetsByRule")
+            .on_rule("b-second")
+            .after(1)
+            .with(Reply::Json(changed)),
+    );
     let app = App::new(&tag_config(), &["web"]);
     let run = w
         .run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"])

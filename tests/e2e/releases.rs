@@ -475,6 +475,9 @@ fn status_and_history_json_carry_what_the_human_form_says() {
         );
     }
     assert_eq!(status["untemplated"][0]["rule"], "api-job");
+    // The trigger's `kind` is not overwritten by why it was skipped.
+    assert_eq!(status["untemplated"][0]["kind"], "rule");
+    assert_eq!(status["untemplated"][0]["skip"], "no_template");
     assert_eq!(w.run(&app, &["status", "--exit-code"]).code, 2);
 
     // History: every fact in the JSON is in the human form.

@@ -2,6 +2,7 @@
 //! AWS SDK clients for seeding and checking, and the built binary.
 
 pub mod proxy;
+pub mod scenario;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
