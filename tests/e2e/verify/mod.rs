@@ -7,7 +7,8 @@ mod seed;
 use aws_sdk_eventbridge::types::RuleState;
 use serde_json::{Value, json};
 
-use crate::common::proxy::{Fault, Reply};
+use crate::common::proxy::Reply;
+use crate::common::scenario::fail;
 use crate::common::*;
 use seed::*;
 
@@ -201,20 +202,10 @@ fn every_broken_check_fails_naming_its_fix_and_all_checks_run() {
 #[test]
 fn a_refused_read_is_a_warning_not_a_failure() {
     let (w, _seed, app) = sound_world();
-    w.proxy.inject(Fault {
-        action: "GetRole",
-        rule: None,
-        skip: 0,
-        times: None,
-        reply: Reply::Error(403, "AccessDenied"),
-    });
-    w.proxy.inject(Fault {
-        action: "DescribeLogGroups",
-        rule: None,
-        skip: 0,
-        times: None,
-        reply: Reply::Error(400, "AccessDeniedException"),
-    });
+    w.proxy
+        .inject(fail("GetRole").with(Reply::access_denied_query()));
+    w.proxy
+        .inject(fail("DescribeLogGroups").with(Reply::access_denied()));
     let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
     let out = &run.stdout;
     assert!(
