@@ -36,12 +36,25 @@ DEFAULT_QUOTAS = {
     "ecs-reads": (20.0, 50.0),
     "ecs-tagging": (10.0, 20.0),
     "ecr": (10.0, 10.0),
-    "logs": (25.0, 25.0),
+    "iam": (10.0, 10.0),
+    "ssm": (40.0, 40.0),
+    "secrets-manager": (50.0, 50.0),
+    "logs": (10.0, 10.0),
+    "ec2": (20.0, 100.0),
 }
+
+# Services by X-Amz-Target prefix (JSON protocol) or query-protocol API Version.
+TARGET_GROUPS = {"AmazonSSM": "ssm", "secretsmanager": "secrets-manager", "Logs_20140328": "logs"}
+QUERY_VERSIONS = {"2010-05-08": "iam", "2016-11-15": "ec2"}
 
 
 def group_of(handler: BaseHTTPRequestHandler, action: str) -> str | None:
     service = (handler.headers.get("X-Amz-Target") or "").split(".", 1)[0]
+    if service in TARGET_GROUPS:
+        return TARGET_GROUPS[service]
+    version = getattr(LOCAL, "query_version", None)
+    if version in QUERY_VERSIONS:
+        return QUERY_VERSIONS[version]
     if service.startswith("AWSEvents"):
         return "eventbridge"
     if service.startswith("AmazonEC2ContainerRegistry"):
@@ -96,6 +109,9 @@ def upstream() -> http.client.HTTPConnection:
 
 
 def action_of(handler: BaseHTTPRequestHandler) -> str:
+    query_action = getattr(LOCAL, "query_action", None)
+    if query_action:
+        return query_action
     target = handler.headers.get("X-Amz-Target")
     if target:
         return target.rsplit(".", 1)[-1]
@@ -132,6 +148,12 @@ class Handler(BaseHTTPRequestHandler):
                 COUNTS.clear()
                 reset_buckets()
             return self.reply(200, {}, b"{}")
+        # IAM and EC2 speak the query protocol: `Action` and `Version` in a form body.
+        form = {}
+        if (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+        LOCAL.query_action = form.get("Action")
+        LOCAL.query_version = form.get("Version")
         action = action_of(self)
         with LOCK:
             COUNTS[action] += 1
@@ -141,6 +163,11 @@ class Handler(BaseHTTPRequestHandler):
                 COUNTS["__throttled"] += 1
                 COUNTS[f"__throttled:{action}"] += 1
         time.sleep(LATENCY)
+        if throttled and LOCAL.query_action:
+            xml = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            if LOCAL.query_version == "2016-11-15":
+                xml = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Rate exceeded</Message></Error></Errors></Response>"
+            return self.reply(400, {"Content-Type": "text/xml"}, xml.encode())
         if throttled:
             body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}

@@ -14,7 +14,8 @@ use crate::report::Format;
     long_about = "Reads the image tag the Kubernetes manifest repo says is live, renders the task \
 definition templates in taskdefs/, registers what changed and repoints every EventBridge rule \
 target and Scheduler schedule of ours at the new revisions — all or nothing.",
-    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy run nightly-report               # run a rule's task now, wait, exit with its code\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
+    after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy run nightly-report      # run a rule's task now, wait, exit with its code\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy verify                  # read-only preflight: roles, images, secrets, logs, network, Fargate
+  jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
 )]
 pub struct Cli {
     /// Path to jobdeploy.toml [default: ./jobdeploy.toml]
@@ -25,7 +26,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "JOBDEPLOY_TAG", value_name = "TAG")]
     pub tag: Option<String>,
 
-    /// Output format of plan, deploy, rollback, history, status and prune reports
+    /// Output format of plan, deploy, rollback, history, status, prune and verify reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "JOBDEPLOY_FORMAT")]
     pub format: Format,
 
@@ -139,6 +140,17 @@ pub enum Command {
         after_help = "Examples:\n  jobdeploy run nightly-report                 # a rule on a configured bus, or a schedule\n  jobdeploy run default/nightly-report --dry-run\n  jobdeploy run jobs/export --latest --env DRY_RUN=1\n  jobdeploy run nightly-report --release v1.4.1     # last release's revision\n  jobdeploy run nightly-report --override-command 'bin/rake reports:one[42]' --timeout 30m\n  jobdeploy run nightly-report --no-wait"
     )]
     Run(RunArgs),
+    /// Check, read-only, what would make the jobs fail when they run
+    ///
+    /// For every rendered task definition and every target of ours: roles exist and trust
+    /// ECS / EventBridge / Scheduler; images exist in ECR for the task's platform; secrets,
+    /// parameters and log groups exist; subnets and security groups exist in one VPC with a
+    /// route to ECR; Fargate cpu/memory and platform version are supported. Every check
+    /// runs; exit 1 if any failed. A read without permission is a warning, not a failure.
+    #[command(
+        after_help = "Examples:\n  jobdeploy verify\n  jobdeploy verify --tag v1.4.2 --format markdown >> \"$GITHUB_STEP_SUMMARY\""
+    )]
+    Verify,
     /// Print the least-privilege IAM policy this config needs
     ///
     /// Scoped to the cluster, the templated families, the rules' buses, the schedule groups
@@ -230,6 +242,9 @@ pub struct DeployArgs {
     /// Only print the plan (same as `jobdeploy plan`)
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not run `verify`'s checks before writing (also `[verify] before_deploy = false`)
+    #[arg(long)]
+    pub no_verify: bool,
     /// After registering and before repointing anything, run this rule's (or schedule's)
     /// task on the new revision; repoint only if it exits 0 (repeatable; adds to `smoke` in
     /// jobdeploy.toml)

@@ -35,6 +35,30 @@ pub struct Config {
     /// anything; the deploy goes on only if each exits 0 (`deploy --smoke` adds to these).
     #[serde(default)]
     pub smoke: Vec<String>,
+    #[serde(default)]
+    pub verify: VerifyConfig,
+}
+
+/// `[verify]`: the read-only preflight `deploy` runs before its first write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// Run `verify`'s checks of what a deploy changes before it writes, and refuse on a
+    /// failure. `--no-verify` skips them for one deploy.
+    #[serde(default = "default_true")]
+    pub before_deploy: bool,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            before_deploy: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// `[aws]`: how hard jobdeploy may call AWS.
@@ -307,6 +331,23 @@ replicas = 3
         assert!(!c.rule_exclude.is_match("report"));
         assert_eq!(c.config.schedules.groups, ["jobs"]);
         assert_eq!(c.config.vars.len(), 2);
+    }
+
+    #[test]
+    fn verify_before_deploy_is_on_unless_turned_off() {
+        assert!(
+            parse("cluster = \"b\"")
+                .unwrap()
+                .config
+                .verify
+                .before_deploy
+        );
+        let off = parse("cluster = \"b\"\n[verify]\nbefore_deploy = false\n").unwrap();
+        assert!(!off.config.verify.before_deploy);
+        let err = parse("cluster = \"b\"\n[verify]\nbefore_deploys = false\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("before_deploys"), "{err}");
     }
 
     #[test]

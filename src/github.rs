@@ -55,6 +55,15 @@ fn append(var: &str, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
+/// Appends a markdown section to `$GITHUB_STEP_SUMMARY`, when running inside Actions.
+pub fn summary(markdown: &str) -> crate::error::Result<()> {
+    if !in_actions() {
+        return Ok(());
+    }
+    append("GITHUB_STEP_SUMMARY", &format!("{markdown}\n"))
+        .map_err(|e| crate::error::Error::new(format!("cannot write $GITHUB_STEP_SUMMARY: {e}")))
+}
+
 /// Appends the markdown report to `$GITHUB_STEP_SUMMARY` and writes `release`/`changed` to
 /// `$GITHUB_OUTPUT`, when running inside Actions.
 pub fn publish(markdown: &str, release: &str, changed: bool) -> crate::error::Result<()> {
@@ -71,13 +80,4 @@ pub fn publish(markdown: &str, release: &str, changed: bool) -> crate::error::Re
         &format!("release={release}\nchanged={changed}\n"),
     )
     .map_err(|e| fail("GITHUB_OUTPUT", e))
-}
-
-/// Appends `markdown` to `$GITHUB_STEP_SUMMARY` when running inside Actions.
-pub fn summary(markdown: &str) -> crate::error::Result<()> {
-    if !in_actions() {
-        return Ok(());
-    }
-    append("GITHUB_STEP_SUMMARY", &format!("{markdown}\n"))
-        .map_err(|e| crate::error::Error::new(format!("cannot write $GITHUB_STEP_SUMMARY: {e}")))
 }

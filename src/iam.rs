@@ -25,6 +25,11 @@ pub struct Scope {
     /// `(awslogs-region, awslogs-group)` of the templates' containers: `run` and
     /// `deploy --smoke` read their tasks' logs there (no region: the cluster's).
     pub log_groups: BTreeSet<(Option<String>, String)>,
+    /// `verify`'s reads (which `deploy` runs first): SSM parameter ARNs of the templates'
+    /// secrets.
+    pub parameters: BTreeSet<String>,
+    /// Secrets Manager secret ARNs of the templates' secrets.
+    pub secrets: BTreeSet<String>,
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:` from the cluster ARN.
@@ -199,7 +204,8 @@ pub fn policy(scope: &Scope) -> Value {
         let partition = scope.cluster_arn.split(':').nth(1).unwrap_or("aws");
         statements.push(statement(
             "CheckImageExists",
-            &["ecr:DescribeImages"],
+            // BatchGetImage: verify reads the manifest for the image's platforms.
+            &["ecr:DescribeImages", "ecr:BatchGetImage"],
             vec![format!(
                 "arn:{partition}:ecr:{}:{}:repository/{}",
                 repo.region, repo.account, repo.repository
@@ -216,6 +222,7 @@ pub fn policy(scope: &Scope) -> Value {
             star(),
         ));
     }
+    statements.extend(verify_reads(scope));
     statements.extend(
         [
             pass_role(
@@ -285,6 +292,72 @@ fn run_tasks(scope: &Scope, ecs: &str) -> Vec<Value> {
     out
 }
 
+/// What `verify` reads (and `deploy`, which runs it first): the roles it names, the
+/// templates' parameters and secrets (metadata only: `secretsmanager:DescribeSecret`, never
+/// GetSecretValue), log groups and the network. DescribeLogGroups and EC2's Describe calls
+/// take no resource.
+fn verify_reads(scope: &Scope) -> Vec<Value> {
+    let mut out = Vec::new();
+    let roles: BTreeSet<&String> = scope
+        .task_roles
+        .iter()
+        .chain(&scope.rule_roles)
+        .chain(&scope.schedule_roles)
+        .collect();
+    if !roles.is_empty() {
+        out.push(statement(
+            "VerifyRoles",
+            &["iam:GetRole"],
+            roles.into_iter().cloned().collect(),
+        ));
+    }
+    if !scope.parameters.is_empty() {
+        out.push(statement(
+            "VerifyParameters",
+            &["ssm:GetParameters"],
+            scope.parameters.iter().cloned().collect(),
+        ));
+    }
+    if !scope.secrets.is_empty() {
+        out.push(statement(
+            "VerifySecrets",
+            &["secretsmanager:DescribeSecret"],
+            scope.secrets.iter().cloned().collect(),
+        ));
+    }
+    out.push(statement(
+        "VerifyLogGroupsAndNetwork",
+        &[
+            "logs:DescribeLogGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeVpcEndpoints",
+        ],
+        vec!["*".to_string()],
+    ));
+    out
+}
+
+/// The ARN IAM matches for a `valueFrom`: a parameter ARN without its `:version` or
+/// `:label` selector, or a secret ARN without its suffixes (with `*`: a partial ARN
+/// lacks the 6 random characters). `region` and `account` complete a bare name.
+pub fn secret_resource(value_from: &str, partition: &str, region: &str, account: &str) -> String {
+    let parts: Vec<&str> = value_from.split(':').collect();
+    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"secretsmanager") && parts.len() >= 7
+    {
+        return format!("{}*", parts[..7].join(":"));
+    }
+    if parts.first() == Some(&"arn") && parts.len() >= 6 {
+        return parts[..6].join(":");
+    }
+    let name = value_from.split(':').next().unwrap_or(value_from);
+    format!(
+        "arn:{partition}:ssm:{region}:{account}:parameter/{}",
+        name.trim_start_matches('/')
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +379,9 @@ mod tests {
             schedule_roles: ["arn:aws:iam::123456789012:role/sched".to_string()].into(),
             prune: false,
             log_groups: BTreeSet::new(),
+            parameters: ["arn:aws:ssm:ap-northeast-1:123456789012:parameter/web/db".to_string()]
+                .into(),
+            secrets: BTreeSet::new(),
         };
         let p = policy(&scope);
         let text = p.to_string();
@@ -336,6 +412,54 @@ mod tests {
             .filter_map(|s| s["Sid"].as_str())
             .collect();
         assert_eq!(sids.len(), sids.iter().collect::<BTreeSet<_>>().len());
+    }
+
+    #[test]
+    fn verify_reads_are_scoped_and_never_read_secret_values() {
+        let scope = Scope {
+            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/batch".into(),
+            task_roles: ["arn:aws:iam::123456789012:role/exec".to_string()].into(),
+            rule_roles: ["arn:aws:iam::123456789012:role/events".to_string()].into(),
+            parameters: ["arn:aws:ssm:us-east-1:123456789012:parameter/web/db".to_string()].into(),
+            secrets: [
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf*".to_string(),
+            ]
+            .into(),
+            ..Scope::default()
+        };
+        let p = policy(&scope);
+        assert_eq!(
+            grants(&p, "iam:GetRole"),
+            BTreeSet::from([
+                "arn:aws:iam::123456789012:role/events".to_string(),
+                "arn:aws:iam::123456789012:role/exec".to_string()
+            ])
+        );
+        assert_eq!(grants(&p, "ssm:GetParameters").len(), 1);
+        assert_eq!(grants(&p, "secretsmanager:DescribeSecret").len(), 1);
+        assert_eq!(
+            grants(&p, "ec2:DescribeRouteTables"),
+            BTreeSet::from(["*".to_string()])
+        );
+        assert!(!p.to_string().contains("GetSecretValue"));
+    }
+
+    #[test]
+    fn secret_resources_drop_selectors_and_suffixes() {
+        let r = |v| secret_resource(v, "aws", "us-east-1", "123456789012");
+        assert_eq!(
+            r("/web/db:3"),
+            "arn:aws:ssm:us-east-1:123456789012:parameter/web/db"
+        );
+        assert_eq!(r("db"), "arn:aws:ssm:us-east-1:123456789012:parameter/db");
+        assert_eq!(
+            r("arn:aws:ssm:eu-west-1:1:parameter/web/db:label"),
+            "arn:aws:ssm:eu-west-1:1:parameter/web/db"
+        );
+        assert_eq!(
+            r("arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf:password::"),
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf*"
+        );
     }
 
     fn scope(buses: &[&str], prune: bool) -> Scope {

@@ -40,3 +40,4 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod secrets;
+pub mod verify;

@@ -90,3 +90,70 @@ fn missing(image: &ImageRef) -> Error {
     ))
     .hint("push the image first (is the build finished?), or check the tag in the manifest repo")
 }
+
+/// An image's manifest as ECR stores it, for `verify`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub digest: Option<String>,
+    pub media_type: Option<String>,
+    pub body: String,
+}
+
+/// Media types `verify` reads: single-platform manifests and multi-platform indexes.
+const MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// The manifest of `image` (by tag when it has one, else by digest): BatchGetImage, in
+/// the registry's account and region. A missing repository or image is
+/// [`super::Lookup::Missing`].
+pub async fn manifest(
+    aws: &Aws,
+    image: &ImageRef,
+    repo: &EcrRepository,
+) -> Result<super::Lookup<Manifest>> {
+    let config = aws_sdk_ecr::config::Builder::from(&aws.sdk)
+        .region(Region::new(repo.region.clone()))
+        .build();
+    let ecr = aws_sdk_ecr::Client::from_conf(config);
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder();
+    let id = match (&image.tag, &image.digest) {
+        (Some(tag), _) => id.image_tag(tag),
+        (None, Some(digest)) => id.image_digest(digest),
+        (None, None) => return Err(Error::new(format!("image `{image}` has no tag or digest"))),
+    }
+    .build();
+    let result = aws
+        .pacer
+        .call(Group::Ecr, "BatchGetImage", || {
+            ecr.batch_get_image()
+                .registry_id(&repo.account)
+                .repository_name(&repo.repository)
+                .image_ids(id.clone())
+                .set_accepted_media_types(Some(
+                    MEDIA_TYPES.iter().map(|m| (*m).to_string()).collect(),
+                ))
+                .send()
+        })
+        .await;
+    match result {
+        Ok(out) => Ok(out.images().first().map_or(super::Lookup::Missing, |i| {
+            super::Lookup::Found(Manifest {
+                digest: i
+                    .image_id()
+                    .and_then(|id| id.image_digest())
+                    .map(str::to_string),
+                media_type: i.image_manifest_media_type().map(str::to_string),
+                body: i.image_manifest().unwrap_or_default().to_string(),
+            })
+        })),
+        Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => {
+            Ok(super::Lookup::Missing)
+        }
+        Err(e) if super::is_denied(&e) => Ok(super::Lookup::Denied("ecr:BatchGetImage")),
+        Err(e) => Err(failed("ECR BatchGetImage", &repo.repository, &e)),
+    }
+}

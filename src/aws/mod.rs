@@ -8,14 +8,19 @@
 //! returned it, so no field is lost in a typed round trip — including fields newer than this
 //! SDK.
 
+pub mod ec2;
 pub mod ecr;
 pub mod ecs;
 pub mod events;
+pub mod iam;
+pub mod loggroups;
 pub mod logs;
 pub mod owner;
 pub mod pace;
 pub mod raw;
 pub mod scheduler;
+pub mod secretsmanager;
+pub mod ssm;
 pub mod tasks;
 
 use std::fmt;
@@ -42,7 +47,15 @@ pub struct Aws {
     pub ecs: Paced<aws_sdk_ecs::Client>,
     pub events: Paced<aws_sdk_eventbridge::Client>,
     pub scheduler: Paced<aws_sdk_scheduler::Client>,
+    /// CloudWatch Logs: `run` follows a task's streams, `verify` reads log groups.
+    /// `verify`'s reads: roles, parameters, secrets, log groups, subnets. Services with
+    /// regions (all but IAM) are asked in the deploy's region; reads in another region (a
+    /// log group's `awslogs-region`, a parameter's ARN) build a client there.
+    pub iam: Paced<aws_sdk_iam::Client>,
+    pub ssm: Paced<aws_sdk_ssm::Client>,
+    pub secrets: Paced<aws_sdk_secretsmanager::Client>,
     pub logs: Paced<aws_sdk_cloudwatchlogs::Client>,
+    pub ec2: Paced<aws_sdk_ec2::Client>,
     /// Every client's calls go through it; it also counts them.
     pub pacer: Arc<Pacer>,
     pub region: String,
@@ -93,7 +106,11 @@ impl Aws {
             ecs: Paced::new(aws_sdk_ecs::Client::new(&sdk), pacer.clone()),
             events: Paced::new(aws_sdk_eventbridge::Client::new(&sdk), pacer.clone()),
             scheduler: Paced::new(aws_sdk_scheduler::Client::new(&sdk), pacer.clone()),
+            iam: Paced::new(aws_sdk_iam::Client::new(&sdk), pacer.clone()),
+            ssm: Paced::new(aws_sdk_ssm::Client::new(&sdk), pacer.clone()),
+            secrets: Paced::new(aws_sdk_secretsmanager::Client::new(&sdk), pacer.clone()),
             logs: Paced::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), pacer.clone()),
+            ec2: Paced::new(aws_sdk_ec2::Client::new(&sdk), pacer.clone()),
             pacer,
             sdk,
             region,
@@ -282,6 +299,33 @@ where
 /// The token of the next page, as AWS answers it: absent or empty means there is none.
 pub fn next_token(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// What a read found: the thing, its absence, or no permission to read it (`verify` turns
+/// that into a warning naming the permission, never a failure).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+    /// The IAM action that was refused, e.g. `iam:GetRole`.
+    Denied(&'static str),
+}
+
+/// Error codes AWS answers a refused read with, across services.
+const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    "AuthorizationError",
+];
+
+/// Whether AWS refused the call for want of a permission.
+pub fn is_denied<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error_code(err).is_some_and(|c| DENIED_CODES.contains(&c))
 }
 
 pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>

@@ -22,6 +22,10 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
         // The plan is what the log reader needs first; the outcome follows.
         crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));
     }
+    if planned.local.config.config.verify.before_deploy && !args.no_verify {
+        let checks = super::verify::of_plan(&planned.aws, plan).await?;
+        super::verify::gate(ctx, &checks, masker)?;
+    }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
     let aws = &planned.aws;
     let apply = apply::deploy_gated(

@@ -31,6 +31,18 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
         prune: true,
         ..Scope::default()
     };
+    let partition = state
+        .cluster_arn
+        .split(':')
+        .nth(1)
+        .unwrap_or("aws")
+        .to_string();
+    let account = state
+        .cluster_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or("*")
+        .to_string();
     for r in &local.rendered {
         for key in ["taskRoleArn", "executionRoleArn"] {
             if let Some(role) = r.body.get(key).and_then(Value::as_str) {
@@ -48,6 +60,22 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
             {
                 let region = option("awslogs-region").map(str::to_string);
                 scope.log_groups.insert((region, group.to_string()));
+            }
+        }
+        for secret in containers
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("secrets").and_then(Value::as_array))
+            .flatten()
+        {
+            let Some(from) = secret.get("valueFrom").and_then(Value::as_str) else {
+                continue;
+            };
+            let resource = crate::iam::secret_resource(from, &partition, &aws.region, &account);
+            if resource.contains(":secretsmanager:") {
+                scope.secrets.insert(resource);
+            } else {
+                scope.parameters.insert(resource);
             }
         }
     }

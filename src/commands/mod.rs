@@ -11,6 +11,7 @@ pub mod render;
 pub mod rollback;
 pub mod run;
 pub mod status;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Prune(args) => prune::run(ctx, args).await,
         Command::Init(args) => init::run(ctx, args).await,
         Command::Run(args) => run::run(ctx, args).await,
+        Command::Verify => verify::run(ctx).await,
         Command::IamPolicy => iam_policy::run(ctx).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -10,17 +10,45 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<ExitCode> {
     let planned = ctx.plan(Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
+    // The checks deploy will run before writing; shown only when one is not `ok`, so a
+    // clean plan reads as before.
+    let checks = if planned.local.config.config.verify.before_deploy {
+        super::verify::of_plan(&planned.aws, plan).await?.notes()
+    } else {
+        crate::verify::Report::default()
+    };
     super::report_calls(ctx, &planned.aws, plan);
+    let style = ctx.style;
     if ctx.quiet_human() {
         crate::progress::print(&format!("{}\n", plan.summary_line()));
     } else {
-        crate::progress::print(&report::plan(plan, ctx.format, ctx.style, masker));
+        crate::progress::print(&report::plan(plan, ctx.format, style, masker));
+        if !checks.findings.is_empty() {
+            match ctx.format {
+                report::Format::Human => {
+                    crate::progress::print(&masker.mask(&format!(
+                        "\nChecks deploy will run first (jobdeploy verify):\n{}",
+                        report::verify::human(&checks, style)
+                    )));
+                }
+                report::Format::Markdown => {
+                    crate::progress::print(
+                        &masker.mask(&format!("\n{}", report::verify::markdown(&checks))),
+                    );
+                }
+                // The plan's JSON keeps its shape; `jobdeploy verify --format json` has them.
+                report::Format::Json => {}
+            }
+        }
     }
-    github::publish(
-        &report::plan_markdown(plan, masker),
-        &plan.release.id,
-        plan.has_changes(),
-    )?;
+    let mut markdown = report::plan_markdown(plan, masker);
+    if !checks.findings.is_empty() {
+        markdown = format!(
+            "{markdown}\n{}",
+            masker.mask(&report::verify::markdown(&checks))
+        );
+    }
+    github::publish(&markdown, &plan.release.id, plan.has_changes())?;
     Ok(if args.exit_code && plan.has_changes() {
         ExitCode::from(2)
     } else {

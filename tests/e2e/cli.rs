@@ -13,6 +13,9 @@ fn iam_policy_is_scoped_to_what_the_config_and_account_name() {
     let template = APP_TEMPLATE.replace("FAMILY", "web").replace(
         "\"cpu\"",
         &format!("\"taskRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/web-task\", \"executionRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/ecs-exec\", \"cpu\""),
+    ).replace(
+        "\"environment\"",
+        &format!("\"secrets\": [{{\"name\": \"DB\", \"valueFrom\": \"/web/db:2\"}}, {{\"name\": \"API\", \"valueFrom\": \"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:api-AbCdEf:token::\"}}], \"environment\""),
     );
     app.write("taskdefs/web.json", &template);
     w.proxy.clear();
@@ -49,6 +52,44 @@ fn iam_policy_is_scoped_to_what_the_config_and_account_name() {
         statement("PassScheduleRoles")["Resource"][0],
         format!("arn:aws:iam::{ACCOUNT}:role/scheduler-ecs")
     );
+    // What verify reads (deploy runs it first): the roles, the parameter without its
+    // version selector, the secret's metadata (never its value), logs and network.
+    assert_eq!(
+        statement("CheckImageExists")["Action"],
+        serde_json::json!(["ecr:DescribeImages", "ecr:BatchGetImage"])
+    );
+    let roles = statement("VerifyRoles");
+    assert_eq!(roles["Action"], serde_json::json!(["iam:GetRole"]));
+    assert_eq!(
+        roles["Resource"].as_array().map(Vec::len),
+        Some(4),
+        "{roles}"
+    );
+    assert_eq!(
+        statement("VerifyParameters")["Resource"],
+        serde_json::json!([format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/web/db")])
+    );
+    assert_eq!(
+        statement("VerifySecrets")["Resource"],
+        serde_json::json!([format!(
+            "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:api-AbCdEf*"
+        )])
+    );
+    assert_eq!(
+        statement("VerifySecrets")["Action"],
+        serde_json::json!(["secretsmanager:DescribeSecret"])
+    );
+    let reads = statement("VerifyLogGroupsAndNetwork")["Action"].to_string();
+    for action in [
+        "logs:DescribeLogGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeSecurityGroups",
+    ] {
+        assert!(reads.contains(action), "{action} in {reads}");
+    }
+    assert!(!run.stdout.contains("GetSecretValue"), "{}", run.stdout);
 }
 
 #[test]
@@ -72,6 +113,7 @@ fn completions_version_and_examples() {
         "status",
         "prune",
         "init",
+        "verify",
         "iam-policy",
     ] {
         let help = app.run(unreachable, &[command, "--help"]).ok();
@@ -177,6 +219,7 @@ fn init_help_shows_no_deploy_flags() {
             "prune",
             "init",
             "run",
+            "verify",
             "iam-policy",
             "completions",
             "help"

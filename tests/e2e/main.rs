@@ -19,3 +19,4 @@ mod revert;
 mod run;
 mod schedules;
 mod smoke;
+mod verify;

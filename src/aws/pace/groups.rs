@@ -17,14 +17,24 @@ pub enum Group {
     /// ECS TagResource: at the first deploy, the revisions the targets ran become release
     /// `adopted`.
     EcsTagging,
-    /// ECR DescribeImages.
+    /// ECR DescribeImages and BatchGetImage.
     Ecr,
-    /// CloudWatch Logs GetLogEvents: `run` follows a task's log streams.
+    /// CloudWatch Logs reads: GetLogEvents (`run` follows a task's log streams) and
+    /// DescribeLogGroups (`verify`).
     Logs,
+    /// IAM GetRole (`verify`).
+    Iam,
+    /// SSM Parameter Store GetParameters (`verify`).
+    Ssm,
+    /// Secrets Manager DescribeSecret (`verify`).
+    SecretsManager,
+    /// EC2 DescribeSubnets, DescribeSecurityGroups, DescribeRouteTables,
+    /// DescribeVpcEndpoints (`verify`).
+    Ec2,
 }
 
 impl Group {
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 11] = [
         Group::Eventbridge,
         Group::Scheduler,
         Group::EcsTaskDefinitionWrites,
@@ -32,6 +42,10 @@ impl Group {
         Group::EcsTagging,
         Group::Ecr,
         Group::Logs,
+        Group::Iam,
+        Group::Ssm,
+        Group::SecretsManager,
+        Group::Ec2,
     ];
 
     /// The key in `[aws.quotas]`.
@@ -44,6 +58,10 @@ impl Group {
             Group::EcsTagging => "ecs_tagging",
             Group::Ecr => "ecr",
             Group::Logs => "logs",
+            Group::Iam => "iam",
+            Group::Ssm => "ssm",
+            Group::SecretsManager => "secrets_manager",
+            Group::Ec2 => "ec2",
         }
     }
 
@@ -62,8 +80,21 @@ impl Group {
             Group::EcsTagging => Quota::new(10.0, 20.0),
             // ECR publishes no rate for DescribeImages; a run makes one or two calls.
             Group::Ecr => Quota::new(10.0, 10.0),
-            // CloudWatch Logs GetLogEvents: 25 TPS per account and region (adjustable).
-            Group::Logs => Quota::new(25.0, 25.0),
+            // CloudWatch Logs meters each API on its own: GetLogEvents 25 TPS,
+            // DescribeLogGroups 10 TPS per account and region. One bucket at the lower rate:
+            // a run reads a stream or two per poll, verify a group per family.
+            Group::Logs => Quota::new(10.0, 10.0),
+            // IAM publishes no per-action rate for GetRole; a run reads a few roles, and IAM
+            // is global, so another tool's traffic shares it: kept low.
+            Group::Iam => Quota::new(10.0, 10.0),
+            // Parameter Store standard throughput: 40 TPS shared by GetParameter,
+            // GetParameters and GetParametersByPath.
+            Group::Ssm => Quota::new(40.0, 40.0),
+            // Secrets Manager: DescribeSecret and GetSecretValue share 10,000 TPS; a run
+            // makes a call per secret, so 50 is ample and leaves the budget to the apps.
+            Group::SecretsManager => Quota::new(50.0, 50.0),
+            // EC2 non-mutating (Describe*) actions: a bucket of 100, refilled at 20/s.
+            Group::Ec2 => Quota::new(20.0, 100.0),
         }
     }
 }
@@ -93,6 +124,10 @@ pub struct QuotaOverrides {
     pub ecs_tagging: Option<QuotaSetting>,
     pub ecr: Option<QuotaSetting>,
     pub logs: Option<QuotaSetting>,
+    pub iam: Option<QuotaSetting>,
+    pub ssm: Option<QuotaSetting>,
+    pub secrets_manager: Option<QuotaSetting>,
+    pub ec2: Option<QuotaSetting>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -116,6 +151,10 @@ impl QuotaOverrides {
             Group::EcsTagging => self.ecs_tagging,
             Group::Ecr => self.ecr,
             Group::Logs => self.logs,
+            Group::Iam => self.iam,
+            Group::Ssm => self.ssm,
+            Group::SecretsManager => self.secrets_manager,
+            Group::Ec2 => self.ec2,
         }
     }
 

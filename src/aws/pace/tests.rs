@@ -125,7 +125,7 @@ fn overrides_replace_rate_and_burst() {
     assert_eq!(o.quota(Group::Eventbridge), Quota::new(25.0, 25.0));
     assert_eq!(o.quota(Group::EcsReads), Quota::new(40.0, 100.0));
     assert_eq!(o.quota(Group::Scheduler), Group::Scheduler.default_quota());
-    assert_eq!(Group::Logs.default_quota(), Quota::new(25.0, 25.0));
+    assert_eq!(Group::Logs.default_quota(), Quota::new(10.0, 10.0));
     let logs: QuotaOverrides = toml::from_str("logs = 5").unwrap();
     assert_eq!(logs.quota(Group::Logs), Quota::new(5.0, 5.0));
     assert!(o.problems().is_empty());

@@ -1,5 +1,6 @@
 //! A recording, fault-injecting HTTP proxy between jobdeploy (`AWS_ENDPOINT_URL`) and moto:
-//! every request's action (X-Amz-Target, else method and path) is logged, so tests can assert
+//! every request's action (X-Amz-Target, the query protocol's `Action` for IAM and EC2, else
+//! method and path) is logged, so tests can assert
 //! which calls were made — "plan writes nothing" is checked here, not hoped for. Faults: per
 //! action (or every action, `*`) and optionally per rule, from the Nth matching request on:
 //! an AWS error, a 200 with FailedEntryCount, a dropped connection; plus added latency.
@@ -47,8 +48,12 @@ pub enum QuotaGroup {
     EcsReads,
     EcsTagging,
     Ecr,
-    /// CloudWatch Logs (GetLogEvents: 25/s).
+    /// CloudWatch Logs (GetLogEvents, DescribeLogGroups: one bucket at 10/s, as jobdeploy paces).
+    Iam,
+    Ssm,
+    SecretsManager,
     Logs,
+    Ec2,
 }
 
 impl QuotaGroup {
@@ -59,14 +64,24 @@ impl QuotaGroup {
             QuotaGroup::EcsTaskDefinitionWrites => (1.0, 20.0),
             QuotaGroup::EcsReads => (20.0, 50.0),
             QuotaGroup::EcsTagging => (10.0, 20.0),
-            QuotaGroup::Ecr => (10.0, 10.0),
-            QuotaGroup::Logs => (25.0, 25.0),
+            QuotaGroup::Ecr | QuotaGroup::Iam | QuotaGroup::Logs => (10.0, 10.0),
+            QuotaGroup::Ssm => (40.0, 40.0),
+            QuotaGroup::SecretsManager => (50.0, 50.0),
+            QuotaGroup::Ec2 => (20.0, 100.0),
         }
     }
 
     /// The group of a request, from its X-Amz-Target service prefix and action, or from the
     /// REST path (Scheduler).
     pub fn of(service: &str, action: &str) -> Option<Self> {
+        match service {
+            "iam" => return Some(QuotaGroup::Iam),
+            "ec2" => return Some(QuotaGroup::Ec2),
+            "AmazonSSM" => return Some(QuotaGroup::Ssm),
+            "secretsmanager" => return Some(QuotaGroup::SecretsManager),
+            "Logs_20140328" => return Some(QuotaGroup::Logs),
+            _ => {}
+        }
         if service.starts_with("AWSEvents") {
             return Some(QuotaGroup::EventBridge);
         }
@@ -301,7 +316,11 @@ impl Proxy {
             QuotaGroup::EcsReads,
             QuotaGroup::EcsTagging,
             QuotaGroup::Ecr,
+            QuotaGroup::Iam,
+            QuotaGroup::Ssm,
+            QuotaGroup::SecretsManager,
             QuotaGroup::Logs,
+            QuotaGroup::Ec2,
         ];
         if let Ok(mut q) = self.quotas.lock() {
             q.origin = Some(std::time::Instant::now());
@@ -431,11 +450,19 @@ async fn forward(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let service = target.split('.').next().unwrap_or_default();
-    let action = target
-        .rsplit_once('.')
-        .map(|(_, a)| a.to_string())
-        .unwrap_or_else(|| rest_action(parts.method.as_str(), parts.uri.path()));
+    // IAM and EC2 speak the query protocol: a form body with `Action` and `Version`.
+    let query = query_call(&body);
+    let service = match &query {
+        Some((_, service)) => *service,
+        None => target.split('.').next().unwrap_or_default(),
+    };
+    let action = match &query {
+        Some((action, _)) => action.clone(),
+        None => target
+            .rsplit_once('.')
+            .map(|(_, a)| a.to_string())
+            .unwrap_or_else(|| rest_action(parts.method.as_str(), parts.uri.path())),
+    };
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if let Ok(mut l) = log.lock() {
         l.push((action.clone(), json.clone()));
@@ -443,6 +470,9 @@ async fn forward(
     let throttled = quotas
         .lock()
         .is_ok_and(|mut q| q.throttles(QuotaGroup::of(service, &action)));
+    if throttled && query.is_some() {
+        return Ok(query_error(service, 400, "Throttling"));
+    }
     if throttled {
         return Ok(Response::builder()
             .status(400)
@@ -490,6 +520,9 @@ async fn forward(
             }
             Reply::Json(value) => (200, value),
             Reply::LoseResponse => return Err(Dropped),
+            Reply::Error(status, kind) if query.is_some() => {
+                return Ok(query_error(service, status, kind));
+            }
             Reply::Error(status, kind) => (
                 status,
                 serde_json::json!({"__type": kind, "message": "injected by the test proxy"}),
@@ -540,6 +573,43 @@ async fn forward(
             .body(Full::new(Bytes::from(format!("proxy: {e}"))))
             .unwrap_or_default()),
     }
+}
+
+/// `(Action, service)` of a query-protocol call (IAM, EC2): a form body with `Action=` and
+/// the API `Version` that tells the service.
+fn query_call(body: &[u8]) -> Option<(String, &'static str)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut action = None;
+    let mut service = None;
+    for pair in text.split('&') {
+        match pair.split_once('=') {
+            Some(("Action", a)) => action = Some(a.to_string()),
+            Some(("Version", "2010-05-08")) => service = Some("iam"),
+            Some(("Version", "2016-11-15")) => service = Some("ec2"),
+            _ => {}
+        }
+    }
+    Some((action?, service?))
+}
+
+/// An error as a query-protocol service answers it: XML, IAM's `ErrorResponse` or EC2's
+/// `Response/Errors`.
+fn query_error(service: &str, status: u16, code: &str) -> Response<Full<Bytes>> {
+    let message = "injected by the test proxy";
+    let xml = if service == "ec2" {
+        format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
+        )
+    } else {
+        format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+        )
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(xml)))
+        .unwrap_or_default()
 }
 
 /// EventBridge Scheduler is a REST API (no X-Amz-Target): its calls are named from the

@@ -87,6 +87,12 @@ impl Reply {
     pub fn access_denied_rest() -> Self {
         Reply::Error(403, "AccessDeniedException")
     }
+
+    /// `403 AccessDenied`, as the query-protocol services (IAM, EC2) deny: the proxy
+    /// answers it in their XML.
+    pub fn access_denied_query() -> Self {
+        Reply::Error(403, "AccessDenied")
+    }
 }
 
 impl Run {

@@ -1,0 +1,228 @@
+//! EC2: the subnets, security groups, route tables and VPC endpoints an awsvpc task would
+//! use. Describe calls only, by filter, so an id that does not exist is simply absent
+//! (no `InvalidSubnetID.NotFound` for the whole call).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aws_sdk_ec2::types::Filter;
+
+use super::pace::Group;
+use super::{Aws, Lookup, failed, is_denied, paginate};
+use crate::error::{Error, Result};
+
+/// A subnet or security group: its id and VPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InVpc {
+    pub id: String,
+    pub vpc: String,
+}
+
+/// A route table's routes, as verify needs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    pub id: String,
+    /// A default route (0.0.0.0/0) to a NAT gateway.
+    pub nat: bool,
+    /// A default route to an internet gateway (`igw-…`).
+    pub internet_gateway: bool,
+    /// Prefix-list routes (an S3 gateway endpoint adds one).
+    pub prefix_lists: Vec<String>,
+}
+
+/// The VPC's endpoints that are available: service names (`com.amazonaws.REGION.ecr.dkr`).
+pub type Endpoints = Vec<String>;
+
+fn filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+/// Runs a paginated describe; a refused call is [`Lookup::Denied`] naming `permission`.
+async fn describe<T, F, Fut>(permission: &'static str, mut page: F) -> Result<Lookup<Vec<T>>>
+where
+    F: FnMut(Option<String>, Arc<AtomicBool>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>)>>,
+{
+    let denied = Arc::new(AtomicBool::new(false));
+    match paginate(|token| page(token, denied.clone())).await {
+        Ok(items) => Ok(Lookup::Found(items)),
+        Err(_) if denied.load(Ordering::Relaxed) => Ok(Lookup::Denied(permission)),
+        Err(e) => Err(e),
+    }
+}
+
+fn refused(denied: &AtomicBool) -> Error {
+    denied.store(true, Ordering::Relaxed);
+    Error::new("denied")
+}
+
+pub async fn subnets(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
+    describe("ec2:DescribeSubnets", |token, denied| async move {
+        let result = aws
+            .ec2
+            .call(Group::Ec2, "DescribeSubnets", || {
+                aws.ec2
+                    .describe_subnets()
+                    .filters(filter("subnet-id", ids))
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(out) => Ok((
+                out.subnets()
+                    .iter()
+                    .map(|s| InVpc {
+                        id: s.subnet_id().unwrap_or_default().to_string(),
+                        vpc: s.vpc_id().unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+                out.next_token().map(str::to_string),
+            )),
+            Err(e) if is_denied(&e) => Err(refused(&denied)),
+            Err(e) => Err(failed("EC2 DescribeSubnets", ids.join(", "), &e)),
+        }
+    })
+    .await
+}
+
+pub async fn security_groups(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
+    describe("ec2:DescribeSecurityGroups", |token, denied| async move {
+        let result = aws
+            .ec2
+            .call(Group::Ec2, "DescribeSecurityGroups", || {
+                aws.ec2
+                    .describe_security_groups()
+                    .filters(filter("group-id", ids))
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(out) => Ok((
+                out.security_groups()
+                    .iter()
+                    .map(|g| InVpc {
+                        id: g.group_id().unwrap_or_default().to_string(),
+                        vpc: g.vpc_id().unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+                out.next_token().map(str::to_string),
+            )),
+            Err(e) if is_denied(&e) => Err(refused(&denied)),
+            Err(e) => Err(failed("EC2 DescribeSecurityGroups", ids.join(", "), &e)),
+        }
+    })
+    .await
+}
+
+/// The route table a subnet uses: its own association, else its VPC's main table.
+pub async fn route_table(aws: &Aws, subnet: &str, vpc: &str) -> Result<Lookup<Routes>> {
+    let own = tables(aws, "association.subnet-id", subnet).await?;
+    let tables = match own {
+        Lookup::Found(t) if t.is_empty() => {
+            let main = tables(aws, "vpc-id", vpc).await?;
+            match main {
+                Lookup::Found(all) => {
+                    Lookup::Found(all.into_iter().filter(|(main, _)| *main).collect())
+                }
+                other => other,
+            }
+        }
+        other => other,
+    };
+    Ok(match tables {
+        Lookup::Found(t) => t
+            .into_iter()
+            .next()
+            .map_or(Lookup::Missing, |(_, r)| Lookup::Found(r)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Denied(p) => Lookup::Denied(p),
+    })
+}
+
+/// `(is the VPC's main table, its routes)` of the tables matching the filter.
+async fn tables(aws: &Aws, name: &str, value: &str) -> Result<Lookup<Vec<(bool, Routes)>>> {
+    let values = [value.to_string()];
+    describe("ec2:DescribeRouteTables", |token, denied| {
+        let values = &values;
+        async move {
+            let result = aws
+                .ec2
+                .call(Group::Ec2, "DescribeRouteTables", || {
+                    aws.ec2
+                        .describe_route_tables()
+                        .filters(filter(name, values))
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await;
+            match result {
+                Ok(out) => Ok((
+                    out.route_tables().iter().map(routes_of).collect(),
+                    out.next_token().map(str::to_string),
+                )),
+                Err(e) if is_denied(&e) => Err(refused(&denied)),
+                Err(e) => Err(failed("EC2 DescribeRouteTables", value, &e)),
+            }
+        }
+    })
+    .await
+}
+
+fn routes_of(table: &aws_sdk_ec2::types::RouteTable) -> (bool, Routes) {
+    let main = table.associations().iter().any(|a| a.main() == Some(true));
+    let mut routes = Routes {
+        id: table.route_table_id().unwrap_or_default().to_string(),
+        ..Routes::default()
+    };
+    for r in table.routes() {
+        let default = r.destination_cidr_block() == Some("0.0.0.0/0");
+        if default && r.nat_gateway_id().is_some() {
+            routes.nat = true;
+        }
+        if default && r.gateway_id().is_some_and(|g| g.starts_with("igw-")) {
+            routes.internet_gateway = true;
+        }
+        if let Some(pl) = r.destination_prefix_list_id() {
+            routes.prefix_lists.push(pl.to_string());
+        }
+    }
+    (main, routes)
+}
+
+/// Service names of the VPC's available endpoints. Read unfiltered and matched here: an
+/// account has few endpoints, and not every implementation filters them by VPC.
+pub async fn endpoints(aws: &Aws, vpc: &str) -> Result<Lookup<Endpoints>> {
+    describe("ec2:DescribeVpcEndpoints", |token, denied| async move {
+        let result = aws
+            .ec2
+            .call(Group::Ec2, "DescribeVpcEndpoints", || {
+                aws.ec2
+                    .describe_vpc_endpoints()
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(out) => Ok((
+                out.vpc_endpoints()
+                    .iter()
+                    .filter(|e| e.vpc_id() == Some(vpc))
+                    .filter(|e| {
+                        e.state()
+                            .is_none_or(|s| s.as_str().eq_ignore_ascii_case("available"))
+                    })
+                    .filter_map(|e| e.service_name().map(str::to_string))
+                    .collect(),
+                out.next_token().map(str::to_string),
+            )),
+            Err(e) if is_denied(&e) => Err(refused(&denied)),
+            Err(e) => Err(failed("EC2 DescribeVpcEndpoints", vpc, &e)),
+        }
+    })
+    .await
+}

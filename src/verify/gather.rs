@@ -1,0 +1,157 @@
+//! The reads behind the checks, side by side: each service in its own quota group, each
+//! bounded by `--concurrency`. Read only — nothing here writes.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
+
+use super::{Facts, Scope, image, logs, network, roles, secrets};
+use crate::aws::{self, Aws, Lookup};
+use crate::error::{Error, Result};
+use crate::image::ImageRef;
+
+pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
+    let bodies = || scope.families.iter().map(|(_, b)| *b);
+    let role_arns = roles::wanted(bodies(), &scope.targets);
+    let image_refs = image::wanted(bodies());
+    let (parameter_names, secret_ids) = secrets::wanted(bodies(), &scope.region);
+    let log_groups = logs::wanted(bodies(), &scope.region);
+    let (subnet_ids, group_ids) = network::wanted(&scope.targets);
+    let n = aws.concurrency;
+
+    let roles = async {
+        stream::iter(role_arns)
+            .map(|arn| async move { Ok::<_, Error>((arn.clone(), aws::iam::role(aws, &arn).await?)) })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
+    let images = async {
+        stream::iter(image_refs)
+            .map(|reference| async move {
+                let image = ImageRef::parse(&reference)
+                    .map_err(|e| Error::new(format!("image `{reference}`: {e}")))?;
+                let found = match image.ecr() {
+                    Some(repo) => aws::ecr::manifest(aws, &image, &repo).await?,
+                    None => Lookup::Missing,
+                };
+                Ok::<_, Error>((reference, found))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
+    let parameters = async {
+        stream::iter(parameter_names)
+            .map(|(region, names)| async move {
+                let missing = aws::ssm::missing(aws, &region, &names).await?;
+                Ok::<_, Error>((region, missing))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
+    let secrets = async {
+        stream::iter(secret_ids)
+            .map(|(region, arn)| async move {
+                let found = aws::secretsmanager::describe(aws, &region, &arn).await?;
+                Ok::<_, Error>(((region, arn), found))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
+    let groups = async {
+        stream::iter(log_groups)
+            .map(|(region, group)| async move {
+                let found = aws::loggroups::exists(aws, &region, &group).await?;
+                Ok::<_, Error>(((region, group), found))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
+    let net = read_network(aws, subnet_ids, group_ids);
+    let (roles, images, parameters, secrets, log_groups, net) =
+        futures::try_join!(roles, images, parameters, secrets, groups, net)?;
+    let (subnets, security_groups, routes, endpoints) = net;
+    Ok(Facts {
+        roles,
+        images,
+        parameters,
+        secrets,
+        log_groups,
+        subnets,
+        security_groups,
+        routes,
+        endpoints,
+    })
+}
+
+type Network = (
+    Option<Lookup<BTreeMap<String, String>>>,
+    Option<Lookup<BTreeMap<String, String>>>,
+    BTreeMap<String, Lookup<aws::ec2::Routes>>,
+    BTreeMap<String, Lookup<aws::ec2::Endpoints>>,
+);
+
+/// Subnets and security groups (one call each), then each found subnet's route table and
+/// each VPC's endpoints.
+async fn read_network(
+    aws: &Aws,
+    subnet_ids: Vec<String>,
+    group_ids: Vec<String>,
+) -> Result<Network> {
+    if subnet_ids.is_empty() && group_ids.is_empty() {
+        return Ok((None, None, BTreeMap::new(), BTreeMap::new()));
+    }
+    let in_vpc = |l: Lookup<Vec<aws::ec2::InVpc>>| match l {
+        Lookup::Found(items) => Lookup::Found(Facts::in_vpc(items)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Denied(p) => Lookup::Denied(p),
+    };
+    let (subnets, groups) = futures::future::try_join(
+        async {
+            if subnet_ids.is_empty() {
+                Ok(Lookup::Found(Vec::new()))
+            } else {
+                aws::ec2::subnets(aws, &subnet_ids).await
+            }
+        },
+        async {
+            if group_ids.is_empty() {
+                Ok(Lookup::Found(Vec::new()))
+            } else {
+                aws::ec2::security_groups(aws, &group_ids).await
+            }
+        },
+    )
+    .await?;
+    let subnets = in_vpc(subnets);
+    let found: Vec<(String, String)> = match &subnets {
+        Lookup::Found(m) => m.iter().map(|(s, v)| (s.clone(), v.clone())).collect(),
+        _ => Vec::new(),
+    };
+    let mut vpcs: Vec<String> = found.iter().map(|(_, v)| v.clone()).collect();
+    vpcs.sort();
+    vpcs.dedup();
+    let n = aws.concurrency;
+    let (routes, endpoints) = futures::future::try_join(
+        stream::iter(found)
+            .map(|(subnet, vpc)| async move {
+                let routes = aws::ec2::route_table(aws, &subnet, &vpc).await?;
+                Ok::<_, Error>((subnet, routes))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>(),
+        stream::iter(vpcs)
+            .map(|vpc| async move {
+                let endpoints = aws::ec2::endpoints(aws, &vpc).await?;
+                Ok::<_, Error>((vpc, endpoints))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>(),
+    )
+    .await?;
+    Ok((Some(subnets), Some(in_vpc(groups)), routes, endpoints))
+}

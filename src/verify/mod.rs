@@ -1,0 +1,383 @@
+//! `verify`: the misconfigurations that make a batch job fail when its schedule fires, read
+//! from the account before anything is written.
+//!
+//! Two halves. [`gather`] reads (AWS, concurrently, paced): roles, image manifests,
+//! parameters, secrets' metadata, log groups, subnets and routes. The checks — one module
+//! per family of them — are pure functions from what was read to [`Finding`]s, so every
+//! rule is unit-tested without AWS. A read AWS refuses (no permission) becomes a `warn`
+//! naming the permission; it never fails the run.
+
+pub mod fargate;
+pub mod gather;
+pub mod image;
+pub mod logs;
+pub mod network;
+pub mod roles;
+pub mod secrets;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::Lookup;
+use crate::aws::ec2::{Endpoints, InVpc, Routes};
+use crate::aws::ecr::Manifest;
+use crate::aws::iam::Role;
+use crate::aws::secretsmanager::Versions;
+use crate::error::Result;
+use crate::model::{Owner, Trigger};
+
+/// What a check is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Roles,
+    Image,
+    Secrets,
+    Logs,
+    Network,
+    Fargate,
+}
+
+impl Area {
+    pub fn word(self) -> &'static str {
+        match self {
+            Area::Roles => "roles",
+            Area::Image => "image",
+            Area::Secrets => "secrets",
+            Area::Logs => "logs",
+            Area::Network => "network",
+            Area::Fargate => "fargate",
+        }
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// The job would fail; `fix` says what to change.
+    Fail {
+        problem: String,
+        fix: String,
+    },
+    /// Worth a look, or a read jobdeploy was not allowed to make.
+    Warn {
+        problem: String,
+    },
+    /// Not checked, and why.
+    Skipped {
+        why: String,
+    },
+}
+
+impl Outcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Fail { .. } => "FAIL",
+            Outcome::Warn { .. } => "warn",
+            Outcome::Skipped { .. } => "skipped",
+        }
+    }
+
+    /// A failure or a warning: worth showing beside a plan.
+    pub fn is_note(&self) -> bool {
+        matches!(self, Outcome::Fail { .. } | Outcome::Warn { .. })
+    }
+
+    fn fail(problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Outcome::Fail {
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// A read AWS refused: a warning naming the permission, not a failure.
+    fn denied(permission: &str) -> Self {
+        Outcome::Warn {
+            problem: format!(
+                "not checked: no permission for {permission} (add it: `jobdeploy iam-policy` lists it)"
+            ),
+        }
+    }
+}
+
+/// One line of the report: a check of a family (task definition) or of a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The family, or the target's label (`bus/rule target ID`, `schedule group/name`).
+    pub subject: String,
+    pub area: Area,
+    /// What was checked: `execution role ecs-task-execution`, `container app image …`.
+    pub check: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Counts by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub ok: usize,
+    pub failed: usize,
+    pub warnings: usize,
+    pub skipped: usize,
+}
+
+/// What `verify` reports: every finding, families first (in family order), then targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub totals: Totals,
+}
+
+impl Report {
+    pub fn new(findings: Vec<Finding>) -> Self {
+        let mut totals = Totals::default();
+        for f in &findings {
+            match f.outcome {
+                Outcome::Ok => totals.ok += 1,
+                Outcome::Fail { .. } => totals.failed += 1,
+                Outcome::Warn { .. } => totals.warnings += 1,
+                Outcome::Skipped { .. } => totals.skipped += 1,
+            }
+        }
+        Self { findings, totals }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.totals.failed > 0
+    }
+
+    /// A failure or a warning: what `plan` and `deploy` show (a `skipped` check, such as
+    /// the platform of a single-platform image, is in `verify`'s report only).
+    pub fn has_notes(&self) -> bool {
+        self.findings.iter().any(|f| f.outcome.is_note())
+    }
+
+    /// Only the failures and warnings; the totals still count every check.
+    pub fn notes(&self) -> Self {
+        Self {
+            findings: self
+                .findings
+                .iter()
+                .filter(|f| f.outcome.is_note())
+                .cloned()
+                .collect(),
+            totals: self.totals,
+        }
+    }
+}
+
+/// A target as verify reads it: its role, launch settings and network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub label: String,
+    /// The service that must be trusted by the target's role.
+    pub service: &'static str,
+    pub family: String,
+    pub role_arn: Option<String>,
+    pub launch_type: Option<String>,
+    pub capacity_providers: Vec<String>,
+    pub platform_version: Option<String>,
+    pub network: Option<Awsvpc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awsvpc {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// The first of `keys` present: EventBridge and Scheduler spell nested keys differently
+/// (`awsvpcConfiguration` / `AwsvpcConfiguration`).
+fn field<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().find_map(|k| value.get(*k))
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl TargetSpec {
+    /// From a trigger, the rule target or schedule as read (`raw`), and the family it runs.
+    pub fn of(at: &Trigger, raw: &Value, family: &str) -> Self {
+        let slot = at.owner.target_of(raw);
+        let ecs = slot.get("EcsParameters").unwrap_or(&Value::Null);
+        let network = field(ecs, &["NetworkConfiguration", "networkConfiguration"])
+            .and_then(|n| field(n, &["awsvpcConfiguration", "AwsvpcConfiguration"]))
+            .map(|vpc| Awsvpc {
+                subnets: strings(field(vpc, &["Subnets", "subnets"])),
+                security_groups: strings(field(vpc, &["SecurityGroups", "securityGroups"])),
+                assign_public_ip: field(vpc, &["AssignPublicIp", "assignPublicIp"])
+                    .and_then(Value::as_str)
+                    == Some("ENABLED"),
+            });
+        let capacity_providers = field(ecs, &["CapacityProviderStrategy"])
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| field(s, &["capacityProvider", "CapacityProvider"]))
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            label: at.label(),
+            service: match at.owner {
+                Owner::Rule { .. } => "events.amazonaws.com",
+                Owner::Schedule { .. } => "scheduler.amazonaws.com",
+            },
+            family: family.to_string(),
+            role_arn: slot
+                .get("RoleArn")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            launch_type: ecs
+                .get("LaunchType")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            capacity_providers,
+            platform_version: ecs
+                .get("PlatformVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            network,
+        }
+    }
+
+    /// Runs on Fargate: launch type FARGATE, or a FARGATE / FARGATE_SPOT capacity provider.
+    pub fn fargate(&self) -> bool {
+        self.launch_type.as_deref() == Some("FARGATE")
+            || self
+                .capacity_providers
+                .iter()
+                .any(|c| c.starts_with("FARGATE"))
+    }
+}
+
+/// What is verified: rendered task definitions and the targets that run them.
+pub struct Scope<'a> {
+    /// `(family, rendered body)` of the families to check.
+    pub families: Vec<(&'a str, &'a Value)>,
+    pub targets: Vec<TargetSpec>,
+    /// Every rendered body by family, checked or not: a target's checks look at the task
+    /// definition it runs (its network mode, its cpu).
+    pub bodies: BTreeMap<&'a str, &'a Value>,
+    /// The deploy's region: the default of `awslogs-region` and of parameter names.
+    pub region: String,
+}
+
+/// Reads what the scope needs and runs every check: the whole of `verify`.
+pub async fn verify(aws: &crate::aws::Aws, scope: &Scope<'_>) -> Result<Report> {
+    let facts = gather::gather(aws, scope).await?;
+    Ok(check(scope, &facts))
+}
+
+/// Everything read from AWS, keyed the way the checks look it up.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// By role ARN (or name) as the template or target gives it.
+    pub roles: BTreeMap<String, Lookup<Role>>,
+    /// By image reference as rendered; only ECR images are read.
+    pub images: BTreeMap<String, Lookup<Manifest>>,
+    /// Per region, the parameter names (as given) GetParameters did not find.
+    pub parameters: BTreeMap<String, Lookup<BTreeSet<String>>>,
+    /// By `(region, secret ARN)`.
+    pub secrets: BTreeMap<(String, String), Lookup<Versions>>,
+    /// By `(region, log group)`.
+    pub log_groups: BTreeMap<(String, String), Lookup<()>>,
+    /// Subnet id → VPC, for every subnet found; `Denied` when the read was refused.
+    pub subnets: Option<Lookup<BTreeMap<String, String>>>,
+    pub security_groups: Option<Lookup<BTreeMap<String, String>>>,
+    /// By subnet id.
+    pub routes: BTreeMap<String, Lookup<Routes>>,
+    /// By VPC id.
+    pub endpoints: BTreeMap<String, Lookup<Endpoints>>,
+}
+
+impl Facts {
+    pub fn in_vpc(items: Vec<InVpc>) -> BTreeMap<String, String> {
+        items.into_iter().map(|i| (i.id, i.vpc)).collect()
+    }
+}
+
+/// Every check of every family and target in `scope`, in report order.
+pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
+    let mut findings = Vec::new();
+    for (family, body) in &scope.families {
+        let targets: Vec<&TargetSpec> = scope
+            .targets
+            .iter()
+            .filter(|t| t.family == *family)
+            .collect();
+        let on_fargate = fargate::requires_fargate(body) || targets.iter().any(|t| t.fargate());
+        let mut push = |area: Area, check: String, outcome: Outcome| {
+            findings.push(Finding {
+                subject: family.to_string(),
+                area,
+                check,
+                outcome,
+            });
+        };
+        for (check, outcome) in roles::task_roles(body, on_fargate, &facts.roles) {
+            push(Area::Roles, check, outcome);
+        }
+        for (check, outcome) in image::check(body, on_fargate, &facts.images) {
+            push(Area::Image, check, outcome);
+        }
+        for (check, outcome) in secrets::check(body, &scope.region, facts) {
+            push(Area::Secrets, check, outcome);
+        }
+        for (check, outcome) in logs::check(body, &scope.region, &facts.log_groups) {
+            push(Area::Logs, check, outcome);
+        }
+        for (check, outcome) in fargate::task(body, on_fargate) {
+            push(Area::Fargate, check, outcome);
+        }
+    }
+    for target in &scope.targets {
+        let body = scope.bodies.get(target.family.as_str()).copied();
+        let mut push = |area: Area, check: String, outcome: Outcome| {
+            findings.push(Finding {
+                subject: target.label.clone(),
+                area,
+                check,
+                outcome,
+            });
+        };
+        let (check, outcome) = roles::target_role(target, &facts.roles);
+        push(Area::Roles, check, outcome);
+        for (check, outcome) in network::check(target, body, facts) {
+            push(Area::Network, check, outcome);
+        }
+        for (check, outcome) in fargate::target(target, body) {
+            push(Area::Fargate, check, outcome);
+        }
+    }
+    Report::new(findings)
+}
+
+/// The containers of a task definition body.
+pub(crate) fn containers(body: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    body.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| (c.get("name").and_then(Value::as_str).unwrap_or("?"), c))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! Secrets: every `secrets[].valueFrom` exists. SSM parameters are asked with
+//! GetParameters, as ECS asks (names or ARNs, `:version` and `:label` selectors); Secrets
+//! Manager secrets with DescribeSecret (metadata: values are never read), the JSON key and
+//! version suffixes of the ARN understood.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Facts, Outcome, containers};
+use crate::aws::Lookup;
+
+/// Where a `valueFrom` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An SSM parameter: the name or ARN as given (GetParameters takes both), its region.
+    Parameter { name: String, region: String },
+    /// A Secrets Manager secret: its ARN without the suffixes, its region, and the suffixes.
+    Secret {
+        arn: String,
+        region: String,
+        json_key: Option<String>,
+        version_stage: Option<String>,
+        version_id: Option<String>,
+    },
+}
+
+/// `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key[:version-stage[:version-id]]]`,
+/// `arn:…:ssm:REGION:ACCOUNT:parameter/NAME`, or a parameter name in the deploy's region.
+pub fn parse(value_from: &str, region: &str) -> Source {
+    let parts: Vec<&str> = value_from.split(':').collect();
+    let nonempty = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_string())
+    };
+    let arn_region = |i: usize| nonempty(i).unwrap_or_else(|| region.to_string());
+    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"secretsmanager") && parts.len() >= 7
+    {
+        return Source::Secret {
+            arn: parts[..7].join(":"),
+            region: arn_region(3),
+            json_key: nonempty(7),
+            version_stage: nonempty(8),
+            version_id: nonempty(9),
+        };
+    }
+    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"ssm") {
+        return Source::Parameter {
+            name: value_from.to_string(),
+            region: arn_region(3),
+        };
+    }
+    Source::Parameter {
+        name: value_from.to_string(),
+        region: region.to_string(),
+    }
+}
+
+/// Every `(container, secret name, valueFrom)` of a task definition (container secrets
+/// and `repositoryCredentials` are what ECS resolves at start).
+fn value_froms(body: &Value) -> Vec<(&str, &str, &str)> {
+    let mut out = Vec::new();
+    for (container, c) in containers(body) {
+        for s in c
+            .get("secrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(from) = s.get("valueFrom").and_then(Value::as_str) {
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+                out.push((container, name, from));
+            }
+        }
+    }
+    out
+}
+
+/// The secret lines of one task definition.
+pub fn check(body: &Value, region: &str, facts: &Facts) -> Vec<(String, Outcome)> {
+    let mut out = Vec::new();
+    for (container, name, from) in value_froms(body) {
+        let what = format!("container {container} secret {name}");
+        let outcome = match parse(from, region) {
+            Source::Parameter {
+                name: param,
+                region,
+            } => match facts.parameters.get(&region) {
+                Some(Lookup::Found(missing)) if missing.contains(&param) => Outcome::fail(
+                    format!(
+                        "SSM parameter {param} does not exist in {region} (or that version or label)"
+                    ),
+                    format!(
+                        "aws ssm put-parameter --region {region} --type SecureString --name {} --value …",
+                        parameter_name(&param)
+                    ),
+                ),
+                Some(Lookup::Found(_)) => Outcome::Ok,
+                Some(Lookup::Denied(p)) => Outcome::denied(p),
+                Some(Lookup::Missing) | None => Outcome::Skipped {
+                    why: "not read".into(),
+                },
+            },
+            Source::Secret {
+                arn,
+                region,
+                json_key,
+                version_stage,
+                version_id,
+            } => secret_outcome(
+                facts.secrets.get(&(region.clone(), arn.clone())),
+                &arn,
+                &region,
+                json_key.as_deref(),
+                version_stage.as_deref(),
+                version_id.as_deref(),
+            ),
+        };
+        out.push((what, outcome));
+    }
+    out
+}
+
+/// `/web/db` for `arn:…:parameter/web/db`, `db` for `arn:…:parameter/db`; a name stays.
+fn parameter_name(name_or_arn: &str) -> &str {
+    match name_or_arn.split_once(":parameter") {
+        Some((_, rest)) if rest.matches('/').count() > 1 => rest,
+        Some((_, rest)) => rest.trim_start_matches('/'),
+        None => name_or_arn,
+    }
+}
+
+fn secret_outcome(
+    read: Option<&Lookup<crate::aws::secretsmanager::Versions>>,
+    arn: &str,
+    region: &str,
+    json_key: Option<&str>,
+    stage: Option<&str>,
+    version_id: Option<&str>,
+) -> Outcome {
+    let versions: &BTreeMap<String, Vec<String>> = match read {
+        Some(Lookup::Found(v)) => v,
+        Some(Lookup::Missing) => {
+            let name = arn.rsplit_once(":secret:").map_or(arn, |(_, n)| n);
+            return Outcome::fail(
+                format!("Secrets Manager secret {arn} does not exist"),
+                format!(
+                    "aws secretsmanager create-secret --region {region} --name {name} --secret-string …, or correct valueFrom"
+                ),
+            );
+        }
+        Some(Lookup::Denied(p)) => return Outcome::denied(p),
+        None => {
+            return Outcome::Skipped {
+                why: "not read".into(),
+            };
+        }
+    };
+    if let Some(id) = version_id
+        && !versions.contains_key(id)
+    {
+        return Outcome::fail(
+            format!("secret {arn} has no version {id}"),
+            "correct the version id in valueFrom, or leave it out for AWSCURRENT",
+        );
+    }
+    if let Some(stage) = stage
+        && !versions.values().flatten().any(|s| s == stage)
+    {
+        return Outcome::fail(
+            format!("secret {arn} has no version labelled {stage}"),
+            format!(
+                "aws secretsmanager update-secret-version-stage --region {region} --secret-id {arn} --version-stage {stage} --move-to-version-id …, or correct valueFrom"
+            ),
+        );
+    }
+    // A JSON key is inside the value, which verify never reads: the secret and its
+    // version are what can be checked.
+    let _ = json_key;
+    Outcome::Ok
+}
+
+/// Parameter names per region, and every `(region, secret ARN)`.
+pub type Wanted = (BTreeMap<String, Vec<String>>, Vec<(String, String)>);
+
+/// What to read: per region the parameter names, and every `(region, secret ARN)`.
+pub fn wanted<'a>(bodies: impl Iterator<Item = &'a Value>, region: &str) -> Wanted {
+    let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut secrets = Vec::new();
+    for body in bodies {
+        for (_, _, from) in value_froms(body) {
+            match parse(from, region) {
+                Source::Parameter { name, region } => {
+                    parameters.entry(region).or_default().push(name)
+                }
+                Source::Secret { arn, region, .. } => secrets.push((region, arn)),
+            }
+        }
+    }
+    for names in parameters.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    secrets.sort();
+    secrets.dedup();
+    (parameters, secrets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
+
+    #[test]
+    fn value_from_forms() {
+        assert_eq!(
+            parse("/web/db", "us-east-1"),
+            Source::Parameter {
+                name: "/web/db".into(),
+                region: "us-east-1".into()
+            }
+        );
+        assert_eq!(
+            parse("arn:aws:ssm:eu-west-1:1:parameter/web/db:3", "us-east-1"),
+            Source::Parameter {
+                name: "arn:aws:ssm:eu-west-1:1:parameter/web/db:3".into(),
+                region: "eu-west-1".into()
+            }
+        );
+        assert_eq!(
+            parse(&format!("{SECRET}:password:AWSPREVIOUS:"), "us-east-1"),
+            Source::Secret {
+                arn: SECRET.into(),
+                region: "eu-west-1".into(),
+                json_key: Some("password".into()),
+                version_stage: Some("AWSPREVIOUS".into()),
+                version_id: None,
+            }
+        );
+        assert_eq!(
+            parse(&format!("{SECRET}::::"), "us-east-1"),
+            Source::Secret {
+                arn: SECRET.into(),
+                region: "eu-west-1".into(),
+                json_key: None,
+                version_stage: None,
+                version_id: None
+            }
+        );
+    }
+
+    #[test]
+    fn parameter_names_for_the_fix() {
+        assert_eq!(
+            parameter_name("arn:aws:ssm:r:1:parameter/web/db"),
+            "/web/db"
+        );
+        assert_eq!(parameter_name("arn:aws:ssm:r:1:parameter/db"), "db");
+        assert_eq!(parameter_name("/web/db"), "/web/db");
+    }
+
+    fn body(froms: &[&str]) -> Value {
+        let secrets: Vec<Value> = froms
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({"name": format!("S{i}"), "valueFrom": f}))
+            .collect();
+        json!({"containerDefinitions": [{"name": "app", "secrets": secrets}]})
+    }
+
+    #[test]
+    fn a_missing_parameter_fails_naming_the_command() {
+        let mut facts = Facts::default();
+        facts.parameters.insert(
+            "us-east-1".into(),
+            Lookup::Found(BTreeSet::from(["/web/missing".to_string()])),
+        );
+        let out = check(&body(&["/web/db", "/web/missing"]), "us-east-1", &facts);
+        assert_eq!(out[0], ("container app secret S0".to_string(), Outcome::Ok));
+        assert!(
+            matches!(&out[1].1, Outcome::Fail { fix, .. } if fix == "aws ssm put-parameter --region us-east-1 --type SecureString --name /web/missing --value …")
+        );
+        facts
+            .parameters
+            .insert("us-east-1".into(), Lookup::Denied("ssm:GetParameters"));
+        assert!(matches!(
+            &check(&body(&["/web/db"]), "us-east-1", &facts)[0].1,
+            Outcome::Warn { .. }
+        ));
+    }
+
+    #[test]
+    fn secrets_manager_versions_and_json_keys() {
+        let mut facts = Facts::default();
+        let key = ("eu-west-1".to_string(), SECRET.to_string());
+        facts.secrets.insert(
+            key.clone(),
+            Lookup::Found(BTreeMap::from([(
+                "v1".to_string(),
+                vec!["AWSCURRENT".to_string()],
+            )])),
+        );
+        let out = check(
+            &body(&[
+                SECRET,
+                &format!("{SECRET}::AWSPREVIOUS:"),
+                &format!("{SECRET}:::v1"),
+                &format!("{SECRET}:password::"),
+            ]),
+            "us-east-1",
+            &facts,
+        );
+        assert_eq!(out[0].1, Outcome::Ok);
+        assert!(
+            matches!(&out[1].1, Outcome::Fail { problem, .. } if problem.contains("AWSPREVIOUS"))
+        );
+        assert_eq!(out[2].1, Outcome::Ok);
+        assert_eq!(out[3].1, Outcome::Ok);
+        facts.secrets.insert(key, Lookup::Missing);
+        let out = check(&body(&[SECRET]), "us-east-1", &facts);
+        assert!(
+            matches!(&out[0].1, Outcome::Fail { fix, .. } if fix.starts_with("aws secretsmanager create-secret --region eu-west-1 --name db-AbCdEf"))
+        );
+    }
+}
