@@ -6,10 +6,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jobdeploy::aws::ecs::LiveTaskDef;
 use jobdeploy::image::ImageRef;
-use jobdeploy::live::{LiveState, LiveTarget, TaskDefRef, Trigger};
+use jobdeploy::live::{LiveState, LiveTarget};
 use jobdeploy::manifest::Release;
+use jobdeploy::model::{LiveTaskDef, TaskDefRef, Trigger};
 use jobdeploy::plan::Plan;
 use jobdeploy::render::Rendered;
 use serde_json::{Value, json};

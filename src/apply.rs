@@ -3,32 +3,24 @@
 //! failure put back every target already repointed, exactly as it was.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, stream};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::aws::ecs::{self, LiveTaskDef};
-use crate::aws::owner::{self, find, slot_id, task_definition_label, with_task_definition};
+use crate::aws::ecs;
 use crate::aws::pace::CallStats;
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
-use crate::history::ADOPTED;
-use crate::live::{Owner, Trigger};
-use crate::normalize::TAG_PREFIX;
-use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
+use crate::model::{
+    ADOPTED, LiveTaskDef, TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_PREFIX, TAG_REGISTERED_AT,
+    TAG_RELEASE, TAG_SOURCE_COMMIT, Trigger, format_time, split_tags,
+};
+use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction};
 use crate::progress::Progress;
-use crate::render::split_tags;
 
-pub const TAG_RELEASE: &str = "jobdeploy:release";
-pub const TAG_MANIFEST_COMMIT: &str = "jobdeploy:manifest-commit";
-pub const TAG_SOURCE_COMMIT: &str = "jobdeploy:source-commit";
-/// The image digest deployed: pinned by the manifest, or what ECR said the tag was.
-pub const TAG_IMAGE_DIGEST: &str = "jobdeploy:image-digest";
-/// When the revision was registered (RFC 3339). ECS's own `registeredAt` wins; this keeps
-/// release order where it is missing (emulators).
-pub const TAG_REGISTERED_AT: &str = "jobdeploy:registered-at";
+mod repoint;
+
+use repoint::{Move, repoint_all};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -159,7 +151,7 @@ fn moves<'a>(plan: &'a Plan, registered: &BTreeMap<&str, &LiveTaskDef>) -> Resul
 }
 
 /// The command that converges after a failure.
-fn rerun(plan: &Plan) -> String {
+pub(crate) fn rerun(plan: &Plan) -> String {
     match plan.kind {
         PlanKind::Deploy => "jobdeploy deploy".to_string(),
         PlanKind::Rollback => format!("jobdeploy rollback {}", plan.release.id),
@@ -205,10 +197,7 @@ async fn register_all(
             if let Some(commit) = &input.source_commit {
                 tags.push((TAG_SOURCE_COMMIT.into(), commit.clone()));
             }
-            tags.push((
-                TAG_REGISTERED_AT.into(),
-                crate::history::format_time(now_seconds()),
-            ));
+            tags.push((TAG_REGISTERED_AT.into(), format_time(now_seconds())));
             ecs::register(&aws.ecs, &body, &tags).await
         })
         .buffer_unordered(aws.concurrency)
@@ -303,350 +292,4 @@ fn now_seconds() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-struct Move<'a> {
-    target: &'a TargetPlan,
-    to: String,
-}
-
-/// A rule or schedule that was written: each slot as it was and as we wrote it.
-struct Written {
-    owner: Owner,
-    changes: Vec<Change>,
-}
-
-struct Change {
-    original: Value,
-    written: Value,
-}
-
-impl Written {
-    /// How messages name one of its slots: `rule R (bus B) target T`, or `schedule G/N`.
-    fn describe(&self, slot: &Value) -> String {
-        Trigger {
-            owner: self.owner.clone(),
-            target_id: slot_id(&self.owner, slot).map(str::to_string),
-        }
-        .describe()
-    }
-}
-
-enum WriteFailure {
-    /// Nothing of this rule or schedule was written.
-    Untouched(Error),
-    /// The write may have applied, or applied in part (FailedEntryCount); put the originals
-    /// back too.
-    Partial(Error, Written),
-}
-
-async fn repoint_all(
-    aws: &Aws,
-    plan: &Plan,
-    moves: &[Move<'_>],
-    progress: &Progress,
-) -> Result<Vec<Repointed>> {
-    let mut by_owner: BTreeMap<&Owner, Vec<&Move<'_>>> = BTreeMap::new();
-    for m in moves {
-        by_owner.entry(&m.target.at.owner).or_default().push(m);
-    }
-    let announce = |owner: &Owner| {
-        for m in by_owner.get(owner).into_iter().flatten() {
-            progress.line(format!(
-                "repointed {}: {} → {}",
-                m.target.at.describe(),
-                m.target.from.label(),
-                crate::live::TaskDefRef::parse(&m.to).label()
-            ));
-        }
-    };
-    let mut owners = by_owner.iter();
-    let mut written = Vec::new();
-    let mut failures = Vec::new();
-    // The first rule or schedule is written alone and read back before any other: of two
-    // deploys racing, the one whose write did not stick stops here, having changed nothing
-    // else.
-    if let Some((first, first_moves)) = owners.next() {
-        match repoint(aws, first, first_moves).await {
-            Ok(w) => {
-                announce(&w.owner);
-                if let Err(e) = confirm(aws, &w).await {
-                    failures.push(e);
-                }
-                written.push(w);
-            }
-            Err(WriteFailure::Untouched(e)) => failures.push(e),
-            Err(WriteFailure::Partial(e, w)) => {
-                failures.push(e);
-                written.push(w);
-            }
-        }
-    }
-    if failures.is_empty() {
-        let abort = AtomicBool::new(false);
-        let mut results: Vec<Option<(&Owner, Result<Written, WriteFailure>)>> =
-            stream::iter(owners)
-                .map(|(owner, moves)| {
-                    let abort = &abort;
-                    async move {
-                        if abort.load(Ordering::SeqCst) {
-                            return None;
-                        }
-                        let result = repoint(aws, owner, moves).await;
-                        if result.is_err() {
-                            abort.store(true, Ordering::SeqCst);
-                        }
-                        Some((*owner, result))
-                    }
-                })
-                .buffer_unordered(aws.concurrency)
-                .collect()
-                .await;
-        // Completion order is the network's; report in rule and schedule order.
-        results.sort_by(|a, b| a.as_ref().map(|r| r.0).cmp(&b.as_ref().map(|r| r.0)));
-        for (_, result) in results.into_iter().flatten() {
-            match result {
-                Ok(w) => {
-                    announce(&w.owner);
-                    written.push(w);
-                }
-                Err(WriteFailure::Untouched(e)) => failures.push(e),
-                Err(WriteFailure::Partial(e, w)) => {
-                    failures.push(e);
-                    written.push(w);
-                }
-            }
-        }
-    }
-    // No read-back of every write: each was compare-and-swapped right before, PutTargets
-    // reports refused entries, and the first write's read-back settled any race. Reading
-    // all back again would cost a request per rule for a window of milliseconds.
-    if failures.is_empty() {
-        return Ok(moves
-            .iter()
-            .map(|m| Repointed {
-                at: m.target.at.clone(),
-                from: m.target.from.arn.clone(),
-                to: m.to.clone(),
-            })
-            .collect());
-    }
-    Err(revert(aws, plan, &written, failures, progress).await)
-}
-
-async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Written, WriteFailure> {
-    // Compare-and-swap: each slot must still be what the plan saw.
-    let current = owner::read(aws, owner)
-        .await
-        .map_err(WriteFailure::Untouched)?;
-    let mut changes = Vec::new();
-    for m in moves {
-        let at = &m.target.at;
-        match find(owner, &current, at.target_id.as_deref()) {
-            Some(now) if *now == m.target.raw => changes.push(Change {
-                original: now.clone(),
-                written: with_task_definition(owner, now, &m.to),
-            }),
-            Some(_) => {
-                return Err(WriteFailure::Untouched(
-                    Error::new(format!(
-                        "{} changed since the plan was made; another deploy may be running",
-                        at.describe()
-                    ))
-                    .hint("serialise releases with a GitHub Actions `concurrency:` group, then run `jobdeploy plan` again"),
-                ));
-            }
-            None => {
-                return Err(WriteFailure::Untouched(Error::new(format!(
-                    "{} disappeared since the plan was made",
-                    at.describe()
-                ))));
-            }
-        }
-    }
-    let updated: Vec<Value> = changes.iter().map(|c| c.written.clone()).collect();
-    let written = Written {
-        owner: owner.clone(),
-        changes,
-    };
-    match owner::write(aws, owner, &updated).await {
-        Ok(()) => Ok(written),
-        // FailedEntryCount may leave part of a rule written, and a call that errored may
-        // still have been applied (a timeout after the write): both are reverted.
-        Err(e) => Err(WriteFailure::Partial(e.context(owner.describe()), written)),
-    }
-}
-
-/// Reads a written rule or schedule back: every slot we wrote must be there exactly as
-/// written. A difference means someone else wrote it meanwhile (another deploy).
-async fn confirm(aws: &Aws, w: &Written) -> Result<()> {
-    let now = owner::read(aws, &w.owner).await?;
-    for c in &w.changes {
-        let id = slot_id(&w.owner, &c.written);
-        if find(&w.owner, &now, id) != Some(&c.written) {
-            return Err(Error::new(format!(
-                "{}: read back does not match what was written; another deploy may be running",
-                w.describe(&c.written)
-            ))
-            .hint("serialise releases with a GitHub Actions `concurrency:` group"));
-        }
-    }
-    Ok(())
-}
-
-/// How putting one rule or schedule back went.
-enum Reverted {
-    /// Every target we changed is as it was (`true`: we wrote to put some back).
-    Restored(bool),
-    /// Some targets hold neither our write nor the original: another writer's. Left alone.
-    /// (`true`: we put the others back.)
-    ChangedByOthers(Vec<String>, bool),
-    /// Putting back failed: the error, hints and all.
-    Failed(Error),
-}
-
-/// Puts back every slot still holding what we wrote (compare-and-swap again: a slot
-/// someone else wrote since is theirs now and left alone).
-async fn revert_one(aws: &Aws, w: &Written) -> Reverted {
-    let now = match owner::read(aws, &w.owner).await {
-        Ok(now) => now,
-        Err(e) => return Reverted::Failed(e),
-    };
-    let mut restore = Vec::new();
-    let mut others = Vec::new();
-    for c in &w.changes {
-        let id = slot_id(&w.owner, &c.original);
-        match find(&w.owner, &now, id) {
-            Some(t) if *t == c.original => {}
-            Some(t) if *t == c.written => restore.push(c.original.clone()),
-            Some(t) => others.push(format!(
-                "{} is now on {} (written by someone else; left alone)",
-                w.describe(&c.original),
-                task_definition_label(&w.owner, t)
-            )),
-            // Deleted meanwhile; putting it back would resurrect what someone removed.
-            None => others.push(format!(
-                "{} was removed by someone else; left alone",
-                w.describe(&c.original)
-            )),
-        }
-    }
-    if !restore.is_empty()
-        && let Err(e) = owner::write(aws, &w.owner, &restore).await
-    {
-        return Reverted::Failed(e);
-    }
-    if others.is_empty() {
-        Reverted::Restored(!restore.is_empty())
-    } else {
-        Reverted::ChangedByOthers(others, !restore.is_empty())
-    }
-}
-
-/// Puts back every written target. Returns the error to report, which says what failed,
-/// what state things are in now, and what to run.
-async fn revert(
-    aws: &Aws,
-    plan: &Plan,
-    written: &[Written],
-    failures: Vec<Error>,
-    progress: &Progress,
-) -> Error {
-    let mut results: Vec<(&Written, Reverted)> = stream::iter(written)
-        .map(|w| async move { (w, revert_one(aws, w).await) })
-        .buffer_unordered(aws.concurrency)
-        .collect()
-        .await;
-    results.sort_by(|a, b| a.0.owner.cmp(&b.0.owner));
-    for (w, r) in &results {
-        if matches!(
-            r,
-            Reverted::Restored(true) | Reverted::ChangedByOthers(_, true)
-        ) {
-            progress.line(format!("reverted {}", w.owner.describe()));
-        }
-    }
-    let verb = plan.kind.verb();
-    let mut message = String::new();
-    for f in &failures {
-        message.push_str(&format!("\n  {}", f.message()));
-    }
-    let others: Vec<&String> = results
-        .iter()
-        .filter_map(|(_, r)| match r {
-            Reverted::ChangedByOthers(o, _) => Some(o),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let stuck: Vec<(&Written, &Error)> = results
-        .iter()
-        .filter_map(|(w, r)| match r {
-            Reverted::Failed(e) => Some((*w, e)),
-            _ => None,
-        })
-        .collect();
-    if stuck.is_empty() {
-        let mut text = format!("{verb} failed, nothing was left half-done:{message}");
-        if others.is_empty() {
-            text.push_str("\nEvery target is back on the revision it had before.");
-        } else {
-            text.push_str(
-                "\nEvery target this run changed is back as it was, except where another writer took over:",
-            );
-            for o in &others {
-                text.push_str(&format!("\n  {o}"));
-            }
-        }
-        let mut err =
-            Error::new(text).hint(format!("fix the cause and run `{}` again", rerun(plan)));
-        for f in &failures {
-            for h in f.hints() {
-                err = err.hint(h.clone());
-            }
-        }
-        return err;
-    }
-    // Putting back failed too: say, for every target this run touched, where it is.
-    let mut text = format!("{verb} failed, and putting targets back failed too:{message}");
-    text.push_str("\nTargets this run changed, and where they are now:");
-    for (w, result) in &results {
-        for c in &w.changes {
-            let label = |slot: &Value| task_definition_label(&w.owner, slot);
-            let state = match result {
-                Reverted::Restored(_) => format!("{} (put back)", label(&c.original)),
-                Reverted::ChangedByOthers(..) => "see above".to_string(),
-                Reverted::Failed(e) => format!(
-                    "{} as written, or still {} (unknown: putting back failed: {})",
-                    label(&c.written),
-                    label(&c.original),
-                    e.message()
-                ),
-            };
-            text.push_str(&format!("\n  {}: {state}", w.describe(&c.original)));
-        }
-    }
-    for o in &others {
-        text.push_str(&format!("\n  {o}"));
-    }
-    let mut err = Error::new(text)
-        .hint(format!(
-            "run `{}` again: it converges from any mix of old and new",
-            rerun(plan)
-        ))
-        .split();
-    for f in &failures {
-        for h in f.hints() {
-            err = err.hint(h.clone());
-        }
-    }
-    // Why putting back failed says what to do about it too (once, when a failure said it).
-    for (_, e) in &stuck {
-        for h in e.hints() {
-            if !err.hints().contains(h) {
-                err = err.hint(h.clone());
-            }
-        }
-    }
-    err
 }

@@ -1,13 +1,12 @@
 //! `init`'s pure half: a template from a live revision, and a commented `jobdeploy.toml`.
 //! The command (src/commands/init.rs) finds the revisions and writes the files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use crate::image::ImageRef;
-use crate::normalize::TAG_PREFIX;
-use crate::render::READ_ONLY_FIELDS;
+use crate::model::{Owner, READ_ONLY_FIELDS, TAG_PREFIX, TaskDefRef, Trigger};
 
 /// A template made from a live revision.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,6 +210,75 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// The image names (without tag or digest) of a task definition's containers.
+pub fn container_images(body: &Value) -> Vec<String> {
+    body.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .map(|i| ImageRef::parse(i).map_or_else(|_| i.to_string(), |r| r.name))
+        .collect()
+}
+
+/// The revision of one family to template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub family: String,
+    /// `family:N`, or `family` for the newest when no trigger pins a revision.
+    pub task_definition: String,
+    /// Set when the family's triggers run different revisions.
+    pub warning: Option<String>,
+}
+
+/// Per family the triggers run, the revision to template: the newest any trigger pins, else
+/// the newest registered. Sorted by family.
+pub fn choose_revisions(found: &[(Trigger, TaskDefRef)]) -> Vec<Chosen> {
+    let mut wanted: BTreeMap<&str, BTreeSet<Option<i64>>> = BTreeMap::new();
+    for (_, td) in found {
+        wanted.entry(&td.family).or_default().insert(td.revision);
+    }
+    wanted
+        .into_iter()
+        .map(|(family, revisions)| {
+            let newest = revisions.iter().flatten().max();
+            let task_definition = newest.map_or(family.to_string(), |n| format!("{family}:{n}"));
+            let warning = (revisions.len() > 1).then(|| {
+                format!(
+                    "{family}: triggers run different revisions; templating {}",
+                    newest.map_or(format!("{family} (newest)"), |n| format!("{family}:{n}"))
+                )
+            });
+            Chosen {
+                family: family.to_string(),
+                task_definition,
+                warning,
+            }
+        })
+        .collect()
+}
+
+/// The event buses and schedule groups the found triggers are on, for `jobdeploy.toml`;
+/// `default` for a kind with none.
+pub fn scope_of(found: &[(Trigger, TaskDefRef)]) -> (Vec<String>, Vec<String>) {
+    let mut buses = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for (at, _) in found {
+        match &at.owner {
+            Owner::Rule { event_bus, .. } => buses.insert(event_bus.clone()),
+            Owner::Schedule { group, .. } => groups.insert(group.clone()),
+        };
+    }
+    let or_default = |set: BTreeSet<String>| {
+        if set.is_empty() {
+            vec!["default".to_string()]
+        } else {
+            set.into_iter().collect()
+        }
+    };
+    (or_default(buses), or_default(groups))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +377,84 @@ mod tests {
         assert_eq!(m.repo.as_deref(), Some("https://github.com/acme/k8s.git"));
         assert_eq!(m.path, None);
         assert!(text.contains("# path = "), "{text}");
+    }
+
+    fn found(at: Trigger, td: &str) -> (Trigger, TaskDefRef) {
+        (
+            at,
+            TaskDefRef::parse(&format!("arn:aws:ecs:eu-west-1:1:task-definition/{td}")),
+        )
+    }
+
+    #[test]
+    fn container_images_are_named_without_tag_or_digest() {
+        let body = json!({"containerDefinitions": [
+            {"image": "1.dkr.ecr.eu-west-1.amazonaws.com/app:v1"},
+            {"image": "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+            {"name": "no image"},
+        ]});
+        assert_eq!(
+            container_images(&body),
+            ["1.dkr.ecr.eu-west-1.amazonaws.com/app", "busybox"]
+        );
+        assert!(container_images(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn the_newest_pinned_revision_is_templated_and_a_disagreement_warned() {
+        let chosen = choose_revisions(&[
+            found(Trigger::rule_target("default", "a", "1"), "web:3"),
+            found(Trigger::schedule("default", "b"), "web:5"),
+            found(Trigger::rule_target("default", "c", "1"), "report"),
+            found(Trigger::rule_target("default", "d", "1"), "batch:2"),
+        ]);
+        let picked: Vec<(&str, &str, bool)> = chosen
+            .iter()
+            .map(|c| {
+                (
+                    c.family.as_str(),
+                    c.task_definition.as_str(),
+                    c.warning.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            picked,
+            [
+                ("batch", "batch:2", false),
+                ("report", "report", false),
+                ("web", "web:5", true)
+            ]
+        );
+        assert_eq!(
+            chosen[2].warning.as_deref(),
+            Some("web: triggers run different revisions; templating web:5")
+        );
+        let floating = choose_revisions(&[
+            found(Trigger::rule_target("default", "a", "1"), "web"),
+            found(Trigger::rule_target("default", "b", "1"), "web:1"),
+        ]);
+        assert_eq!(floating[0].task_definition, "web:1");
+    }
+
+    #[test]
+    fn the_scope_lists_buses_and_groups_or_default() {
+        let (buses, groups) = scope_of(&[
+            found(Trigger::rule_target("jobs", "a", "1"), "web:1"),
+            found(Trigger::rule_target("default", "b", "1"), "web:1"),
+            found(Trigger::rule_target("jobs", "c", "1"), "web:1"),
+        ]);
+        assert_eq!(
+            (buses, groups),
+            (
+                vec!["default".into(), "jobs".into()],
+                vec!["default".to_string()]
+            )
+        );
+        let (buses, groups) = scope_of(&[found(Trigger::schedule("nightly", "s"), "web:1")]);
+        assert_eq!(
+            (buses, groups),
+            (vec!["default".to_string()], vec!["nightly".to_string()])
+        );
     }
 }

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 use jobdeploy::cli::Cli;
-use jobdeploy::{commands, github};
+use jobdeploy::{commands, github, report};
 
 fn main() -> ExitCode {
     let cli = match Cli::from_arg_matches(&jobdeploy::cli::command().get_matches()) {
@@ -23,13 +23,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            if github::in_actions() {
-                eprintln!("::error title=jobdeploy::{}", github::escape(err.message()));
-            }
-            eprintln!("Error: {}", err.message());
-            for hint in err.hints() {
-                eprintln!("Hint: {hint}");
-            }
+            eprint!("{}", report::errors::error(&err, github::in_actions()));
             ExitCode::from(err.exit_code())
         }
     }

@@ -4,11 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::render::READ_ONLY_FIELDS;
-
-/// Tags jobdeploy writes itself; they differ on every revision and are not part of the
-/// definition the user owns.
-pub const TAG_PREFIX: &str = "jobdeploy:";
+use crate::model::{READ_ONLY_FIELDS, TAG_PREFIX};
 
 pub fn normalize(body: &Value) -> Value {
     let mut value = body.clone();

@@ -10,6 +10,16 @@ use crate::history::{History, ReleaseInfo, Slot};
 /// Who points at a task definition: `bus/rule target id` or `schedule group/name`.
 pub type Users = BTreeMap<(String, Option<i64>), Vec<String>>;
 
+/// What prune did: the plan, and per revision to deregister whether it was.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneOutcome {
+    #[serde(flatten)]
+    pub plan: PrunePlan,
+    pub dry_run: bool,
+    /// `family:revision` → the error, for each deregistration that failed.
+    pub failed: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PrunePlan {
     /// The releases whose revisions are kept, newest first.
@@ -148,7 +158,8 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{FamilyLog, RevisionInfo};
+    use crate::history::FamilyLog;
+    use crate::model::RevisionInfo;
 
     fn rev(revision: i64, time: f64, release: Option<&str>, status: &str) -> RevisionInfo {
         RevisionInfo {

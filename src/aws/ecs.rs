@@ -1,73 +1,12 @@
 //! ECS: clusters and task definitions.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
 use super::{aws_error, error_code, failed, next_token};
 use crate::error::{Error, Result};
-
-/// A registered task definition revision as DescribeTaskDefinition shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LiveTaskDef {
-    pub arn: String,
-    pub family: String,
-    pub revision: i64,
-    pub status: String,
-    /// `registeredAt` in seconds since the epoch, when ECS reports it.
-    pub registered_at: Option<f64>,
-    /// The `taskDefinition` object plus `tags`: the shape templates are compared with.
-    #[serde(skip)]
-    pub body: Value,
-}
-
-impl LiveTaskDef {
-    pub fn from_response(response: &Value) -> Result<Self> {
-        let Some(Value::Object(td)) = response.get("taskDefinition") else {
-            return Err(Error::new("response has no taskDefinition"));
-        };
-        let mut body = td.clone();
-        if let Some(tags) = response.get("tags") {
-            body.insert("tags".into(), tags.clone());
-        }
-        let text = |k: &str| {
-            td.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(Self {
-            arn: text("taskDefinitionArn"),
-            family: text("family"),
-            revision: td
-                .get("revision")
-                .and_then(Value::as_i64)
-                .unwrap_or_default(),
-            status: text("status"),
-            registered_at: td.get("registeredAt").and_then(Value::as_f64),
-            body: Value::Object(body),
-        })
-    }
-
-    /// The revision's tags as `key → value`.
-    pub fn tags(&self) -> BTreeMap<String, String> {
-        self.body
-            .get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| {
-                Some((
-                    t.get("key")?.as_str()?.to_string(),
-                    t.get("value")?.as_str()?.to_string(),
-                ))
-            })
-            .collect()
-    }
-}
+use crate::model::LiveTaskDef;
 
 /// One page of a family's revision numbers with `status` (ACTIVE or INACTIVE), newest
 /// first, and the token for the next page.
@@ -96,7 +35,7 @@ pub async fn list_revisions(
     let mut revisions: Vec<i64> = out
         .task_definition_arns()
         .iter()
-        .map(|arn| crate::live::TaskDefRef::parse(arn))
+        .map(|arn| crate::model::TaskDefRef::parse(arn))
         .filter(|r| r.family == family)
         .filter_map(|r| r.revision)
         .collect();
@@ -161,7 +100,7 @@ pub async fn describe(
     match result {
         Ok(_) => {
             let response = raw.response("DescribeTaskDefinition")?;
-            LiveTaskDef::from_response(&response)
+            no_task_definition(LiveTaskDef::from_response(&response))
                 .map(Some)
                 .map_err(|e| e.context(format!("DescribeTaskDefinition {task_definition}")))
         }
@@ -201,7 +140,7 @@ pub async fn register(
         Value::Object(m) => m.clone(),
         _ => Map::new(),
     };
-    request.insert("tags".into(), crate::render::tags_json(tags));
+    request.insert("tags".into(), crate::model::tags_json(tags));
     let family = request
         .get("family")
         .and_then(Value::as_str)
@@ -222,6 +161,10 @@ pub async fn register(
     .await
     .map_err(aws_error("RegisterTaskDefinition", &family))?;
     let response = raw.response("RegisterTaskDefinition")?;
-    LiveTaskDef::from_response(&response)
+    no_task_definition(LiveTaskDef::from_response(&response))
         .map_err(|e| e.context(format!("RegisterTaskDefinition {family}")))
+}
+
+fn no_task_definition(td: Option<LiveTaskDef>) -> Result<LiveTaskDef> {
+    td.ok_or_else(|| Error::new("response has no taskDefinition"))
 }

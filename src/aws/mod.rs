@@ -181,7 +181,7 @@ pub fn describe_error<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let attempts = crate::plan::plural(
+    let attempts = crate::model::plural(
         MAX_ATTEMPTS.get().copied().unwrap_or(DEFAULT_MAX_ATTEMPTS) as usize,
         "attempt",
         "attempts",

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Aws, events, scheduler};
 use crate::error::{Error, Result};
-use crate::live::Owner;
+use crate::model::Owner;
 
 /// Every slot of `owner` as AWS has it now.
 pub async fn read(aws: &Aws, owner: &Owner) -> Result<Vec<Value>> {
@@ -60,7 +60,7 @@ pub fn task_definition_label(owner: &Owner, slot: &Value) -> String {
     slot.pointer(owner.task_definition_pointer())
         .and_then(Value::as_str)
         .map_or("(no task definition)".to_string(), |arn| {
-            crate::live::TaskDefRef::parse(arn).label()
+            crate::model::TaskDefRef::parse(arn).label()
         })
 }
 

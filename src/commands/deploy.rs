@@ -1,17 +1,16 @@
 use std::process::ExitCode;
 
+use super::{Context, Preflight};
 use crate::apply::{self, DeployInput};
-use crate::cli::{Cli, DeployArgs, PlanArgs};
+use crate::cli::{DeployArgs, PlanArgs};
 use crate::error::Result;
-use crate::progress::Progress;
-use crate::report::{self, Format, Style};
+use crate::report::{self, Format};
 
-pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
+pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     if args.dry_run {
-        return super::plan::run(cli, &PlanArgs { exit_code: false }).await;
+        return super::plan::run(ctx, &PlanArgs { exit_code: false }).await;
     }
-    let progress = Progress::new(cli.quiet);
-    let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
+    let planned = ctx.plan(Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     // Smoke names are checked against the plan's targets before anything is written.
@@ -19,9 +18,9 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
     smoke_names.extend(args.smoke.iter().cloned());
     let smokes =
         crate::run::smoke::resolve(&smoke_names, plan, &planned.local.config.config.cluster)?;
-    if cli.format == Format::Human && !cli.quiet {
+    if ctx.format == Format::Human && !ctx.cli.quiet {
         // The plan is what the log reader needs first; the outcome follows.
-        super::print(&report::plan(plan, Format::Human, Style::detect(), masker));
+        super::print(&report::plan(plan, Format::Human, ctx.style, masker));
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
     let aws = &planned.aws;
@@ -31,10 +30,10 @@ pub async fn run(cli: &Cli, args: &DeployArgs) -> Result<ExitCode> {
             plan,
             source_commit,
         },
-        &progress,
+        &ctx.progress,
         |registered| async move {
-            crate::run::smoke::run_all(aws, &smokes, &registered, &progress).await
+            crate::run::smoke::run_all(aws, &smokes, &registered, &ctx.progress).await
         },
     );
-    super::finish_apply(cli, &planned.aws, plan, masker, &progress, apply).await
+    super::finish_apply(ctx, &planned.aws, plan, masker, apply).await
 }

@@ -1,15 +1,14 @@
 use std::process::ExitCode;
 
-use crate::cli::{Cli, HistoryArgs};
+use super::Context;
+use crate::cli::HistoryArgs;
 use crate::error::Result;
 use crate::history::{HistoryReport, Reader, Want};
-use crate::progress::Progress;
-use crate::report::{self, Style};
+use crate::report;
 
-pub async fn run(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let account = super::Account::open(cli).await?;
-    let live = account.targets(cli, &progress).await?;
+pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<ExitCode> {
+    let account = ctx.account().await?;
+    let live = account.targets(ctx).await?;
     let targets = &live.targets;
     let limit = usize::from(args.limit);
     let mut reader = Reader::new(&account.aws, &account.family_names());
@@ -25,10 +24,6 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode> {
         })
         .await?;
     let history = HistoryReport::compute(&reader.history, targets, limit);
-    super::print(&report::releases::history(
-        &history,
-        cli.format,
-        Style::detect(),
-    ));
+    super::print(&report::releases::history(&history, ctx.format, ctx.style));
     Ok(ExitCode::SUCCESS)
 }

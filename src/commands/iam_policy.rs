@@ -6,22 +6,20 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::aws::Aws;
-use crate::cli::Cli;
+use super::Context;
 use crate::error::Result;
 use crate::iam::{Scope, policy};
-use crate::live::{self, Owner};
-use crate::progress::Progress;
+use crate::live;
+use crate::model::Owner;
 
-pub async fn run(cli: &Cli) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let local = super::load_local(cli, &progress)?;
-    let aws = Aws::connect(
-        local.config.config.region.as_deref(),
-        usize::from(cli.concurrency),
-        &local.config.config.aws,
-    )
-    .await?;
+pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
+    let local = ctx.local()?;
+    let aws = ctx
+        .connect(
+            local.config.config.region.as_deref(),
+            &local.config.config.aws,
+        )
+        .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
     let state = live::read_targets(&aws, &local.config, &families).await?;
     let mut scope = Scope {

@@ -9,17 +9,20 @@ use std::process::ExitCode;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
+use super::Context;
 use crate::aws::{Aws, ecs, events};
-use crate::cli::{Cli, InitArgs};
-use crate::config::DEFAULT_FILE;
+use crate::cli::InitArgs;
+use crate::config::{AwsConfig, DEFAULT_FILE};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
-use crate::init::{ConfigInput, config_text, template_from};
-use crate::live::{self, Found, Owner, Reach, Scope, TaskDefRef, Trigger};
-use crate::progress::Progress;
+use crate::init::{
+    ConfigInput, choose_revisions, config_text, container_images, scope_of, template_from,
+};
+use crate::live::{self, Found, Reach, Scope};
+use crate::model::{LiveTaskDef, TaskDefRef, Trigger};
 
-pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
+pub async fn run(ctx: &Context<'_>, args: &InitArgs) -> Result<ExitCode> {
+    let progress = &ctx.progress;
     let image = ImageRef::parse(&args.image)
         .map_err(|e| Error::new(format!("--image `{}`: {e}", args.image)))?;
     if image.tag.is_some() || image.digest.is_some() {
@@ -36,12 +39,10 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
             .hint("pass --force to overwrite it and the templates, or choose another --dir"));
     }
 
-    let aws = Aws::connect(
-        args.region.as_deref(),
-        usize::from(cli.concurrency),
-        &crate::config::AwsConfig::default(),
-    )
-    .await?;
+    // No config yet: the region from --region (or the environment), default quotas.
+    let aws = ctx
+        .connect(args.region.as_deref(), &AwsConfig::default())
+        .await?;
     // No jobdeploy.toml exists yet: point at the flags, not at the file.
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &args.cluster)
         .await
@@ -61,39 +62,23 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
     }
 
     // Per family, the revision to template: the newest any trigger pins, else the newest.
-    let mut wanted: BTreeMap<String, BTreeSet<Option<i64>>> = BTreeMap::new();
-    for (_, td) in &found {
-        wanted
-            .entry(td.family.clone())
-            .or_default()
-            .insert(td.revision);
+    let chosen = choose_revisions(&found);
+    for warning in chosen.iter().filter_map(|c| c.warning.as_ref()) {
+        progress.warn(warning);
     }
-    let chosen: Vec<(String, String)> = wanted
-        .iter()
-        .map(|(family, revisions)| {
-            let newest = revisions.iter().flatten().max();
-            if revisions.len() > 1 {
-                progress.warn(format!(
-                    "{family}: triggers run different revisions; templating {}",
-                    newest.map_or(format!("{family} (newest)"), |n| format!("{family}:{n}"))
-                ));
-            }
-            let what = newest.map_or(family.clone(), |n| format!("{family}:{n}"));
-            (family.clone(), what)
-        })
-        .collect();
+    let families: Vec<String> = chosen.iter().map(|c| c.family.clone()).collect();
 
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut not_running: Vec<String> = Vec::new();
     let mut images_run: BTreeSet<String> = BTreeSet::new();
     let mut secrets: Vec<String> = Vec::new();
-    let described: Vec<(String, String, Option<ecs::LiveTaskDef>)> = stream::iter(chosen)
-        .map(|(family, what)| {
+    let described: Vec<(String, String, Option<LiveTaskDef>)> = stream::iter(chosen)
+        .map(|c| {
             let aws = &aws;
             async move {
-                let live = ecs::describe(&aws.ecs, &what).await?;
-                Ok::<_, Error>((family, what, live))
+                let live = ecs::describe(&aws.ecs, &c.task_definition).await?;
+                Ok::<_, Error>((c.family, c.task_definition, live))
             }
         })
         .buffered(aws.concurrency)
@@ -136,7 +121,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         return Err(Error::new(format!(
             "--image {}: no container of the task definitions the cluster's rules and schedules run ({}) runs it; nothing was written",
             image.name,
-            wanted.keys().cloned().collect::<Vec<_>>().join(", ")
+            families.join(", ")
         ))
         .hint(format!(
             "they run: {}; pass the release image's name (without tag) as --image",
@@ -155,25 +140,15 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
         );
     }
 
-    let mut buses = BTreeSet::new();
-    let mut groups = BTreeSet::new();
-    for (at, _) in &found {
-        match &at.owner {
-            Owner::Rule { event_bus, .. } => buses.insert(event_bus.clone()),
-            Owner::Schedule { group, .. } => groups.insert(group.clone()),
-        };
-    }
-    let (buses, groups): (Vec<String>, Vec<String>) =
-        (buses.into_iter().collect(), groups.into_iter().collect());
-    let default = || vec!["default".to_string()];
+    let (event_buses, schedule_groups) = scope_of(&found);
     let config = config_text(&ConfigInput {
         cluster: &args.cluster,
         region: args.region.as_deref(),
         image: &image,
         manifest_repo: args.manifest_repo.as_deref(),
         manifest_path: args.manifest_path.as_deref(),
-        event_buses: &if buses.is_empty() { default() } else { buses },
-        schedule_groups: &if groups.is_empty() { default() } else { groups },
+        event_buses: &event_buses,
+        schedule_groups: &schedule_groups,
     });
     files.push((config_path, config));
 
@@ -260,17 +235,6 @@ async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, Tas
             .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
-}
-
-/// The image names (without tag or digest) of a task definition's containers.
-fn container_images(body: &Value) -> Vec<String> {
-    body.get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("image").and_then(Value::as_str))
-        .map(|i| ImageRef::parse(i).map_or_else(|_| i.to_string(), |r| r.name))
-        .collect()
 }
 
 /// Writes every file, creating `taskdefs`; on a write error, names the file.

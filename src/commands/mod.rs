@@ -16,35 +16,86 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::aws::Aws;
-use crate::aws::ecs::LiveTaskDef;
 use crate::cli::{Cli, Command};
-use crate::config::LoadedConfig;
+use crate::config::{AwsConfig, LoadedConfig};
 use crate::error::Result;
 use crate::live::{self, LiveState};
 use crate::manifest::Release;
+use crate::model::{LiveTaskDef, Owner};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::render::{RenderContext, Rendered, load_templates, render};
+use crate::report::{Format, Style};
 use crate::secrets::{self, Masker};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = &Context::new(&cli);
     match &cli.command {
-        Command::Plan(args) => plan::run(&cli, args).await,
-        Command::Deploy(args) => deploy::run(&cli, args).await,
-        Command::Render(args) => render::run(&cli, args),
-        Command::History(args) => history::run(&cli, args).await,
-        Command::Status(args) => status::run(&cli, args).await,
-        Command::Rollback(args) => rollback::run(&cli, args).await,
-        Command::Prune(args) => prune::run(&cli, args).await,
-        Command::Init(args) => init::run(&cli, args).await,
-        Command::Run(args) => run::run(&cli, args).await,
-        Command::IamPolicy => iam_policy::run(&cli).await,
+        Command::Plan(args) => plan::run(ctx, args).await,
+        Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Render(args) => render::run(ctx, args),
+        Command::History(args) => history::run(ctx, args).await,
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Rollback(args) => rollback::run(ctx, args).await,
+        Command::Prune(args) => prune::run(ctx, args).await,
+        Command::Init(args) => init::run(ctx, args).await,
+        Command::Run(args) => run::run(ctx, args).await,
+        Command::IamPolicy => iam_policy::run(ctx).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = std::io::stdout().lock();
             clap_complete::generate(*shell, &mut command, "jobdeploy", &mut out);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// What every command runs with, built once in [`run`]: the flags, where progress lines go,
+/// the output format and its style. The config and the AWS clients are built through it,
+/// once, by the one of [`Context::local`], [`Context::plan`], [`Context::account`] or
+/// [`Context::connect`] the command calls: `init` has no config yet, `render` and
+/// `iam-policy`'s config needs no AWS, and a bad template is reported before AWS is asked.
+pub struct Context<'a> {
+    pub cli: &'a Cli,
+    pub progress: Progress,
+    pub format: Format,
+    pub style: Style,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(cli: &'a Cli) -> Self {
+        Self {
+            cli,
+            progress: Progress::new(cli.quiet),
+            format: cli.format,
+            style: Style::detect(),
+        }
+    }
+
+    /// Config, release and rendered templates: everything before AWS.
+    pub fn local(&self) -> Result<Local> {
+        load_local(self.cli, &self.progress)
+    }
+
+    /// The local state, AWS, and the plan from them.
+    pub async fn plan(&self, preflight: Preflight) -> Result<Planned> {
+        make_plan(self, preflight).await
+    }
+
+    /// Config, templated families and AWS, for the release commands.
+    pub async fn account(&self) -> Result<Account> {
+        Account::open(self).await
+    }
+
+    /// The AWS clients, with `--concurrency`.
+    pub async fn connect(&self, region: Option<&str>, settings: &AwsConfig) -> Result<Aws> {
+        Aws::connect(region, usize::from(self.cli.concurrency), settings).await
+    }
+
+    /// `--quiet` with the human format: only the one-line result goes to stdout. JSON and
+    /// markdown are data and are printed whole.
+    pub fn quiet_human(&self) -> bool {
+        self.cli.quiet && self.format == Format::Human
     }
 }
 
@@ -56,7 +107,7 @@ pub struct Local {
     pub masker: Masker,
 }
 
-pub fn load_local(cli: &Cli, progress: &Progress) -> Result<Local> {
+fn load_local(cli: &Cli, progress: &Progress) -> Result<Local> {
     let config = LoadedConfig::load(cli.config.as_deref())?;
     let release = match &cli.tag {
         Some(tag) => Release::from_tag(tag, config.image_name()?)?,
@@ -103,14 +154,14 @@ pub enum Preflight {
     Image,
 }
 
-pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> Result<Planned> {
-    let mut local = load_local(cli, progress)?;
-    let aws = Aws::connect(
-        local.config.config.region.as_deref(),
-        usize::from(cli.concurrency),
-        &local.config.config.aws,
-    )
-    .await?;
+async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
+    let mut local = ctx.local()?;
+    let aws = ctx
+        .connect(
+            local.config.config.region.as_deref(),
+            &local.config.config.aws,
+        )
+        .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
     let (state, earlier_ids) = match preflight {
         Preflight::None => (live::read(&aws, &local.config, &families).await?, None),
@@ -148,7 +199,7 @@ pub async fn make_plan(cli: &Cli, progress: &Progress, preflight: Preflight) -> 
             (state, ids)
         }
     };
-    report_skipped(cli, &state, progress);
+    report_skipped(ctx, &state);
     let mut plan = Plan::compute(&local.release, &local.rendered, &state);
     let registers = plan
         .families
@@ -173,7 +224,8 @@ fn needs_older_revisions(
     tag: &str,
     pushed_at: f64,
 ) -> bool {
-    use crate::history::{RevisionInfo, release_tag};
+    use crate::history::release_tag;
+    use crate::model::RevisionInfo;
     let newest: Vec<RevisionInfo> = newest
         .values()
         .flatten()
@@ -217,20 +269,17 @@ pub struct Account {
 }
 
 impl Account {
-    pub async fn open(cli: &Cli) -> Result<Self> {
-        let config = LoadedConfig::load(cli.config.as_deref())?;
+    async fn open(ctx: &Context<'_>) -> Result<Self> {
+        let config = LoadedConfig::load(ctx.cli.config.as_deref())?;
         let templates = load_templates(&config.taskdefs_dir())?;
         let mut families: Vec<(String, String)> = templates
             .iter()
             .map(|t| (t.family.clone(), t.path.display().to_string()))
             .collect();
         families.sort();
-        let aws = Aws::connect(
-            config.config.region.as_deref(),
-            usize::from(cli.concurrency),
-            &config.config.aws,
-        )
-        .await?;
+        let aws = ctx
+            .connect(config.config.region.as_deref(), &config.config.aws)
+            .await?;
         Ok(Self {
             config,
             families,
@@ -243,9 +292,9 @@ impl Account {
     }
 
     /// The targets of ours (families are not described: the history reader does that).
-    pub async fn targets(&self, cli: &Cli, progress: &Progress) -> Result<LiveState> {
+    pub async fn targets(&self, ctx: &Context<'_>) -> Result<LiveState> {
         let live = live::read_targets(&self.aws, &self.config, &self.family_names()).await?;
-        report_skipped(cli, &live, progress);
+        report_skipped(ctx, &live);
         Ok(live)
     }
 }
@@ -253,11 +302,10 @@ impl Account {
 /// Runs an apply (`deploy` or `rollback`) in a GitHub Actions log group and reports it the
 /// same way for both: the calls it made (`-v`), the outcome, the job summary.
 pub async fn finish_apply(
-    cli: &Cli,
+    ctx: &Context<'_>,
     aws: &Aws,
     plan: &Plan,
     masker: &Masker,
-    progress: &Progress,
     apply: impl std::future::Future<Output = Result<crate::apply::Outcome>>,
 ) -> Result<ExitCode> {
     let group = crate::github::Group::start(&format!(
@@ -267,10 +315,10 @@ pub async fn finish_apply(
     ));
     let outcome = apply.await;
     drop(group);
-    report_calls(cli, aws, plan, progress);
+    report_calls(ctx, aws, plan);
     let outcome = outcome?;
     // Human: the plan printed before already lists every move, so the result is its one line.
-    print(&masker.mask(&crate::report::outcome(&outcome, cli.format)));
+    print(&masker.mask(&crate::report::outcome(&outcome, ctx.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
     crate::github::publish(
         &masker.mask(&format!(
@@ -285,39 +333,34 @@ pub async fn finish_apply(
 }
 
 /// With `-v`: what the run asked of AWS, with EventBridge requests per rule of the plan.
-pub fn report_calls(cli: &Cli, aws: &Aws, plan: &Plan, progress: &Progress) {
-    if cli.verbose == 0 {
+pub fn report_calls(ctx: &Context<'_>, aws: &Aws, plan: &Plan) {
+    if ctx.cli.verbose == 0 {
         return;
     }
-    let rules: std::collections::BTreeSet<&live::Owner> = plan
+    let rules: std::collections::BTreeSet<&Owner> = plan
         .targets
         .iter()
         .map(|t| &t.at.owner)
-        .filter(|o| matches!(o, live::Owner::Rule { .. }))
+        .filter(|o| matches!(o, Owner::Rule { .. }))
         .collect();
-    progress.line(crate::report::calls::summary(
+    ctx.progress.line(crate::report::calls::summary(
         &aws.pacer.stats(),
         rules.len(),
     ));
 }
 
 /// With `-v`: every target seen and left alone, and why.
-fn report_skipped(cli: &Cli, state: &LiveState, progress: &Progress) {
-    if cli.verbose == 0 {
+fn report_skipped(ctx: &Context<'_>, state: &LiveState) {
+    if ctx.cli.verbose == 0 {
         return;
     }
     // In rule and schedule order, whatever order the listing came back in.
     let mut skipped: Vec<_> = state.skipped.iter().collect();
     skipped.sort_by(|a, b| a.at.cmp(&b.at));
     for s in skipped {
-        progress.line(format!("left alone: {}: {}", s.at.label(), s.reason));
+        ctx.progress
+            .line(format!("left alone: {}: {}", s.at.label(), s.reason));
     }
-}
-
-/// `--quiet` with the human format: only the one-line result goes to stdout. JSON and
-/// markdown are data and are printed whole.
-pub fn quiet_human(cli: &Cli) -> bool {
-    cli.quiet && cli.format == crate::report::Format::Human
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

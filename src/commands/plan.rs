@@ -1,21 +1,20 @@
 use std::process::ExitCode;
 
-use crate::cli::{Cli, PlanArgs};
+use super::{Context, Preflight};
+use crate::cli::PlanArgs;
 use crate::error::Result;
 use crate::github;
-use crate::progress::Progress;
-use crate::report::{self, Style};
+use crate::report;
 
-pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let planned = super::make_plan(cli, &progress, super::Preflight::Image).await?;
+pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<ExitCode> {
+    let planned = ctx.plan(Preflight::Image).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
-    super::report_calls(cli, &planned.aws, plan, &progress);
-    if super::quiet_human(cli) {
+    super::report_calls(ctx, &planned.aws, plan);
+    if ctx.quiet_human() {
         super::print(&format!("{}\n", plan.summary_line()));
     } else {
-        super::print(&report::plan(plan, cli.format, Style::detect(), masker));
+        super::print(&report::plan(plan, ctx.format, ctx.style, masker));
     }
     github::publish(
         &report::plan_markdown(plan, masker),

@@ -2,32 +2,22 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use futures::{StreamExt, stream};
-use serde::Serialize;
 use serde_json::Value;
 
+use super::Context;
 use crate::aws::{Aws, ecs, events};
-use crate::cli::{Cli, PruneArgs};
+use crate::cli::PruneArgs;
 use crate::error::{Error, Result};
 use crate::history::{Reader, Want};
-use crate::live::{self, Found, Owner, Reach, Scope, TaskDefRef};
+use crate::live::{self, Found, Reach, Scope};
+use crate::model::{Owner, TaskDefRef};
 use crate::progress::Progress;
-use crate::prune::{self, PruneEntry, PrunePlan, Users};
-use crate::report::{self, Style};
+use crate::prune::{self, PruneEntry, PruneOutcome, Users};
+use crate::report;
 
-/// What prune did: the plan, and per revision to deregister whether it was.
-#[derive(Debug, Clone, Serialize)]
-pub struct PruneOutcome {
-    #[serde(flatten)]
-    pub plan: PrunePlan,
-    pub dry_run: bool,
-    /// `family:revision` → the error, for each deregistration that failed.
-    pub failed: Vec<(String, String)>,
-}
-
-pub async fn run(cli: &Cli, args: &PruneArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
+pub async fn run(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
     // No targets of ours needed: what is in use is read from the whole account below.
-    let account = super::Account::open(cli).await?;
+    let account = ctx.account().await?;
     let aws = &account.aws;
     let keep = usize::from(args.keep);
     let families = account.family_names();
@@ -47,18 +37,14 @@ pub async fn run(cli: &Cli, args: &PruneArgs) -> Result<ExitCode> {
     let failed = if args.dry_run {
         Vec::new()
     } else {
-        deregister_all(aws, &plan.deregister, &progress).await
+        deregister_all(aws, &plan.deregister, &ctx.progress).await
     };
     let outcome = PruneOutcome {
         plan,
         dry_run: args.dry_run,
         failed,
     };
-    super::print(&report::releases::prune(
-        &outcome,
-        cli.format,
-        Style::detect(),
-    ));
+    super::print(&report::releases::prune(&outcome, ctx.format, ctx.style));
     if outcome.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,13 +1,12 @@
 use std::process::ExitCode;
 
-use crate::cli::{Cli, RenderArgs};
+use super::Context;
+use crate::cli::RenderArgs;
 use crate::error::{Error, Result};
-use crate::progress::Progress;
 
 /// Prints `{ family: body }` for all families, or the one body when a family is named.
-pub fn run(cli: &Cli, args: &RenderArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let local = super::load_local(cli, &progress)?;
+pub fn run(ctx: &Context<'_>, args: &RenderArgs) -> Result<ExitCode> {
+    let local = ctx.local()?;
     let value = match &args.family {
         Some(family) => local
             .rendered

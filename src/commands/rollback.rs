@@ -1,8 +1,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
+use super::Context;
 use crate::apply;
-use crate::cli::{Cli, RollbackArgs};
+use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 use crate::github;
 use crate::history::{
@@ -11,20 +12,17 @@ use crate::history::{
 use crate::live::LiveTarget;
 use crate::manifest::Release;
 use crate::plan::{Plan, Revision};
-use crate::progress::Progress;
-use crate::report::{self, Format, Style};
+use crate::report::{self, Format};
 use crate::secrets::Masker;
 
 pub const PREVIOUS: &str = "previous";
 
-pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let account = super::Account::open(cli).await?;
+pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
+    let account = ctx.account().await?;
     let mut reader = Reader::new(&account.aws, &account.family_names());
     // Targets (EventBridge, Scheduler) and the newest revisions (ECS) come from different
     // quota budgets: read them side by side.
-    let (live, first_round) =
-        tokio::join!(account.targets(cli, &progress), reader.read_first_round());
+    let (live, first_round) = tokio::join!(account.targets(ctx), reader.read_first_round());
     let live = live?;
     first_round?;
     let targets = &live.targets;
@@ -51,10 +49,10 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
     );
     // Nothing in a rollback plan comes from the environment, so there is nothing to mask.
     let masker = Masker::new(Vec::new());
-    if super::quiet_human(cli) && args.dry_run {
+    if ctx.quiet_human() && args.dry_run {
         super::print(&format!("{}\n", plan.summary_line()));
-    } else if args.dry_run || (cli.format == Format::Human && !cli.quiet) {
-        super::print(&report::plan(&plan, cli.format, Style::detect(), &masker));
+    } else if args.dry_run || (ctx.format == Format::Human && !ctx.cli.quiet) {
+        super::print(&report::plan(&plan, ctx.format, ctx.style, &masker));
     }
     if args.dry_run {
         github::publish(
@@ -64,8 +62,8 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let apply = apply::rollback(&account.aws, &plan, &progress);
-    super::finish_apply(cli, &account.aws, &plan, &masker, &progress, apply).await
+    let apply = apply::rollback(&account.aws, &plan, &ctx.progress);
+    super::finish_apply(ctx, &account.aws, &plan, &masker, apply).await
 }
 
 /// How far back to read: to the named release (or the one before the live one), and to the

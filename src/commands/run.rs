@@ -4,30 +4,30 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use super::Context;
 use crate::aws::{Aws, ecs};
-use crate::cli::{Cli, RunArgs};
+use crate::cli::RunArgs;
 use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
 use crate::history::{Reader, Slot, Want, find_release};
-use crate::live::{self, Found, Reach, Scope, TaskDefRef};
+use crate::live::{self, Found, Reach, Scope};
+use crate::model::TaskDefRef;
 use crate::progress::Progress;
 use crate::run::find::{self, Candidate};
 use crate::run::request::{self, Overrides};
 use crate::run::{self as runner, Finished, Interrupts, Options};
 use crate::secrets::Masker;
 
-pub async fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
+pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
+    let cli = ctx.cli;
+    let progress = ctx.progress;
     let config = LoadedConfig::load(cli.config.as_deref())?;
     let overrides = overrides(args)?;
     let timeout =
         runner::parse_duration(&args.timeout).map_err(|e| Error::new(format!("--timeout {e}")))?;
-    let aws = Aws::connect(
-        config.config.region.as_deref(),
-        usize::from(cli.concurrency),
-        &config.config.aws,
-    )
-    .await?;
+    let aws = ctx
+        .connect(config.config.region.as_deref(), &config.config.aws)
+        .await?;
     let cluster = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
     let candidates = candidates(&aws, &config, &cluster).await?;
     let chosen = find::resolve(&args.name, args.target.as_deref(), &candidates, &cluster)?;

@@ -1,17 +1,16 @@
 use std::process::ExitCode;
 
+use super::{Account, Context};
 use crate::cli::{Cli, StatusArgs};
 use crate::error::Result;
 use crate::history::{Reader, Status, Want, Wanted};
 use crate::manifest::Release;
-use crate::progress::Progress;
-use crate::report::{self, Style};
+use crate::report;
 
-pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
-    let progress = Progress::new(cli.quiet);
-    let account = super::Account::open(cli).await?;
-    let wanted = wanted_release(cli, &account)?;
-    let live = account.targets(cli, &progress).await?;
+pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
+    let account = ctx.account().await?;
+    let wanted = wanted_release(ctx.cli, &account)?;
+    let live = account.targets(ctx).await?;
     let targets = &live.targets;
     let mut reader = Reader::new(&account.aws, &account.family_names());
     reader
@@ -32,8 +31,8 @@ pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
     super::print(&report::releases::status(
         &status,
         &account.config.config.cluster,
-        cli.format,
-        Style::detect(),
+        ctx.format,
+        ctx.style,
     ));
     Ok(if args.exit_code && !status.drift.is_empty() {
         ExitCode::from(2)
@@ -44,7 +43,7 @@ pub async fn run(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
 
 /// What should be live: `--tag`, else the manifest repo when `[manifest]` names one. `None`
 /// when there is nothing to compare with.
-fn wanted_release(cli: &Cli, account: &super::Account) -> Result<Option<Release>> {
+fn wanted_release(cli: &Cli, account: &Account) -> Result<Option<Release>> {
     if let Some(tag) = &cli.tag {
         return Ok(Some(Release::from_tag(tag, account.config.image_name()?)?));
     }

@@ -12,82 +12,11 @@ use aws_sdk_ecs::types::TaskDefinitionStatus;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
-use crate::apply::{
-    TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOURCE_COMMIT,
-};
 use crate::aws::Aws;
-use crate::aws::ecs::{self, LiveTaskDef};
+use crate::aws::ecs;
 use crate::error::Result;
-use crate::live::{LiveTarget, SkipKind, Skipped, Trigger};
-
-/// One revision of a family, as far as releases are concerned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RevisionInfo {
-    pub family: String,
-    pub revision: i64,
-    pub arn: String,
-    pub status: String,
-    /// Seconds since the epoch: ECS's `registeredAt`, else the `jobdeploy:registered-at`
-    /// tag (emulators do not report `registeredAt`).
-    pub registered_at: Option<f64>,
-    /// The release that registered it, from the `jobdeploy:release` tag.
-    pub release: Option<String>,
-    pub manifest_commit: Option<String>,
-    pub source_commit: Option<String>,
-    /// The image digest deployed, from the `jobdeploy:image-digest` tag.
-    pub image_digest: Option<String>,
-}
-
-impl RevisionInfo {
-    pub fn from_live(td: &LiveTaskDef) -> Self {
-        let tags = td.tags();
-        let registered_at = td
-            .registered_at
-            .or_else(|| tags.get(TAG_REGISTERED_AT).and_then(|t| parse_time(t)));
-        Self {
-            family: td.family.clone(),
-            revision: td.revision,
-            arn: td.arn.clone(),
-            status: td.status.clone(),
-            registered_at,
-            release: tags.get(TAG_RELEASE).cloned(),
-            manifest_commit: tags.get(TAG_MANIFEST_COMMIT).cloned(),
-            source_commit: tags.get(TAG_SOURCE_COMMIT).cloned(),
-            image_digest: tags.get(TAG_IMAGE_DIGEST).cloned(),
-        }
-    }
-
-    pub fn is_active(&self) -> bool {
-        self.status == "ACTIVE"
-    }
-
-    pub fn label(&self) -> String {
-        format!("{}:{}", self.family, self.revision)
-    }
-}
-
-/// RFC 3339, as the `jobdeploy:registered-at` tag and the reports write times.
-pub fn format_time(seconds: f64) -> String {
-    aws_smithy_types::DateTime::from_secs_f64(seconds)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_else(|_| seconds.to_string())
-}
-
-/// RFC 3339 to the second, for people.
-pub fn display_time(seconds: f64) -> String {
-    format_time(seconds.floor())
-}
-
-pub fn parse_time(text: &str) -> Option<f64> {
-    aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
-        .ok()
-        .map(|t| t.as_secs_f64())
-}
-
-/// The release jobdeploy records at the first deploy for what the targets ran before it:
-/// the revisions they were on, tagged with this id, so that the first deploy can be rolled
-/// back like any other.
-pub const ADOPTED: &str = "adopted";
+use crate::live::{LiveTarget, SkipKind, Skipped};
+use crate::model::{EcsStatus, LiveTaskDef, RevisionInfo, Trigger, display_time};
 
 /// The image tag of a release id: `v1.4.2+3` → `v1.4.2`. Image tags cannot hold `+`, so
 /// the suffix is never part of the tag.
@@ -230,7 +159,7 @@ impl FamilyLog {
 
     /// The family's revision in release `id` made at `time`: the revision carrying the id
     /// (the newest, if several do), else the newest registered at or before `time`. The
-    /// first rule decides for [`ADOPTED`], whose revisions were registered by hand, in any
+    /// first rule decides for [`crate::model::ADOPTED`], whose revisions were registered by hand, in any
     /// order.
     pub fn of_release(&self, id: &str, time: f64) -> Slot {
         match self
@@ -269,7 +198,7 @@ pub enum Slot {
     Revision {
         revision: i64,
         arn: String,
-        status: String,
+        status: EcsStatus,
     },
     /// The family had no revision yet.
     Absent,
@@ -288,7 +217,7 @@ impl Slot {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReleaseInfo {
-    /// `v1.4.2`, or `v1.4.2+N` for the N-th release of one tag; or [`ADOPTED`].
+    /// `v1.4.2`, or `v1.4.2+N` for the N-th release of one tag; or [`crate::model::ADOPTED`].
     pub id: String,
     /// The image tag it deployed.
     pub tag: String,
@@ -314,7 +243,7 @@ impl ReleaseInfo {
         families
             .iter()
             .filter_map(|f| match self.revisions.get(f) {
-                Some(Slot::Revision { status, .. }) if status == "ACTIVE" => None,
+                Some(Slot::Revision { status, .. }) if status.is_active() => None,
                 Some(Slot::Revision { revision, .. }) => {
                     Some(format!("{f}:{revision} is INACTIVE (deregistered)"))
                 }

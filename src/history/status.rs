@@ -166,7 +166,7 @@ impl Status {
                     .first()
                     .map(|s| (*s).to_string());
                 let floating = t.task_definition.revision.is_none();
-                let state = resolved.map_or("missing".to_string(), |r| r.status.clone());
+                let state = resolved.map_or("missing".to_string(), |r| r.status.to_string());
                 if floating {
                     drift.push(Drift::Floating {
                         at: t.at.clone(),
@@ -181,7 +181,7 @@ impl Status {
                     Some(r) if !r.is_active() => drift.push(Drift::Inactive {
                         at: t.at.clone(),
                         task_definition: r.label(),
-                        state: r.status.clone(),
+                        state: r.status.to_string(),
                     }),
                     Some(_) => {}
                 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::live::TaskDefRef;
+use crate::model::{ADOPTED, TaskDefRef};
 use serde_json::json;
 
 fn rev(family: &str, revision: i64, time: Option<f64>, release: Option<&str>) -> RevisionInfo {
@@ -379,11 +379,4 @@ fn status_is_behind_the_manifest_until_its_tag_is_live() {
     with_digest[0].digest = Some("sha256:aa".into());
     assert!(Wanted::compare("v3", Some("sha256:bb"), None, &on_v3, &with_digest).behind);
     assert!(!Wanted::compare("v3", Some("sha256:aa"), None, &on_v3, &with_digest).behind);
-}
-
-#[test]
-fn times_round_trip() {
-    let t = 1_795_000_000.25;
-    assert_eq!(parse_time(&format_time(t)), Some(t));
-    assert_eq!(parse_time("not a time"), None);
 }

@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 
 use crate::apply::Outcome;
-use crate::live::{TaskDefRef, Trigger};
 use crate::manifest::short;
+use crate::model::{TaskDefRef, Trigger};
 use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction, TargetPlan};
 use crate::secrets::Masker;
 
 pub mod calls;
+pub mod errors;
 pub mod releases;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,8 +106,8 @@ fn adoption_line(plan: &Plan) -> Option<String> {
         return Some(format!(
             "First release: what the targets run now ({}) is recorded as release `{}`; `jobdeploy rollback {}` goes back to it.",
             list.join(", "),
-            crate::history::ADOPTED,
-            crate::history::ADOPTED
+            crate::model::ADOPTED,
+            crate::model::ADOPTED
         ));
     }
     plan.adopt_refused
@@ -317,7 +318,7 @@ pub fn outcome_line(outcome: &Outcome) -> String {
             format!(
                 "Rolled back to release {}: repointed {}; registered nothing.",
                 outcome.release,
-                crate::plan::plural(outcome.repointed.len(), "target", "targets")
+                crate::model::plural(outcome.repointed.len(), "target", "targets")
             )
         };
     }
@@ -340,7 +341,7 @@ pub fn outcome_line(outcome: &Outcome) -> String {
         } else {
             registered.join(", ")
         },
-        crate::plan::plural(outcome.repointed.len(), "target", "targets")
+        crate::model::plural(outcome.repointed.len(), "target", "targets")
     )
 }
 
@@ -382,15 +383,4 @@ pub fn outcome(outcome: &Outcome, format: Format) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// no-color.org: only a non-empty NO_COLOR turns colour off.
-    #[test]
-    fn an_empty_no_color_keeps_colour_a_set_one_turns_it_off() {
-        assert!(no_color_unset(None));
-        assert!(no_color_unset(Some("".into())));
-        assert!(!no_color_unset(Some("1".into())));
-        assert!(!Style { color: false }.paint("1", "x").contains('\x1b'));
-    }
-}
+mod tests;

@@ -6,10 +6,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Format, NO_TARGETS, Style, TRIGGER_HEADER, label_width, trigger_cells};
-use crate::commands::prune::PruneOutcome;
 use crate::history::{Drift, HistoryReport, NO_RELEASE, ReleaseInfo, Slot, Status};
 use crate::manifest::short;
-use crate::prune::Reason;
+use crate::prune::{PruneOutcome, Reason};
 
 fn json<T: Serialize>(value: &T) -> String {
     super::to_json(value)
@@ -93,7 +92,7 @@ fn revisions(release: &ReleaseInfo, code: bool) -> String {
                 if release.registered.contains(family) {
                     text.push_str(" (new)");
                 }
-                if status != "ACTIVE" {
+                if !status.is_active() {
                     let _ = write!(text, " ({status})");
                 }
                 text
@@ -291,11 +290,11 @@ pub fn prune(outcome: &PruneOutcome, format: Format, style: Style) -> String {
 
 fn prune_summary(outcome: &PruneOutcome) -> String {
     let n = outcome.plan.deregister.len() - outcome.failed.len();
-    let what = crate::plan::plural(n, "revision", "revisions");
+    let what = crate::model::plural(n, "revision", "revisions");
     match (outcome.dry_run, n) {
         (true, _) => format!(
             "Would deregister {} (--dry-run); keeping {}.",
-            crate::plan::plural(outcome.plan.deregister.len(), "revision", "revisions"),
+            crate::model::plural(outcome.plan.deregister.len(), "revision", "revisions"),
             outcome.plan.keep.len()
         ),
         (false, 0) if outcome.failed.is_empty() => format!(
@@ -312,7 +311,7 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
     if plan.kept_releases.is_empty() {
         let _ = writeln!(
             out,
-            "No jobdeploy release found: revisions are only pruned once they are older than a release."
+            "No jobdeploy release found: revisions are only pruned once they are older than a release.\n"
         );
     } else {
         let last = match plan.kept_releases.len() {
@@ -332,10 +331,12 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
         .map(|e| e.label().len())
         .max()
         .unwrap_or(0);
+    // Every verb padded to the widest, `deregistered`, so the labels line up.
     for e in &plan.keep {
         let _ = writeln!(
             out,
-            "  keep        {:width$}  {}",
+            "  {:12} {:width$}  {}",
+            "keep",
             e.label(),
             reasons(&e.reasons)
         );
@@ -346,14 +347,14 @@ fn prune_human(outcome: &PruneOutcome, style: Style) -> String {
             outcome.dry_run,
             outcome.failed.iter().any(|(l, _)| *l == label),
         ) {
-            (true, _) => "would drop ",
-            (false, true) => "FAILED     ",
+            (true, _) => "would drop",
+            (false, true) => "FAILED",
             (false, false) => "deregistered",
         };
         let _ = writeln!(
             out,
             "  {} {label:width$}  {}",
-            style.paint("31", verb),
+            style.paint("31", &format!("{verb:12}")),
             reasons(&e.reasons)
         );
     }
@@ -398,7 +399,7 @@ fn prune_markdown(outcome: &PruneOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::Trigger;
+    use crate::model::Trigger;
 
     #[test]
     fn every_drift_code_has_its_words() {

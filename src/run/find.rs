@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::live::{Owner, Trigger};
+use crate::model::{Owner, Trigger};
 
 /// A rule target or schedule that runs a task on the cluster.
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::aws::ecs::LiveTaskDef;
 use crate::aws::{Aws, tasks};
 use crate::error::{Error, Result};
-use crate::live::Owner;
+use crate::model::LiveTaskDef;
+use crate::model::Owner;
 use crate::progress::Progress;
 use request::{Overrides, RunRequest};
 use wait::{Ending, Step, Waiter};
@@ -213,7 +213,7 @@ fn now_label() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    crate::history::display_time(seconds)
+    crate::model::display_time(seconds)
 }
 
 /// Waits for the task to stop: polls DescribeTasks (quickly at first, then every 6 s),
@@ -275,13 +275,18 @@ pub async fn follow(
 /// run.
 async fn read_logs(follower: &mut Option<logs::Follower>, progress: &Progress) {
     let Some(f) = follower else { return };
-    let result = f
-        .drain(&mut |line| crate::commands::print(&format!("{line}\n")))
-        .await;
+    let result = f.drain(&mut |line| print_line(&line)).await;
     if let Err(e) = result {
         progress.warn(format!("cannot read the task's logs: {}", e.message()));
         *follower = None;
     }
+}
+
+/// A log line on stdout; a closed pipe (`| head`) is not an error.
+fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// How long an interrupted run waits for the stopped task to be STOPPED.

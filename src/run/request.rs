@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::live::Owner;
+use crate::model::Owner;
 
 /// `startedBy` of every task jobdeploy starts: the console and ListTasks show who did.
 pub const STARTED_BY: &str = "jobdeploy";

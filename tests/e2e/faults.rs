@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::proxy::{Fault, Reply};
+use crate::common::proxy::Reply;
+use crate::common::scenario::{fail, fail_every_request, in_batches};
 use crate::common::*;
 use aws_sdk_eventbridge::types::{RuleState, Target};
 
@@ -131,62 +132,46 @@ fn requests_of_a_clean_deploy() -> usize {
 fn sweep(reply: Reply) -> Vec<i32> {
     let total = requests_of_a_clean_deploy();
     assert!(total > 10, "a representative deploy makes {total} requests");
-    let ks: Vec<usize> = (0..=total).collect();
-    let mut codes = Vec::with_capacity(ks.len());
-    for chunk in ks.chunks(4) {
-        let handles: Vec<_> = chunk
-            .iter()
-            .map(|&k| {
-                let reply = reply.clone();
-                std::thread::spawn(move || {
-                    let (w, app) = fault_world();
-                    let before = snapshot(&w);
-                    w.proxy.inject(Fault {
-                        action: "*",
-                        rule: None,
-                        skip: k,
-                        times: None,
-                        reply,
-                    });
-                    let run = app.run_env(
-                        &w.proxy.url,
-                        &["deploy", "--tag", "v2"],
-                        &[("AWS_MAX_ATTEMPTS", "1")],
-                    );
-                    let context = format!("fault from request {k} of {total}");
-                    if k < total {
-                        // 3 when putting back failed too: targets may be split.
-                        let split = run.stderr.contains("putting targets back failed too");
-                        assert_eq!(
-                            run.code,
-                            if split { 3 } else { 1 },
-                            "{context}: {}\n{}",
-                            run.stdout,
-                            run.stderr
-                        );
-                        assert!(run.stderr.contains("Error: "), "{context}: {}", run.stderr);
-                    }
-                    assert_consistent(&w, &before, &run, &context);
-                    w.proxy.heal();
-                    assert_converged(&w, &app, &context);
-                    run.code
-                })
-            })
-            .collect();
-        for h in handles {
-            match h.join() {
-                Ok(code) => codes.push(code),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
+    in_batches((0..=total).collect(), 4, move |k| {
+        deploy_with_a_fault_from(k, total, reply.clone())
+    })
+}
+
+/// A deploy of the fault world answered `reply` from its request `k` on (of `total`): it
+/// fails cleanly (or, past the last request, succeeds), leaves a consistent state, and once
+/// healed a re-run converges. Returns its exit code.
+fn deploy_with_a_fault_from(k: usize, total: usize, reply: Reply) -> i32 {
+    let (w, app) = fault_world();
+    let before = snapshot(&w);
+    w.proxy.inject(fail_every_request().after(k).with(reply));
+    let run = app.run_env(
+        &w.proxy.url,
+        &["deploy", "--tag", "v2"],
+        &[("AWS_MAX_ATTEMPTS", "1")],
+    );
+    let context = format!("fault from request {k} of {total}");
+    if k < total {
+        // 3 when putting back failed too: targets may be split.
+        let split = run.stderr.contains("putting targets back failed too");
+        assert_eq!(
+            run.code,
+            if split { 3 } else { 1 },
+            "{context}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(run.stderr.contains("Error: "), "{context}: {}", run.stderr);
     }
-    codes
+    assert_consistent(&w, &before, &run, &context);
+    w.proxy.heal();
+    assert_converged(&w, &app, &context);
+    run.code
 }
 
 #[test]
 fn sweep_access_denied_from_every_request_on() {
     let _heavy = heavy_test();
-    let codes = sweep(Reply::Error(400, "AccessDeniedException"));
+    let codes = sweep(Reply::access_denied());
     // Denied before the first write: nothing changed (1). Denied after it: putting back is
     // denied too, and the run says targets may be split across releases (3).
     assert!(codes.contains(&1), "{codes:?}");
@@ -204,13 +189,12 @@ fn sweep_responses_lost_after_the_call_took_effect() {
 fn throttling_is_retried_and_exhausted_retries_say_so() {
     let (w, app) = fault_world();
     // Two throttled answers, then through: retried, the deploy succeeds.
-    w.proxy.inject(Fault {
-        action: "PutTargets",
-        rule: Some("b-nightly"),
-        skip: 0,
-        times: Some(2),
-        reply: Reply::Error(400, "ThrottlingException"),
-    });
+    w.proxy.inject(
+        fail("PutTargets")
+            .on_rule("b-nightly")
+            .times(2)
+            .with(Reply::throttling()),
+    );
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(w.proxy.count("PutTargets"), 3 + 2);
 
@@ -221,32 +205,19 @@ fn throttling_is_retried_and_exhausted_retries_say_so() {
         &format!("{}\n[aws]\nthrottle_timeout = 2\n", config("batch", "")),
     );
     let before = snapshot(&w);
-    w.proxy.inject(Fault {
-        action: "PutTargets",
-        rule: Some("b-nightly"),
-        skip: 0,
-        times: None,
-        reply: Reply::Error(400, "ThrottlingException"),
-    });
-    let run = app.run(&w.proxy.url, &["deploy", "--tag", "v3"]).fails();
-    assert!(
-        run.stderr.contains("ThrottlingException")
-            && run
-                .stderr
-                .contains("still throttled after 2 s of paced retries"),
-        "{}",
-        run.stderr
+    w.proxy.inject(
+        fail("PutTargets")
+            .on_rule("b-nightly")
+            .with(Reply::throttling()),
     );
-    assert!(
-        run.stderr.contains("rule b-nightly (bus default)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Every target is back"),
-        "{}",
-        run.stderr
-    );
+    app.run(&w.proxy.url, &["deploy", "--tag", "v3"])
+        .fails()
+        .says(&[
+            "ThrottlingException",
+            "still throttled after 2 s of paced retries",
+            "rule b-nightly (bus default)",
+            "Every target is back",
+        ]);
     assert_eq!(snapshot(&w), before);
 }
 

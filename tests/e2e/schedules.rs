@@ -1,7 +1,8 @@
 //! EventBridge Scheduler schedules move with the rules: every field survives, only the task
 //! definition changes, in the same all-or-nothing release as rule targets.
 
-use crate::common::proxy::{Fault, Reply};
+use crate::common::proxy::Reply;
+use crate::common::scenario::fail;
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -176,24 +177,11 @@ fn a_failing_schedule_puts_the_rules_back() {
     let w = World::new();
     let before = rule_and_full_schedule(&w);
     let app = App::new(&schedules_config(), &["web"]);
-    w.proxy.inject(Fault {
-        action: "UpdateSchedule",
-        rule: None,
-        skip: 0,
-        times: None,
-        reply: Reply::Error(403, "AccessDeniedException"),
-    });
-    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
-    assert!(
-        run.stderr.contains("schedule jobs/export"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("back on the revision it had before"),
-        "{}",
-        run.stderr
-    );
+    w.proxy
+        .inject(fail("UpdateSchedule").with(Reply::access_denied_rest()));
+    w.run(&app, &["deploy", "--tag", "v2"])
+        .fails()
+        .says(&["schedule jobs/export", "back on the revision it had before"]);
     assert_nothing_moved(&w, &before);
 }
 
@@ -203,25 +191,15 @@ fn a_schedule_written_but_unanswered_is_put_back_exactly() {
     let before = rule_and_full_schedule(&w);
     let app = App::new(&schedules_config(), &["web"]);
     // Both attempts reach AWS and take effect; neither answer comes back.
-    w.proxy.inject(Fault {
-        action: "UpdateSchedule",
-        rule: None,
-        skip: 0,
-        times: Some(2),
-        reply: Reply::LoseResponse,
-    });
-    let run = app
-        .run_env(
-            &w.proxy.url,
-            &["deploy", "--tag", "v2"],
-            &[("AWS_MAX_ATTEMPTS", "2")],
-        )
-        .fails();
-    assert!(
-        run.stderr.contains("schedule jobs/export"),
-        "{}",
-        run.stderr
-    );
+    w.proxy
+        .inject(fail("UpdateSchedule").times(2).with(Reply::LoseResponse));
+    app.run_env(
+        &w.proxy.url,
+        &["deploy", "--tag", "v2"],
+        &[("AWS_MAX_ATTEMPTS", "2")],
+    )
+    .fails()
+    .says(&["schedule jobs/export"]);
     assert_nothing_moved(&w, &before);
     // Healed, the same deploy converges, registering web:2 only once.
     w.proxy.heal();
@@ -240,20 +218,16 @@ fn a_schedule_changed_since_the_plan_stops_the_deploy() {
     // sees someone else's edit.
     let mut edited = before.clone();
     edited["Description"] = json!("edited by hand");
-    w.proxy.inject(Fault {
-        action: "GetSchedule",
-        rule: Some("export"),
-        skip: 1,
-        times: Some(1),
-        reply: Reply::Json(edited),
-    });
-    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
-    assert!(
-        run.stderr
-            .contains("schedule jobs/export changed since the plan was made"),
-        "{}",
-        run.stderr
+    w.proxy.inject(
+        fail("GetSchedule")
+            .on_schedule("export")
+            .after(1)
+            .times(1)
+            .with(Reply::Json(edited)),
     );
+    w.run(&app, &["deploy", "--tag", "v2"])
+        .fails()
+        .says(&["schedule jobs/export changed since the plan was made"]);
     assert_eq!(w.proxy.count("UpdateSchedule"), 0);
     assert_nothing_moved(&w, &before);
 }

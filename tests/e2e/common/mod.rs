@@ -2,6 +2,7 @@
 //! AWS SDK clients for seeding and checking, and the built binary.
 
 pub mod proxy;
+pub mod scenario;
 pub mod tasks;
 
 use std::io::{BufRead, BufReader};
