@@ -172,13 +172,54 @@ pub fn console_url(region: &str, cluster_arn: &str, task_arn: &str) -> String {
 }
 
 /// Ctrl-C and SIGTERM, listened to from creation on (so a signal during RunTask is seen).
+///
+/// A signal handler, once installed, stays for the life of the process. So that Ctrl-C still
+/// ends `deploy` after its smoke runs (during the repoint), the first `Interrupts` dropped
+/// leaves a fallback that exits 130 on a signal that arrives while no `Interrupts` is alive.
 pub struct Interrupts {
     #[cfg(unix)]
     signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
+/// How many [`Interrupts`] are listening now.
+static LISTENING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static FALLBACK: std::sync::Once = std::sync::Once::new();
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        LISTENING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        #[cfg(unix)]
+        if let (Some(signals), Ok(runtime)) =
+            (self.signals.take(), tokio::runtime::Handle::try_current())
+        {
+            FALLBACK.call_once(move || {
+                runtime.spawn(exit_on_unheard_signal(signals));
+            });
+        }
+    }
+}
+
+/// The fallback: a signal no [`Interrupts`] listens to ends the process with 130, as if no
+/// handler had ever been installed.
+#[cfg(unix)]
+async fn exit_on_unheard_signal(
+    (mut interrupt, mut terminate): (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+) {
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if LISTENING.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            eprintln!("interrupted");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    }
+}
+
 impl Interrupts {
     pub fn listen() -> Self {
+        LISTENING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};

@@ -299,7 +299,7 @@ fn wait_for_polls(w: &World, n: usize) {
 }
 
 /// Sends `signal` (`INT`: Ctrl-C, `TERM`: what CI runners send on cancel).
-fn interrupt(child: &std::process::Child, signal: &str) {
+pub fn interrupt(child: &std::process::Child, signal: &str) {
     let status = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()

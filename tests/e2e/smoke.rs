@@ -97,3 +97,36 @@ fn an_unknown_smoke_name_fails_before_any_write() {
     );
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
 }
+
+/// The smoke run's signal handler stays installed for the life of the process; Ctrl-C after
+/// it (here: during the repoint) must still end the deploy, not be swallowed.
+#[test]
+fn ctrl_c_after_a_smoke_run_still_ends_the_deploy() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config(&w.cluster, ""), &["web"]);
+    w.proxy.script_task(Script::exits("app", 0));
+    // Every call slow from the first write on, so the deploy is still repointing when the
+    // signal comes.
+    let child = app.spawn(
+        &w.proxy.url,
+        &["deploy", "--tag", "v2", "--smoke", "hourly"],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while w.proxy.count("RunTask") == 0 {
+        assert!(std::time::Instant::now() < deadline, "the smoke never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    w.proxy.set_latency(std::time::Duration::from_millis(1500));
+    while w.proxy.count("PutTargets") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deploy never repointed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::run::interrupt(&child, "INT");
+    let run = Run::from(child.wait_with_output().expect("jobdeploy exits"));
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+}
