@@ -159,20 +159,29 @@ fn lower_first(key: &str) -> String {
     }
 }
 
-/// EventBridge's `[{"Key", "Value"}]` or Scheduler's `[{"key": "value", …}]` as RunTask's
-/// `[{"key", "value"}]`.
+/// EventBridge's `[{"Key", "Value"}]`, or Scheduler's list of string maps, as RunTask's
+/// `[{"key", "value"}]`. A Scheduler map is either one tag spelled as RunTask spells it
+/// (`{"key": "team", "value": "data"}`, what Terraform and the CDK write) or
+/// `{"team": "data", …}`.
 fn tags_of(tags: &Value) -> Vec<Value> {
     let mut out = Vec::new();
     for tag in tags.as_array().into_iter().flatten() {
         let Some(fields) = tag.as_object() else {
             continue;
         };
-        if let Some(key) = fields.get("Key") {
-            let value = fields
-                .get("Value")
-                .cloned()
-                .unwrap_or(Value::String(String::new()));
-            out.push(json!({"key": key, "value": value}));
+        let pair = |k: &str, v: &str| {
+            let key = fields.get(k)?;
+            let only_pair = fields.keys().all(|f| f == k || f == v);
+            only_pair.then(|| {
+                let value = fields
+                    .get(v)
+                    .cloned()
+                    .unwrap_or(Value::String(String::new()));
+                json!({"key": key, "value": value})
+            })
+        };
+        if let Some(tag) = pair("Key", "Value").or_else(|| pair("key", "value")) {
+            out.push(tag);
         } else {
             for (key, value) in fields {
                 out.push(json!({"key": key, "value": value}));

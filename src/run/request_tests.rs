@@ -170,3 +170,20 @@ fn client_tokens_fit_run_task() {
     assert!(token.len() <= 64, "{token}");
     assert_ne!(client_token(1, 7), client_token(2, 7));
 }
+
+/// Terraform and the CDK write a Scheduler target's tags as `[{"key": K, "value": V}]`:
+/// one tag each, not the two tags `key=K` and `value=V`.
+#[test]
+fn scheduler_tags_spelled_key_value_are_one_tag_each() {
+    let body = json!({"Target": {"Arn": CLUSTER, "EcsParameters": {"TaskDefinitionArn": TD,
+        "Tags": [{"key": "team", "value": "data"}, {"key": "empty"}, {"cost-center": "42"}]}}});
+    let got = build(&schedule(), &body, TD, "app", &Overrides::default(), "tok").unwrap();
+    assert_eq!(
+        got.body["tags"],
+        json!([
+            {"key": "team", "value": "data"},
+            {"key": "empty", "value": ""},
+            {"key": "cost-center", "value": "42"}
+        ])
+    );
+}
