@@ -283,22 +283,34 @@ pub async fn follow(
     };
     let clock = Instant::now();
     let mut waiter = Waiter::new(Duration::ZERO, options.timeout);
+    let mut seen = false;
     loop {
-        let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
-        let status = task
-            .get("lastStatus")
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN");
-        if let Some(changed) = waiter.observe(status) {
-            progress.line(format!("{} task {task_id} {changed}", now_label()));
-        }
-        read_logs(&mut follower, progress).await;
-        if status == "STOPPED" {
-            return Ok(Finished::Stopped(wait::ending(
-                &task,
-                &prepared.essential,
-                options.container.as_deref(),
-            )));
+        match tasks::describe(&aws.ecs, cluster, task_arn).await? {
+            Some(task) => {
+                seen = true;
+                let status = task
+                    .get("lastStatus")
+                    .and_then(Value::as_str)
+                    .unwrap_or("UNKNOWN");
+                if let Some(changed) = waiter.observe(status) {
+                    progress.line(format!("{} task {task_id} {changed}", now_label()));
+                }
+                read_logs(&mut follower, progress).await;
+                if status == "STOPPED" {
+                    return Ok(Finished::Stopped(wait::ending(
+                        &task,
+                        &prepared.essential,
+                        options.container.as_deref(),
+                    )));
+                }
+            }
+            // ECS's API is eventually consistent: a task just started may not be found yet.
+            None if !seen && clock.elapsed() < MISSING_GRACE => {}
+            None => {
+                return Err(Error::new(format!(
+                    "DescribeTasks {task_arn}: MISSING (ECS no longer knows the task)"
+                )));
+            }
         }
         let Step::Sleep(pause) = waiter.next(clock.elapsed()) else {
             return Ok(Finished::TimedOut);
@@ -325,6 +337,10 @@ async fn read_logs(follower: &mut Option<logs::Follower>, progress: &Progress) {
     }
 }
 
+/// How long a task RunTask started may be unknown to DescribeTasks (`MISSING`) before the
+/// wait gives up: ECS's API is eventually consistent, usually for a second or two.
+const MISSING_GRACE: Duration = Duration::from_secs(60);
+
 /// How long an interrupted run waits for the stopped task to be STOPPED.
 const STOP_WAIT: Duration = Duration::from_secs(30);
 
@@ -348,7 +364,8 @@ async fn interrupted(
     while clock.elapsed() < STOP_WAIT {
         let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
         read_logs(follower, progress).await;
-        if task.get("lastStatus").and_then(Value::as_str) == Some("STOPPED") {
+        let status = task.as_ref().and_then(|t| t.get("lastStatus"));
+        if status.and_then(Value::as_str) == Some("STOPPED") {
             progress.line(format!(
                 "{} task {} STOPPED",
                 now_label(),
