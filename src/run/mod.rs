@@ -399,6 +399,14 @@ pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<
             }
             Err(err)
         }
+        Ending::CutShort {
+            container,
+            stop_code,
+            reason,
+        } => Err(Error::new(format!(
+            "task {task} was stopped before its job ended ({stop_code}: {reason}); container {container} exited with code 0"
+        ))
+        .hint("run it again; a Spot interruption or someone's StopTask cut it short")),
         Ending::NoExitCode { container, reason } => Err(Error::new(format!(
             "task {task} stopped without an exit code for container {container}: {reason}"
         ))),
