@@ -24,11 +24,18 @@ pub fn trusts(policy: &Value, service: &str) -> bool {
     let matches =
         |s: &&Value| names_service(s.get("Principal"), service) && assumes(s.get("Action"));
     let effect = |s: &&Value, e: &str| s.get("Effect").and_then(Value::as_str) == Some(e);
+    // A Deny with a Condition (say, unless aws:SourceAccount is ours) denies only some
+    // callers, which verify cannot tell; only an unconditional Deny takes the trust away.
+    let unconditional = |s: &&&Value| s.get("Condition").is_none_or(Value::is_null);
     statements
         .iter()
         .filter(|s| effect(s, "Allow"))
         .any(matches)
-        && !statements.iter().filter(|s| effect(s, "Deny")).any(matches)
+        && !statements
+            .iter()
+            .filter(|s| effect(s, "Deny"))
+            .filter(unconditional)
+            .any(matches)
 }
 
 fn one_or_many(value: Option<&Value>) -> Vec<&str> {
@@ -42,15 +49,48 @@ fn one_or_many(value: Option<&Value>) -> Vec<&str> {
 fn names_service(principal: Option<&Value>, service: &str) -> bool {
     match principal {
         Some(Value::String(s)) => s == "*",
-        Some(p @ Value::Object(_)) => one_or_many(p.get("Service")).contains(&service),
+        Some(p @ Value::Object(_)) => {
+            one_or_many(p.get("Service")).contains(&service)
+                || one_or_many(p.get("AWS")).contains(&"*")
+        }
         _ => false,
     }
 }
 
+/// `sts:AssumeRole`, or a pattern IAM matches to it (`sts:*`, `sts:Assume*`, `*`); IAM
+/// compares actions case-insensitively.
 fn assumes(action: Option<&Value>) -> bool {
     one_or_many(action)
         .iter()
-        .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole") || *a == "sts:*" || *a == "*")
+        .any(|a| wildcard_match(&a.to_ascii_lowercase(), "sts:assumerole"))
+}
+
+/// IAM's action wildcards: `*` any run of characters, `?` one character.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The statement to add to a trust policy so `service` may assume the role.
@@ -209,6 +249,27 @@ mod tests {
         assert!(trusts(&arrays, "events.amazonaws.com"));
         let single_statement = json!({"Statement": {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:*"}});
         assert!(trusts(&single_statement, ECS_TASKS));
+    }
+
+    /// Real trust policies: an Allow with a confused-deputy Condition, a Deny that only
+    /// applies to other accounts, an action wildcard, `{"AWS": "*"}`. All trust ECS tasks.
+    #[test]
+    fn trust_with_conditions_and_wildcards() {
+        let guarded = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole",
+             "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}},
+            {"Effect": "Deny", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole",
+             "Condition": {"StringNotEquals": {"aws:SourceAccount": "123456789012"}}}
+        ]});
+        assert!(trusts(&guarded, ECS_TASKS));
+        let wildcard = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:Assume*"}]});
+        assert!(trusts(&wildcard, ECS_TASKS));
+        let lower = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "STS:assumerole"}]});
+        assert!(trusts(&lower, ECS_TASKS));
+        let anyone = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+        assert!(trusts(&anyone, ECS_TASKS));
+        let saml = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRoleWith*"}]});
+        assert!(!trusts(&saml, ECS_TASKS));
     }
 
     #[test]
