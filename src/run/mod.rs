@@ -435,7 +435,10 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         let n: u64 = number
             .parse()
             .map_err(|_| format!("`{text}`: a number must come before `{c}`"))?;
-        total += n * unit;
+        total = n
+            .checked_mul(unit)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(|| format!("`{text}` is too long"))?;
         number.clear();
     }
     if !number.is_empty() || text.is_empty() {
@@ -457,6 +460,10 @@ mod tests {
         assert!(parse_duration("1d").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("5m3").is_err());
+        // Too long for a u64 of seconds: an error, not an overflow panic.
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert!(parse_duration("9999999999999999999h").is_err());
+        assert!(parse_duration("18446744073709551615s1s").is_err());
     }
 
     #[test]
