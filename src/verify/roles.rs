@@ -135,11 +135,18 @@ fn role_outcome(
 /// on Fargate also ECR images and `awslogs` (on EC2 the instance role can do those).
 fn needs_execution_role(body: &Value, on_fargate: bool) -> Option<&'static str> {
     for (_, c) in containers(body) {
-        if c.get("secrets")
-            .and_then(Value::as_array)
-            .is_some_and(|s| !s.is_empty())
-        {
+        let has = |pointer: &str| {
+            c.pointer(pointer)
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty())
+        };
+        if has("/secrets") || has("/logConfiguration/secretOptions") {
             return Some("its containers have secrets");
+        }
+        if c.pointer("/repositoryCredentials/credentialsParameter")
+            .is_some()
+        {
+            return Some("an image needs registry credentials");
         }
         if !on_fargate {
             continue;
@@ -324,5 +331,15 @@ mod tests {
         assert!(matches!(&out[0].1, Outcome::Fail { problem, .. } if problem.contains("ECR")));
         let public = json!({"containerDefinitions": [{"name": "app", "image": "busybox:1"}]});
         assert!(task_roles(&public, true, &BTreeMap::new()).is_empty());
+        // ECS reads registry credentials and log-driver secrets with the execution role, on
+        // EC2 too.
+        let private = json!({"containerDefinitions": [{"name": "app", "image": "ghcr.io/acme/app:1",
+            "repositoryCredentials": {"credentialsParameter": "ghcr"}}]});
+        assert!(
+            matches!(&task_roles(&private, false, &BTreeMap::new())[0].1, Outcome::Fail { problem, .. } if problem.contains("registry credentials"))
+        );
+        let splunk = json!({"containerDefinitions": [{"name": "app", "image": "busybox:1",
+            "logConfiguration": {"logDriver": "splunk", "secretOptions": [{"name": "splunk-token", "valueFrom": "/t"}]}}]});
+        assert_eq!(task_roles(&splunk, false, &BTreeMap::new()).len(), 1);
     }
 }
