@@ -1,6 +1,8 @@
 """Seeds the moto account scripts/demo deploys to: a cluster, an ECR repository with image
 tags, the current task definitions (rendered by jobdeploy itself for the old tag) and rules,
-some of them ours and some that jobdeploy must leave alone."""
+some of them ours and some that jobdeploy must leave alone; and what `jobdeploy verify` (which
+deploy runs first) checks: the roles with their trust, the SSM parameters, the log groups, and a
+VPC whose private subnets reach ECR through a NAT gateway."""
 
 import json
 import sys
@@ -37,10 +39,11 @@ def main(rendered_path: str, tags: list[str]) -> None:
     for family, body in rendered.items():
         arns[family] = ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"]
 
+    subnets, security_group = seed_preflight()
     network = {
         "awsvpcConfiguration": {
-            "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
-            "SecurityGroups": ["sg-0123abcd"],
+            "Subnets": subnets,
+            "SecurityGroups": [security_group],
             "AssignPublicIp": "DISABLED",
         }
     }
@@ -107,6 +110,57 @@ def main(rendered_path: str, tags: list[str]) -> None:
             },
         },
     )
+
+
+def seed_preflight() -> tuple[list[str], str]:
+    """Roles, parameters, log groups and the network the templates and targets name. Returns
+    the private subnets and the security group the targets run in."""
+    iam = boto3.client("iam", region_name=REGION)
+    trusts = {
+        "nightly-report-task": "ecs-tasks.amazonaws.com",
+        "web-batch-task": "ecs-tasks.amazonaws.com",
+        "ecs-task-execution": "ecs-tasks.amazonaws.com",
+        "eventbridge-ecs-run-task": "events.amazonaws.com",
+        "scheduler-ecs-run-task": "scheduler.amazonaws.com",
+    }
+    for role, service in trusts.items():
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(policy))
+
+    ssm = boto3.client("ssm", region_name=REGION)
+    for name in ["/web/database-url", "/datadog/api-key"]:
+        ssm.put_parameter(Name=name, Value="demo-only", Type="SecureString")
+
+    logs = boto3.client("logs", region_name=REGION)
+    for group in ["/ecs/nightly-report", "/ecs/web-batch"]:
+        logs.create_log_group(logGroupName=group)
+
+    # Private subnets with a route to a NAT gateway in a public subnet: tasks without a public
+    # IP still reach ECR.
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    public_routes = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_routes, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    ec2.associate_route_table(RouteTableId=public_routes, SubnetId=public)
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=address)["NatGateway"]["NatGatewayId"]
+    private_routes = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=private_routes, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    subnets = []
+    for cidr in ["10.0.1.0/24", "10.0.2.0/24"]:
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        ec2.associate_route_table(RouteTableId=private_routes, SubnetId=subnet)
+        subnets.append(subnet)
+    group = ec2.create_security_group(VpcId=vpc, GroupName="batch", Description="batch jobs")["GroupId"]
+    return subnets, group
 
 
 if __name__ == "__main__":

@@ -75,11 +75,14 @@ pub(super) async fn repoint_all(
     let mut failures = Vec::new();
     // The first rule or schedule is written alone and read back before any other: of two
     // deploys racing, the one whose write did not stick stops here, having changed nothing
-    // else.
+    // else. The read-back waits until a racing deploy's write has landed (see
+    // `settle_time`), so that two deploys cannot both see their own write.
     if let Some((first, first_moves)) = owners.next() {
+        let claimed = std::time::Instant::now();
         match repoint(aws, first, first_moves).await {
             Ok(w) => {
                 announce(&w.owner);
+                tokio::time::sleep(settle_time(claimed.elapsed())).await;
                 if let Err(e) = confirm(aws, &w).await {
                     failures.push(e);
                 }
@@ -185,6 +188,20 @@ async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Writte
         // still have been applied (a timeout after the write): both are reverted.
         Err(e) => Err(WriteFailure::Partial(e.context(owner.describe()), written)),
     }
+}
+
+/// How long the claim's read-back waits after its write.
+///
+/// EventBridge and Scheduler have no conditional write, so compare-and-swap leaves a window:
+/// a racing deploy that read the rule before our write landed writes its own value after.
+/// Its write lands within its own read→write time of our write; reading back later than
+/// that, we see it (and stop), and it sees ours or its own, never both winning. Our own
+/// read→write time (`claim`) measures the network the other deploy shares; three times it,
+/// at least half a second, bounds theirs.
+pub(crate) fn settle_time(claim: std::time::Duration) -> std::time::Duration {
+    const FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
+    const CEILING: std::time::Duration = std::time::Duration::from_secs(10);
+    (claim * 3).clamp(FLOOR, CEILING)
 }
 
 /// Reads a written rule or schedule back: every slot we wrote must be there exactly as
@@ -359,4 +376,27 @@ async fn revert(
         }
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::settle_time;
+
+    #[test]
+    fn the_claim_waits_three_times_its_own_round_trip_within_bounds() {
+        assert_eq!(
+            settle_time(Duration::from_millis(20)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            settle_time(Duration::from_millis(400)),
+            Duration::from_millis(1200)
+        );
+        assert_eq!(
+            settle_time(Duration::from_secs(30)),
+            Duration::from_secs(10)
+        );
+    }
 }

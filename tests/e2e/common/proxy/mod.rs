@@ -1,0 +1,204 @@
+//! A recording, fault-injecting HTTP proxy between jobdeploy (`AWS_ENDPOINT_URL`) and moto:
+//! every request's action (X-Amz-Target, the query protocol's `Action` for IAM and EC2, else
+//! method and path) is logged, so tests can assert
+//! which calls were made — "plan writes nothing" is checked here, not hoped for. Faults: per
+//! action (or every action, `*`) and optionally per rule, from the Nth matching request on:
+//! an AWS error, a 200 with FailedEntryCount, a dropped connection; plus added latency.
+//!
+//! It also plays AWS's request quotas, which moto does not: with [`Proxy::enforce_quotas`]
+//! every request takes a token from its quota group's bucket (AWS's documented defaults:
+//! EventBridge 50/s, ECS task-definition writes 1/s burst 20, …) and is answered
+//! `400 ThrottlingException: Rate exceeded` when the bucket is empty, as AWS answers.
+//! [`Proxy::share_budget`] makes another tool spend part of a group's budget, and
+//! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
+//!
+//! And it plays the ECS task lifecycle for `jobdeploy run` (see [`super::tasks`]):
+//! [`Proxy::script_task`] queues how the next RunTask's task behaves.
+//!
+//! Here the server and what it recorded; `forward.rs` answers each request (recording,
+//! throttling, faults, played tasks, else forwarding to moto), `quotas.rs` the quota groups
+//! and their buckets, `faults.rs` what a fault replies.
+
+mod faults;
+mod forward;
+mod quotas;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::tasks::{Script, Tasks};
+use forward::forward;
+use quotas::Quotas;
+
+pub use faults::{Fault, Reply};
+pub use quotas::QuotaGroup;
+
+pub struct Proxy {
+    pub url: String,
+    log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    latency: Arc<Mutex<Duration>>,
+    quotas: Arc<Mutex<Quotas>>,
+    tasks: Arc<Mutex<Tasks>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Calls that change AWS state.
+pub fn is_write(action: &str) -> bool {
+    [
+        "Register",
+        "Deregister",
+        "Put",
+        "Update",
+        "Create",
+        "Delete",
+        "Tag",
+        "Untag",
+        "Remove",
+        "Run",
+        "Stop",
+    ]
+    .iter()
+    .any(|w| action.starts_with(w))
+}
+
+impl Proxy {
+    pub fn start(upstream: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
+        let shared_faults = faults.clone();
+        let latency: Arc<Mutex<Duration>> = Arc::default();
+        let shared_latency = latency.clone();
+        let quotas: Arc<Mutex<Quotas>> = Arc::default();
+        let shared_quotas = quotas.clone();
+        let tasks: Arc<Mutex<Tasks>> = Arc::default();
+        let shared_tasks = tasks.clone();
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let upstream = upstream.to_string();
+        let shared_log = log.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let client = client.clone();
+                let upstream = upstream.clone();
+                let log = shared_log.clone();
+                let faults = shared_faults.clone();
+                let latency = shared_latency.clone();
+                let quotas = shared_quotas.clone();
+                let tasks = shared_tasks.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        forward(
+                            req,
+                            client.clone(),
+                            upstream.clone(),
+                            log.clone(),
+                            faults.clone(),
+                            latency.clone(),
+                            quotas.clone(),
+                            tasks.clone(),
+                        )
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url,
+            log,
+            faults,
+            latency,
+            quotas,
+            tasks,
+            _runtime: runtime,
+        }
+    }
+
+    /// The next RunTask starts a task that behaves as `script` says.
+    pub fn script_task(&self, script: Script) {
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(script);
+        }
+    }
+
+    /// The RunTask requests that started a scripted task.
+    pub fn started_tasks(&self) -> Vec<serde_json::Value> {
+        self.tasks.lock().map(|t| t.started()).unwrap_or_default()
+    }
+
+    /// Every request waits this long before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut l) = self.latency.lock() {
+            *l = latency;
+        }
+    }
+
+    /// Removes every fault.
+    pub fn heal(&self) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.clear();
+        }
+    }
+
+    pub fn actions(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|l| l.iter().map(|(a, _)| a.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The JSON bodies of every `action` request, in order.
+    pub fn bodies(&self, action: &str) -> Vec<serde_json::Value> {
+        self.log
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter(|(a, _)| a == action)
+                    .map(|(_, b)| b.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn writes(&self) -> Vec<String> {
+        self.actions().into_iter().filter(|a| is_write(a)).collect()
+    }
+
+    pub fn count(&self, action: &str) -> usize {
+        self.actions().iter().filter(|a| *a == action).count()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut f) = self.faults.lock() {
+            f.push(fault);
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut l) = self.log.lock() {
+            l.clear();
+        }
+    }
+}
