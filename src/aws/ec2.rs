@@ -26,6 +26,10 @@ pub struct Routes {
     pub nat: bool,
     /// A default route to an internet gateway (`igw-…`).
     pub internet_gateway: bool,
+    /// A default route to something else that may reach the internet, which verify cannot
+    /// see past: a transit gateway (central egress), a NAT instance, a peering, a firewall
+    /// endpoint… Its target's id.
+    pub other_egress: Option<String>,
     /// Prefix-list routes (an S3 gateway endpoint adds one).
     pub prefix_lists: Vec<String>,
 }
@@ -180,12 +184,33 @@ fn routes_of(table: &aws_sdk_ec2::types::RouteTable) -> (bool, Routes) {
         ..Routes::default()
     };
     for r in table.routes() {
+        // A blackhole route (its NAT gateway or attachment deleted) carries nothing.
+        if r.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole) {
+            continue;
+        }
         let default = r.destination_cidr_block() == Some("0.0.0.0/0");
         if default && r.nat_gateway_id().is_some() {
             routes.nat = true;
         }
         if default && r.gateway_id().is_some_and(|g| g.starts_with("igw-")) {
             routes.internet_gateway = true;
+        }
+        let other = [
+            r.transit_gateway_id(),
+            r.instance_id(),
+            r.network_interface_id(),
+            r.vpc_peering_connection_id(),
+            r.local_gateway_id(),
+            r.carrier_gateway_id(),
+            r.core_network_arn(),
+            r.gateway_id()
+                .filter(|g| !g.starts_with("igw-") && *g != "local"),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        if default && routes.other_egress.is_none() {
+            routes.other_egress = other.map(str::to_string);
         }
         if let Some(pl) = r.destination_prefix_list_id() {
             routes.prefix_lists.push(pl.to_string());
@@ -225,4 +250,49 @@ pub async fn endpoints(aws: &Aws, vpc: &str) -> Result<Lookup<Endpoints>> {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{Route, RouteState, RouteTable};
+
+    fn default_route() -> aws_sdk_ec2::types::builders::RouteBuilder {
+        Route::builder().destination_cidr_block("0.0.0.0/0")
+    }
+
+    /// A NAT gateway deleted leaves its route as a blackhole: no way out. A default route to
+    /// a transit gateway (a central egress VPC) is a way out verify cannot see past.
+    #[test]
+    fn blackhole_routes_carry_nothing_and_other_default_routes_are_named() {
+        let dead_nat = RouteTable::builder()
+            .route_table_id("rtb-1")
+            .routes(
+                default_route()
+                    .nat_gateway_id("nat-1")
+                    .state(RouteState::Blackhole)
+                    .build(),
+            )
+            .build();
+        let (_, routes) = routes_of(&dead_nat);
+        assert!(!routes.nat && routes.other_egress.is_none(), "{routes:?}");
+        let central = RouteTable::builder()
+            .route_table_id("rtb-2")
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/16")
+                    .gateway_id("local")
+                    .build(),
+            )
+            .routes(
+                default_route()
+                    .transit_gateway_id("tgw-1")
+                    .state(RouteState::Active)
+                    .build(),
+            )
+            .build();
+        let (_, routes) = routes_of(&central);
+        assert_eq!(routes.other_egress.as_deref(), Some("tgw-1"));
+        assert!(!routes.nat && !routes.internet_gateway);
+    }
 }

@@ -82,13 +82,13 @@ pub async fn run(ecs: &Paced<aws_sdk_ecs::Client>, request: &Value) -> Result<St
     })
 }
 
-/// The task as DescribeTasks returns it; an error naming the task when ECS no longer knows
-/// it (tasks are forgotten about an hour after they stop).
+/// The task as DescribeTasks returns it; `None` when ECS answers `MISSING` (right after
+/// RunTask, as its API is eventually consistent, or about an hour after the task stopped).
 pub async fn describe(
     ecs: &Paced<aws_sdk_ecs::Client>,
     cluster: &str,
     task: &str,
-) -> Result<Value> {
+) -> Result<Option<Value>> {
     let raw = RawJson::capture();
     ecs.call(Group::EcsReads, "DescribeTasks", || {
         ecs.describe_tasks()
@@ -101,13 +101,19 @@ pub async fn describe(
     .await
     .map_err(aws_error("DescribeTasks", task))?;
     let response = raw.response("DescribeTasks")?;
-    if let Some(found) = tasks(&response).into_iter().next() {
-        return Ok(found);
+    found(&response).map_err(|why| Error::new(format!("DescribeTasks {task}: {why}")))
+}
+
+/// The task of a DescribeTasks answer, `None` for `MISSING`, else the failure's reason.
+fn found(response: &Value) -> std::result::Result<Option<Value>, String> {
+    if let Some(found) = tasks(response).into_iter().next() {
+        return Ok(Some(found));
     }
-    let why = failures(&response)
-        .first()
-        .map_or("not found".to_string(), Failure::describe);
-    Err(Error::new(format!("DescribeTasks {task}: {why}")))
+    match failures(response).first() {
+        Some(f) if f.reason == "MISSING" => Ok(None),
+        Some(f) => Err(f.describe()),
+        None => Err("not found".to_string()),
+    }
 }
 
 /// StopTask with `reason` (shown in the console and in DescribeTasks' `stoppedReason`).
@@ -148,5 +154,15 @@ mod tests {
             "Capacity is unavailable at this time (FARGATE_SPOT)"
         );
         assert!(tasks(&response).is_empty());
+    }
+
+    #[test]
+    fn a_missing_task_is_none_other_failures_are_errors() {
+        let missing = json!({"tasks": [], "failures": [{"arn": "t", "reason": "MISSING"}]});
+        assert_eq!(found(&missing), Ok(None));
+        let task = json!({"tasks": [{"taskArn": "t"}], "failures": []});
+        assert_eq!(found(&task), Ok(Some(json!({"taskArn": "t"}))));
+        let other = json!({"failures": [{"arn": "t", "reason": "ACCESS_DENIED"}]});
+        assert_eq!(found(&other), Err("ACCESS_DENIED".to_string()));
     }
 }

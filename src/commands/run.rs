@@ -16,7 +16,6 @@ use crate::progress::Progress;
 use crate::run::find::{self, Candidate};
 use crate::run::request::{self, Overrides};
 use crate::run::{self as runner, Finished, Interrupts, Options};
-use crate::secrets::Masker;
 
 pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
     let cli = ctx.cli;
@@ -67,11 +66,10 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
     for note in &prepared.request.notes {
         progress.warn(format!("{what}: {note}"));
     }
-    let masker = Masker::new(request::secret_values(&prepared.request.body));
     if args.dry_run {
-        let text = serde_json::to_string_pretty(&prepared.request.body)
+        let text = serde_json::to_string_pretty(&request::masked(&prepared.request.body))
             .map_err(|e| Error::new(format!("RunTask request: {e}")))?;
-        crate::progress::print(&format!("{}\n", masker.mask(&text)));
+        crate::progress::print(&format!("{text}\n"));
         return Ok(ExitCode::SUCCESS);
     }
     let mut interrupts = Interrupts::listen();

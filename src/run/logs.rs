@@ -77,6 +77,18 @@ pub fn sources(task_definition: &Value, task_id: &str) -> Vec<Source> {
         .collect()
 }
 
+/// Pages read from one stream in one drain at most (10 000 events each), so a reader that
+/// never reaches the end still polls the task; the next drain reads on from there.
+const MAX_PAGES: usize = 100;
+
+/// Whether a GetLogEvents page read from `previous` ended the stream: only the forward
+/// token says so (the same token back, or none). An empty page does not: CloudWatch Logs
+/// may answer one with a new token while more events follow, and after STOPPED stopping
+/// there would lose the last lines.
+pub fn at_end(previous: Option<&str>, next: Option<&str>) -> bool {
+    next.is_none() || next == previous
+}
+
 /// Follows the streams, printing each new line once (prefixed with the container's name when
 /// there is more than one stream).
 pub struct Follower {
@@ -121,12 +133,13 @@ impl Follower {
     /// Reads every stream up to its end now, handing each new line to `print`.
     pub async fn drain(&mut self, print: &mut impl FnMut(String)) -> Result<()> {
         for s in &mut self.streams {
+            let mut pages = 0;
             loop {
                 let page =
                     crate::aws::logs::page(&s.client, &s.group, &s.stream, s.token.as_deref())
                         .await?;
                 let Some((lines, next)) = page else { break };
-                let empty = lines.is_empty();
+                let done = at_end(s.token.as_deref(), next.as_deref());
                 for line in lines {
                     print(if self.prefixed {
                         format!("[{}] {line}", s.container)
@@ -134,12 +147,11 @@ impl Follower {
                         line
                     });
                 }
-                // At the end: no lines, and the forward token stays the same.
-                let done = empty || next.is_none() || next == s.token;
                 if next.is_some() {
                     s.token = next;
                 }
-                if done {
+                pages += 1;
+                if done || pages >= MAX_PAGES {
                     break;
                 }
             }
@@ -152,6 +164,14 @@ impl Follower {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_empty_page_with_a_new_token_is_not_the_end_of_the_stream() {
+        assert!(!at_end(Some("f/1"), Some("f/2")));
+        assert!(!at_end(None, Some("f/0")));
+        assert!(at_end(Some("f/2"), Some("f/2")));
+        assert!(at_end(Some("f/2"), None));
+    }
 
     #[test]
     fn awslogs_with_a_prefix_is_followed_and_the_rest_is_said() {

@@ -283,22 +283,34 @@ pub async fn follow(
     };
     let clock = Instant::now();
     let mut waiter = Waiter::new(Duration::ZERO, options.timeout);
+    let mut seen = false;
     loop {
-        let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
-        let status = task
-            .get("lastStatus")
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN");
-        if let Some(changed) = waiter.observe(status) {
-            progress.line(format!("{} task {task_id} {changed}", now_label()));
-        }
-        read_logs(&mut follower, progress).await;
-        if status == "STOPPED" {
-            return Ok(Finished::Stopped(wait::ending(
-                &task,
-                &prepared.essential,
-                options.container.as_deref(),
-            )));
+        match tasks::describe(&aws.ecs, cluster, task_arn).await? {
+            Some(task) => {
+                seen = true;
+                let status = task
+                    .get("lastStatus")
+                    .and_then(Value::as_str)
+                    .unwrap_or("UNKNOWN");
+                if let Some(changed) = waiter.observe(status) {
+                    progress.line(format!("{} task {task_id} {changed}", now_label()));
+                }
+                read_logs(&mut follower, progress).await;
+                if status == "STOPPED" {
+                    return Ok(Finished::Stopped(wait::ending(
+                        &task,
+                        &prepared.essential,
+                        options.container.as_deref(),
+                    )));
+                }
+            }
+            // ECS's API is eventually consistent: a task just started may not be found yet.
+            None if !seen && clock.elapsed() < MISSING_GRACE => {}
+            None => {
+                return Err(Error::new(format!(
+                    "DescribeTasks {task_arn}: MISSING (ECS no longer knows the task)"
+                )));
+            }
         }
         let Step::Sleep(pause) = waiter.next(clock.elapsed()) else {
             return Ok(Finished::TimedOut);
@@ -325,6 +337,10 @@ async fn read_logs(follower: &mut Option<logs::Follower>, progress: &Progress) {
     }
 }
 
+/// How long a task RunTask started may be unknown to DescribeTasks (`MISSING`) before the
+/// wait gives up: ECS's API is eventually consistent, usually for a second or two.
+const MISSING_GRACE: Duration = Duration::from_secs(60);
+
 /// How long an interrupted run waits for the stopped task to be STOPPED.
 const STOP_WAIT: Duration = Duration::from_secs(30);
 
@@ -348,7 +364,8 @@ async fn interrupted(
     while clock.elapsed() < STOP_WAIT {
         let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
         read_logs(follower, progress).await;
-        if task.get("lastStatus").and_then(Value::as_str) == Some("STOPPED") {
+        let status = task.as_ref().and_then(|t| t.get("lastStatus"));
+        if status.and_then(Value::as_str) == Some("STOPPED") {
             progress.line(format!(
                 "{} task {} STOPPED",
                 now_label(),
@@ -382,6 +399,14 @@ pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<
             }
             Err(err)
         }
+        Ending::CutShort {
+            container,
+            stop_code,
+            reason,
+        } => Err(Error::new(format!(
+            "task {task} was stopped before its job ended ({stop_code}: {reason}); container {container} exited with code 0"
+        ))
+        .hint("run it again; a Spot interruption or someone's StopTask cut it short")),
         Ending::NoExitCode { container, reason } => Err(Error::new(format!(
             "task {task} stopped without an exit code for container {container}: {reason}"
         ))),
@@ -410,7 +435,10 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         let n: u64 = number
             .parse()
             .map_err(|_| format!("`{text}`: a number must come before `{c}`"))?;
-        total += n * unit;
+        total = n
+            .checked_mul(unit)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(|| format!("`{text}` is too long"))?;
         number.clear();
     }
     if !number.is_empty() || text.is_empty() {
@@ -432,6 +460,10 @@ mod tests {
         assert!(parse_duration("1d").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("5m3").is_err());
+        // Too long for a u64 of seconds: an error, not an overflow panic.
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert!(parse_duration("9999999999999999999h").is_err());
+        assert!(parse_duration("18446744073709551615s1s").is_err());
     }
 
     #[test]

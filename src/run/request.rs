@@ -159,20 +159,29 @@ fn lower_first(key: &str) -> String {
     }
 }
 
-/// EventBridge's `[{"Key", "Value"}]` or Scheduler's `[{"key": "value", …}]` as RunTask's
-/// `[{"key", "value"}]`.
+/// EventBridge's `[{"Key", "Value"}]`, or Scheduler's list of string maps, as RunTask's
+/// `[{"key", "value"}]`. A Scheduler map is either one tag spelled as RunTask spells it
+/// (`{"key": "team", "value": "data"}`, what Terraform and the CDK write) or
+/// `{"team": "data", …}`.
 fn tags_of(tags: &Value) -> Vec<Value> {
     let mut out = Vec::new();
     for tag in tags.as_array().into_iter().flatten() {
         let Some(fields) = tag.as_object() else {
             continue;
         };
-        if let Some(key) = fields.get("Key") {
-            let value = fields
-                .get("Value")
-                .cloned()
-                .unwrap_or(Value::String(String::new()));
-            out.push(json!({"key": key, "value": value}));
+        let pair = |k: &str, v: &str| {
+            let key = fields.get(k)?;
+            let only_pair = fields.keys().all(|f| f == k || f == v);
+            only_pair.then(|| {
+                let value = fields
+                    .get(v)
+                    .cloned()
+                    .unwrap_or(Value::String(String::new()));
+                json!({"key": key, "value": value})
+            })
+        };
+        if let Some(tag) = pair("Key", "Value").or_else(|| pair("key", "value")) {
+            out.push(tag);
         } else {
             for (key, value) in fields {
                 out.push(json!({"key": key, "value": value}));
@@ -233,28 +242,29 @@ fn with_overrides(input: Option<Value>, container: &str, extra: &Overrides) -> O
     Some(Value::Object(overrides))
 }
 
-/// Values in the request's environment overrides whose names look secret, for masking.
-pub fn secret_values(body: &Value) -> Vec<String> {
-    let mut out = Vec::new();
+/// The request with the values of secret-looking environment overrides replaced by the
+/// mask, for `--dry-run`. Masked in the JSON, not in its text: a value with a `"` or a `\`
+/// is escaped in the text, where a search for the value itself would miss it.
+pub fn masked(body: &Value) -> Value {
+    let mut body = body.clone();
     let containers = body
-        .pointer("/overrides/containerOverrides")
-        .and_then(Value::as_array);
+        .pointer_mut("/overrides/containerOverrides")
+        .and_then(Value::as_array_mut);
     for container in containers.into_iter().flatten() {
-        let env = container.get("environment").and_then(Value::as_array);
+        let env = container
+            .get_mut("environment")
+            .and_then(Value::as_array_mut);
         for entry in env.into_iter().flatten() {
-            let name = entry
+            let secret = entry
                 .get("name")
                 .and_then(Value::as_str)
-                .unwrap_or_default();
-            if let Some(value) = entry.get("value").and_then(Value::as_str)
-                && crate::secrets::looks_secret(name)
-                && !value.is_empty()
-            {
-                out.push(value.to_string());
+                .is_some_and(crate::secrets::looks_secret);
+            if let (true, Some(value)) = (secret, entry.get_mut("value")) {
+                *value = Value::String(crate::secrets::MASK.into());
             }
         }
     }
-    out
+    body
 }
 
 /// A client token for RunTask: the same for every attempt of one call (so a retried RunTask

@@ -129,7 +129,9 @@ fn command_and_env_go_on_top_of_the_input() {
             {"name": "X", "value": "1"}, {"name": "MODE", "value": "dry"}, {"name": "API_TOKEN", "value": "s3cret"}
         ]}], "cpu": "512"})
     );
-    assert_eq!(secret_values(&got.body), ["s3cret"]);
+    let shown = &masked(&got.body)["overrides"]["containerOverrides"][0]["environment"];
+    assert_eq!(shown[1]["value"], "dry");
+    assert_eq!(shown[2]["value"], crate::secrets::MASK);
     // No Input: an override of its own for the container.
     let bare = json!({"Arn": CLUSTER, "EcsParameters": {"TaskDefinitionArn": TD}});
     let got = build(&rule(), &bare, TD, "worker", &overrides, "tok").unwrap();
@@ -169,4 +171,52 @@ fn client_tokens_fit_run_task() {
     let token = client_token(u128::MAX, u32::MAX);
     assert!(token.len() <= 64, "{token}");
     assert_ne!(client_token(1, 7), client_token(2, 7));
+}
+
+/// Terraform and the CDK write a Scheduler target's tags as `[{"key": K, "value": V}]`:
+/// one tag each, not the two tags `key=K` and `value=V`.
+#[test]
+fn scheduler_tags_spelled_key_value_are_one_tag_each() {
+    let body = json!({"Target": {"Arn": CLUSTER, "EcsParameters": {"TaskDefinitionArn": TD,
+        "Tags": [{"key": "team", "value": "data"}, {"key": "empty"}, {"cost-center": "42"}]}}});
+    let got = build(&schedule(), &body, TD, "app", &Overrides::default(), "tok").unwrap();
+    assert_eq!(
+        got.body["tags"],
+        json!([
+            {"key": "team", "value": "data"},
+            {"key": "empty", "value": ""},
+            {"key": "cost-center", "value": "42"}
+        ])
+    );
+}
+
+/// `--dry-run` printed the request's text with the secret values searched and replaced; a
+/// value JSON escapes (a `"` or a `\\`), or one shorter than three characters, was printed.
+#[test]
+fn dry_run_masks_secret_values_whatever_their_characters() {
+    let target = json!({"Arn": CLUSTER, "EcsParameters": {"TaskDefinitionArn": TD},
+        "Input": r#"{"containerOverrides":[{"name":"app","environment":[{"name":"DB_PASSWORD","value":"in-input"}]}]}"#});
+    let overrides = Overrides {
+        command: None,
+        env: vec![
+            ("API_TOKEN".into(), r#"pa"ss\word"#.into()),
+            ("SHORT_SECRET".into(), "ab".into()),
+            ("MODE".into(), "dry".into()),
+        ],
+    };
+    let got = build(&rule(), &target, TD, "app", &overrides, "tok").unwrap();
+    let text = serde_json::to_string_pretty(&masked(&got.body)).unwrap();
+    for secret in ["pa\\\"ss", "in-input", "\"ab\""] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(text.contains("\"dry\""), "{text}");
+    assert_eq!(
+        masked(&got.body)["overrides"]["containerOverrides"][0]["environment"][1]["value"],
+        crate::secrets::MASK
+    );
+    // The request sent is unchanged.
+    assert_eq!(
+        got.body["overrides"]["containerOverrides"][0]["environment"][1]["value"],
+        r#"pa"ss\word"#
+    );
 }

@@ -72,6 +72,14 @@ pub enum Ending {
     /// The container has no exit code (killed with the task, or never reported): never a
     /// success.
     NoExitCode { container: String, reason: String },
+    /// The task was stopped from outside (someone's StopTask, a Spot interruption, a
+    /// maintenance notice) and the container exited 0 on the SIGTERM: the job was cut short,
+    /// so not a success either.
+    CutShort {
+        container: String,
+        stop_code: String,
+        reason: String,
+    },
 }
 
 impl Ending {
@@ -152,6 +160,13 @@ pub fn ending(task: &Value, essential: &[String], chosen: Option<&str>) -> Endin
     };
     let name = text(container, "name").to_string();
     match code(container) {
+        Some(0) if !stop_code.is_empty() && stop_code != "EssentialContainerExited" => {
+            Ending::CutShort {
+                container: name,
+                stop_code: stop_code.to_string(),
+                reason: nonempty(stopped_reason, "no reason given"),
+            }
+        }
         Some(code) => Ending::Exited {
             container: name,
             code,

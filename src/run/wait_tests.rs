@@ -128,3 +128,27 @@ fn a_task_that_never_started_says_why_with_hints() {
         Ending::NeverStarted { .. }
     ));
 }
+
+/// A task stopped from outside (a Spot interruption, someone's StopTask) whose container
+/// exits 0 on the SIGTERM did not finish its job: never a success. Its own non-zero code
+/// still passes through.
+#[test]
+fn a_task_stopped_from_outside_is_not_a_success_even_when_the_container_exits_0() {
+    let spot = json!({"stopCode": "SpotInterruption", "stoppedReason": "Your Spot Task was interrupted.",
+        "containers": [{"name": "app", "exitCode": 0}]});
+    let e = ending(&spot, &essential(), None);
+    assert!(
+        matches!(&e, Ending::CutShort { stop_code, reason, .. } if stop_code == "SpotInterruption" && reason.contains("Spot")),
+        "{e:?}"
+    );
+    assert_eq!(e.exit_code(), 1);
+    let user = json!({"stopCode": "UserInitiated", "stoppedReason": "Task stopped by user",
+        "containers": [{"name": "app", "exitCode": 0}]});
+    assert_eq!(ending(&user, &essential(), None).exit_code(), 1);
+    let killed =
+        json!({"stopCode": "UserInitiated", "containers": [{"name": "app", "exitCode": 143}]});
+    assert_eq!(ending(&killed, &essential(), None).exit_code(), 143);
+    // Without a stop code (an older agent, an emulator) the container's code is the answer.
+    let plain = json!({"containers": [{"name": "app", "exitCode": 0}]});
+    assert_eq!(ending(&plain, &essential(), None).exit_code(), 0);
+}

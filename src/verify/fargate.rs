@@ -122,6 +122,28 @@ pub fn target(target: &TargetSpec, body: Option<&Value>) -> Vec<(String, Outcome
     if !target.fargate() {
         return out;
     }
+    if target
+        .capacity_providers
+        .iter()
+        .any(|c| c == "FARGATE_SPOT")
+    {
+        let runtime = body.and_then(|b| b.get("runtimePlatform"));
+        let field = |k: &str| runtime.and_then(|r| r.get(k)).and_then(Value::as_str);
+        let arm = field("cpuArchitecture") == Some("ARM64");
+        let windows = field("operatingSystemFamily").is_some_and(|o| o != "LINUX");
+        let outcome = if arm || windows {
+            Outcome::fail(
+                format!(
+                    "Fargate Spot runs Linux X86_64 tasks only, and this task is {}",
+                    if arm { "ARM64" } else { "Windows" }
+                ),
+                "use the FARGATE capacity provider for this target, or build the task for Linux X86_64",
+            )
+        } else {
+            Outcome::Ok
+        };
+        out.push(("Fargate Spot platform".to_string(), outcome));
+    }
     if let Some(version) = &target.platform_version {
         let big = body
             .and_then(|b| b.get("cpu"))
@@ -204,6 +226,29 @@ mod tests {
             platform_version: Some(version.into()),
             network: None,
         }
+    }
+
+    /// Fargate Spot does not run ARM64 or Windows tasks: RunTask refuses them when the
+    /// schedule fires.
+    #[test]
+    fn fargate_spot_runs_linux_x86_only() {
+        let mut spot = spec("1.4.0");
+        spot.launch_type = None;
+        spot.capacity_providers = vec!["FARGATE_SPOT".into(), "FARGATE".into()];
+        let arm = json!({"cpu": "256", "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}});
+        let out = target(&spot, Some(&arm));
+        assert!(
+            matches!(&out[0].1, Outcome::Fail { problem, .. } if problem.contains("ARM64")),
+            "{out:?}"
+        );
+        let x86 = json!({"cpu": "256", "runtimePlatform": {"cpuArchitecture": "X86_64"}});
+        assert_eq!(target(&spot, Some(&x86))[0].1, Outcome::Ok);
+        // On FARGATE, ARM64 is fine: no Spot line.
+        assert!(
+            target(&spec("1.4.0"), Some(&arm))
+                .iter()
+                .all(|(check, _)| !check.contains("Spot"))
+        );
     }
 
     #[test]

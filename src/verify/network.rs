@@ -36,6 +36,14 @@ fn route_outcome(
     if routes.internet_gateway && public_ip {
         return Outcome::Ok;
     }
+    if let Some(via) = &routes.other_egress {
+        return Outcome::Warn {
+            problem: format!(
+                "subnet {subnet} (route table {}) reaches out through {via}, which jobdeploy cannot see past: it must lead to a NAT gateway or ECR/S3 VPC endpoints, or the ECR pull fails",
+                routes.id
+            ),
+        };
+    }
     if routes.internet_gateway {
         return Outcome::fail(
             format!(
@@ -308,6 +316,27 @@ mod tests {
             &facts(nat, &[]),
         );
         assert_eq!(out[2].1, Outcome::Ok);
+    }
+
+    /// Central egress through a transit gateway is common: not a failure (verify cannot see
+    /// where it leads), a warning naming it.
+    #[test]
+    fn a_default_route_to_a_transit_gateway_is_a_warning_not_a_failure() {
+        let body = json!({"networkMode": "awsvpc"});
+        let central = Routes {
+            id: "rtb-4".into(),
+            other_egress: Some("tgw-1".into()),
+            ..Routes::default()
+        };
+        let out = check(
+            &spec(&["subnet-a"], &["sg-1"], false),
+            Some(&body),
+            &facts(central, &[]),
+        );
+        assert!(
+            matches!(&out[2].1, Outcome::Warn { problem } if problem.contains("tgw-1")),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -24,11 +24,18 @@ pub fn trusts(policy: &Value, service: &str) -> bool {
     let matches =
         |s: &&Value| names_service(s.get("Principal"), service) && assumes(s.get("Action"));
     let effect = |s: &&Value, e: &str| s.get("Effect").and_then(Value::as_str) == Some(e);
+    // A Deny with a Condition (say, unless aws:SourceAccount is ours) denies only some
+    // callers, which verify cannot tell; only an unconditional Deny takes the trust away.
+    let unconditional = |s: &&&Value| s.get("Condition").is_none_or(Value::is_null);
     statements
         .iter()
         .filter(|s| effect(s, "Allow"))
         .any(matches)
-        && !statements.iter().filter(|s| effect(s, "Deny")).any(matches)
+        && !statements
+            .iter()
+            .filter(|s| effect(s, "Deny"))
+            .filter(unconditional)
+            .any(matches)
 }
 
 fn one_or_many(value: Option<&Value>) -> Vec<&str> {
@@ -42,15 +49,48 @@ fn one_or_many(value: Option<&Value>) -> Vec<&str> {
 fn names_service(principal: Option<&Value>, service: &str) -> bool {
     match principal {
         Some(Value::String(s)) => s == "*",
-        Some(p @ Value::Object(_)) => one_or_many(p.get("Service")).contains(&service),
+        Some(p @ Value::Object(_)) => {
+            one_or_many(p.get("Service")).contains(&service)
+                || one_or_many(p.get("AWS")).contains(&"*")
+        }
         _ => false,
     }
 }
 
+/// `sts:AssumeRole`, or a pattern IAM matches to it (`sts:*`, `sts:Assume*`, `*`); IAM
+/// compares actions case-insensitively.
 fn assumes(action: Option<&Value>) -> bool {
     one_or_many(action)
         .iter()
-        .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole") || *a == "sts:*" || *a == "*")
+        .any(|a| wildcard_match(&a.to_ascii_lowercase(), "sts:assumerole"))
+}
+
+/// IAM's action wildcards: `*` any run of characters, `?` one character.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The statement to add to a trust policy so `service` may assume the role.
@@ -95,11 +135,18 @@ fn role_outcome(
 /// on Fargate also ECR images and `awslogs` (on EC2 the instance role can do those).
 fn needs_execution_role(body: &Value, on_fargate: bool) -> Option<&'static str> {
     for (_, c) in containers(body) {
-        if c.get("secrets")
-            .and_then(Value::as_array)
-            .is_some_and(|s| !s.is_empty())
-        {
+        let has = |pointer: &str| {
+            c.pointer(pointer)
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty())
+        };
+        if has("/secrets") || has("/logConfiguration/secretOptions") {
             return Some("its containers have secrets");
+        }
+        if c.pointer("/repositoryCredentials/credentialsParameter")
+            .is_some()
+        {
+            return Some("an image needs registry credentials");
         }
         if !on_fargate {
             continue;
@@ -211,6 +258,27 @@ mod tests {
         assert!(trusts(&single_statement, ECS_TASKS));
     }
 
+    /// Real trust policies: an Allow with a confused-deputy Condition, a Deny that only
+    /// applies to other accounts, an action wildcard, `{"AWS": "*"}`. All trust ECS tasks.
+    #[test]
+    fn trust_with_conditions_and_wildcards() {
+        let guarded = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole",
+             "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}},
+            {"Effect": "Deny", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole",
+             "Condition": {"StringNotEquals": {"aws:SourceAccount": "123456789012"}}}
+        ]});
+        assert!(trusts(&guarded, ECS_TASKS));
+        let wildcard = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:Assume*"}]});
+        assert!(trusts(&wildcard, ECS_TASKS));
+        let lower = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "STS:assumerole"}]});
+        assert!(trusts(&lower, ECS_TASKS));
+        let anyone = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+        assert!(trusts(&anyone, ECS_TASKS));
+        let saml = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRoleWith*"}]});
+        assert!(!trusts(&saml, ECS_TASKS));
+    }
+
     #[test]
     fn no_trust_without_allow_service_and_assume_role() {
         let other = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
@@ -263,5 +331,15 @@ mod tests {
         assert!(matches!(&out[0].1, Outcome::Fail { problem, .. } if problem.contains("ECR")));
         let public = json!({"containerDefinitions": [{"name": "app", "image": "busybox:1"}]});
         assert!(task_roles(&public, true, &BTreeMap::new()).is_empty());
+        // ECS reads registry credentials and log-driver secrets with the execution role, on
+        // EC2 too.
+        let private = json!({"containerDefinitions": [{"name": "app", "image": "ghcr.io/acme/app:1",
+            "repositoryCredentials": {"credentialsParameter": "ghcr"}}]});
+        assert!(
+            matches!(&task_roles(&private, false, &BTreeMap::new())[0].1, Outcome::Fail { problem, .. } if problem.contains("registry credentials"))
+        );
+        let splunk = json!({"containerDefinitions": [{"name": "app", "image": "busybox:1",
+            "logConfiguration": {"logDriver": "splunk", "secretOptions": [{"name": "splunk-token", "valueFrom": "/t"}]}}]});
+        assert_eq!(task_roles(&splunk, false, &BTreeMap::new()).len(), 1);
     }
 }

@@ -58,21 +58,43 @@ pub fn parse(value_from: &str, region: &str) -> Source {
     }
 }
 
-/// Every `(container, secret name, valueFrom)` of a task definition (container secrets
-/// and `repositoryCredentials` are what ECS resolves at start).
-fn value_froms(body: &Value) -> Vec<(&str, &str, &str)> {
+/// What ECS resolves when it starts a task, per container: `(container, what, source)` for
+/// each `secrets[]`, `logConfiguration.secretOptions[]` (a `valueFrom` each: an SSM
+/// parameter or a Secrets Manager ARN) and `repositoryCredentials.credentialsParameter`
+/// (always a Secrets Manager secret, by ARN or by name).
+fn value_froms<'a>(body: &'a Value, region: &str) -> Vec<(&'a str, String, Source)> {
     let mut out = Vec::new();
     for (container, c) in containers(body) {
-        for s in c
-            .get("secrets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(from) = s.get("valueFrom").and_then(Value::as_str) {
-                let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
-                out.push((container, name, from));
+        let lists = [
+            ("secret", c.get("secrets")),
+            (
+                "log secret option",
+                c.pointer("/logConfiguration/secretOptions"),
+            ),
+        ];
+        for (kind, list) in lists {
+            for s in list.and_then(Value::as_array).into_iter().flatten() {
+                if let Some(from) = s.get("valueFrom").and_then(Value::as_str) {
+                    let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+                    out.push((container, format!("{kind} {name}"), parse(from, region)));
+                }
             }
+        }
+        let registry = c
+            .pointer("/repositoryCredentials/credentialsParameter")
+            .and_then(Value::as_str);
+        if let Some(from) = registry {
+            let source = match parse(from, region) {
+                secret @ Source::Secret { .. } => secret,
+                Source::Parameter { .. } => Source::Secret {
+                    arn: from.to_string(),
+                    region: region.to_string(),
+                    json_key: None,
+                    version_stage: None,
+                    version_id: None,
+                },
+            };
+            out.push((container, "registry credentials".to_string(), source));
         }
     }
     out
@@ -81,9 +103,9 @@ fn value_froms(body: &Value) -> Vec<(&str, &str, &str)> {
 /// The secret lines of one task definition.
 pub fn check(body: &Value, region: &str, facts: &Facts) -> Vec<(String, Outcome)> {
     let mut out = Vec::new();
-    for (container, name, from) in value_froms(body) {
-        let what = format!("container {container} secret {name}");
-        let outcome = match parse(from, region) {
+    for (container, name, source) in value_froms(body, region) {
+        let what = format!("container {container} {name}");
+        let outcome = match source {
             Source::Parameter {
                 name: param,
                 region,
@@ -190,8 +212,8 @@ pub fn wanted<'a>(bodies: impl Iterator<Item = &'a Value>, region: &str) -> Want
     let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut secrets = Vec::new();
     for body in bodies {
-        for (_, _, from) in value_froms(body) {
-            match parse(from, region) {
+        for (_, _, source) in value_froms(body, region) {
+            match source {
                 Source::Parameter { name, region } => {
                     parameters.entry(region).or_default().push(name)
                 }
@@ -292,6 +314,38 @@ mod tests {
             &check(&body(&["/web/db"]), "us-east-1", &facts)[0].1,
             Outcome::Warn { .. }
         ));
+    }
+
+    /// ECS also resolves a private registry's credentials (a Secrets Manager secret, by ARN
+    /// or by name) and a log driver's secret options at start: a missing one fails the task.
+    #[test]
+    fn registry_credentials_and_log_secret_options_are_checked() {
+        let body = json!({"containerDefinitions": [{"name": "app",
+            "repositoryCredentials": {"credentialsParameter": "dockerhub"},
+            "logConfiguration": {"logDriver": "splunk", "secretOptions": [
+                {"name": "splunk-token", "valueFrom": "/logs/splunk"}]}}]});
+        let (parameters, secrets) = wanted([&body].into_iter(), "us-east-1");
+        assert_eq!(parameters["us-east-1"], ["/logs/splunk"]);
+        assert_eq!(
+            secrets,
+            [("us-east-1".to_string(), "dockerhub".to_string())]
+        );
+        let mut facts = Facts::default();
+        facts.parameters.insert(
+            "us-east-1".into(),
+            Lookup::Found(BTreeSet::from(["/logs/splunk".to_string()])),
+        );
+        facts
+            .secrets
+            .insert(("us-east-1".into(), "dockerhub".into()), Lookup::Missing);
+        let out = check(&body, "us-east-1", &facts);
+        assert_eq!(out[0].0, "container app log secret option splunk-token");
+        assert!(matches!(&out[0].1, Outcome::Fail { .. }), "{out:?}");
+        assert_eq!(out[1].0, "container app registry credentials");
+        assert!(
+            matches!(&out[1].1, Outcome::Fail { fix, .. } if fix.contains("--name dockerhub")),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -474,3 +474,26 @@ fn a_retried_run_task_never_starts_two_tasks() {
         run.stderr, run.stdout
     );
 }
+
+/// ECS's API is eventually consistent: right after RunTask, DescribeTasks may answer the new
+/// task as `MISSING`. The run waits on instead of failing while the task runs on unwatched.
+#[test]
+fn a_task_describe_tasks_does_not_know_yet_is_waited_for() {
+    let w = World::new();
+    nightly(&w);
+    let app = app(&w, "");
+    w.proxy.inject(Fault {
+        action: "DescribeTasks",
+        rule: None,
+        skip: 0,
+        times: Some(2),
+        reply: Reply::Json(json!({"tasks": [], "failures": [
+            {"arn": "arn:aws:ecs:us-east-1:123456789012:task/batch/new", "reason": "MISSING"}
+        ]})),
+    });
+    w.proxy.script_task(Script::exits("app", 3));
+    let run = w.run(&app, &["run", "nightly", "--no-logs"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("MISSING"), "{}", run.stderr);
+    assert_eq!(w.proxy.count("DescribeTasks"), 7);
+}
