@@ -358,5 +358,19 @@ pub fn secret_resource(value_from: &str, partition: &str, region: &str, account:
     )
 }
 
+/// The ARN IAM matches for a Secrets Manager secret given by ARN (as [`secret_resource`])
+/// or by name (registry credentials may name a secret in the task's region and account).
+pub fn secrets_manager_resource(
+    secret: &str,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> String {
+    if secret.starts_with("arn:") {
+        return secret_resource(secret, partition, region, account);
+    }
+    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-*")
+}
+
 #[cfg(test)]
 mod tests;

@@ -62,20 +62,23 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
                 scope.log_groups.insert((region, group.to_string()));
             }
         }
-        for secret in containers
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("secrets").and_then(Value::as_array))
-            .flatten()
-        {
-            let Some(from) = secret.get("valueFrom").and_then(Value::as_str) else {
-                continue;
-            };
-            let resource = crate::iam::secret_resource(from, &partition, &aws.region, &account);
-            if resource.contains(":secretsmanager:") {
-                scope.secrets.insert(resource);
+        // Everything ECS resolves at start, as verify reads it: `secrets[]`, log-driver
+        // `secretOptions[]` and registry credentials (a secret by ARN or by name).
+        for (from, in_secrets_manager) in crate::verify::secrets::referenced(&r.body) {
+            if in_secrets_manager {
+                scope.secrets.insert(crate::iam::secrets_manager_resource(
+                    &from,
+                    &partition,
+                    &aws.region,
+                    &account,
+                ));
             } else {
-                scope.parameters.insert(resource);
+                scope.parameters.insert(crate::iam::secret_resource(
+                    &from,
+                    &partition,
+                    &aws.region,
+                    &account,
+                ));
             }
         }
     }

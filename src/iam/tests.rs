@@ -209,3 +209,20 @@ fn iam_policy_lists_each_rule_pattern_once_and_writes_only_configured_buses() {
         assert_eq!(!grants(&p, "events:ListEventBuses").is_empty(), prune);
     }
 }
+
+#[test]
+fn a_secret_named_without_an_arn_is_granted_in_the_tasks_region_and_account() {
+    assert_eq!(
+        super::secrets_manager_resource("dockerhub", "aws", "us-east-1", "123456789012"),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:dockerhub-*"
+    );
+    assert_eq!(
+        super::secrets_manager_resource(
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::",
+            "aws",
+            "us-east-1",
+            "123456789012"
+        ),
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf*"
+    );
+}

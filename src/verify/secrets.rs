@@ -58,6 +58,19 @@ pub fn parse(value_from: &str, region: &str) -> Source {
     }
 }
 
+/// Every secret a task definition makes ECS resolve at start (`secrets[]`, log-driver
+/// `secretOptions[]`, registry credentials), as the ARN or name it is given and whether it
+/// is a Secrets Manager secret (else an SSM parameter). `iam-policy` grants reading these.
+pub fn referenced(body: &Value) -> Vec<(String, bool)> {
+    value_froms(body, "")
+        .into_iter()
+        .map(|(_, _, source)| match source {
+            Source::Secret { arn, .. } => (arn, true),
+            Source::Parameter { name, .. } => (name, false),
+        })
+        .collect()
+}
+
 /// What ECS resolves when it starts a task, per container: `(container, what, source)` for
 /// each `secrets[]`, `logConfiguration.secretOptions[]` (a `valueFrom` each: an SSM
 /// parameter or a Secrets Manager ARN) and `repositoryCredentials.credentialsParameter`
@@ -379,6 +392,32 @@ mod tests {
         let out = check(&body(&[SECRET]), "us-east-1", &facts);
         assert!(
             matches!(&out[0].1, Outcome::Fail { fix, .. } if fix.starts_with("aws secretsmanager create-secret --region eu-west-1 --name db-AbCdEf"))
+        );
+    }
+
+    #[test]
+    fn every_secret_ecs_resolves_is_referenced_for_iam_policy() {
+        let body = serde_json::json!({"containerDefinitions": [{
+            "name": "app",
+            "secrets": [{"name": "DB", "valueFrom": "/web/db"}],
+            "repositoryCredentials": {"credentialsParameter": "dockerhub"},
+            "logConfiguration": {"logDriver": "splunk", "secretOptions": [
+                {"name": "splunk-token", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:splunk-AbCdEf"}
+            ]}
+        }]});
+        let mut refs = super::referenced(&body);
+        refs.sort();
+        assert_eq!(
+            refs,
+            vec![
+                ("/web/db".to_string(), false),
+                (
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:splunk-AbCdEf"
+                        .to_string(),
+                    true
+                ),
+                ("dockerhub".to_string(), true),
+            ]
         );
     }
 }
