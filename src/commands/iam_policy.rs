@@ -9,22 +9,13 @@ use serde_json::Value;
 use super::Context;
 use crate::error::Result;
 use crate::iam::{Scope, policy};
-use crate::live;
 use crate::model::Owner;
 
 pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
-    let local = ctx.local()?;
-    let aws = ctx
-        .connect(
-            local.config.config.region.as_deref(),
-            &local.config.config.aws,
-        )
-        .await?;
-    let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
-    let state = live::read_targets(&aws, &local.config, &families).await?;
+    let (local, aws, state) = ctx.local_with_targets().await?;
     let mut scope = Scope {
         cluster_arn: state.cluster_arn.clone(),
-        families,
+        families: local.rendered.iter().map(|r| r.family.clone()).collect(),
         event_buses: local.config.config.rules.event_buses.clone(),
         schedule_groups: local.config.config.schedules.groups.clone(),
         ecr: local.release.image.ecr(),

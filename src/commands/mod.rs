@@ -84,6 +84,21 @@ impl<'a> Context<'a> {
         make_plan(self, preflight).await
     }
 
+    /// The local state, AWS, and every target of ours, without a plan: what `verify` and
+    /// `iam-policy` start from.
+    pub async fn local_with_targets(&self) -> Result<(Local, Aws, LiveState)> {
+        let local = self.local()?;
+        let aws = self
+            .connect(
+                local.config.config.region.as_deref(),
+                &local.config.config.aws,
+            )
+            .await?;
+        let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
+        let state = live::read_targets(&aws, &local.config, &families).await?;
+        Ok((local, aws, state))
+    }
+
     /// Config, templated families and AWS, for the release commands.
     pub async fn account(&self) -> Result<Account> {
         Account::open(self).await

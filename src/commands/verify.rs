@@ -9,7 +9,6 @@ use super::Context;
 use crate::aws::Aws;
 use crate::error::Result;
 use crate::github;
-use crate::live;
 use crate::model::plural;
 use crate::plan::{FamilyChange, Plan, TargetAction};
 use crate::progress::print;
@@ -17,15 +16,7 @@ use crate::report;
 use crate::verify::{self, Report, Scope, TargetSpec};
 
 pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
-    let local = ctx.local()?;
-    let aws = ctx
-        .connect(
-            local.config.config.region.as_deref(),
-            &local.config.config.aws,
-        )
-        .await?;
-    let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
-    let state = live::read_targets(&aws, &local.config, &families).await?;
+    let (local, aws, state) = ctx.local_with_targets().await?;
     let scope = Scope {
         families: local
             .rendered

@@ -8,7 +8,7 @@
 //! task lifecycle it plays.
 
 mod app;
-mod aws;
+pub mod aws;
 mod git;
 mod moto;
 pub mod proxy;

@@ -27,15 +27,7 @@ impl Seed {
             .enable_all()
             .build()
             .expect("runtime");
-        let config = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(endpoint)
-                .region(aws_config::Region::new(REGION))
-                .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load(),
-        );
+        let config = crate::common::aws::sdk_config(&rt, endpoint);
         Self {
             iam: aws_sdk_iam::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),

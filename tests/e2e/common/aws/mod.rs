@@ -12,6 +12,19 @@ use super::{ACCOUNT, IMAGE, REGION};
 pub use rules::{ecs_target, full_target, sqs_target};
 pub use schedules::full_schedule;
 
+/// The SDK's configuration for the emulator at `endpoint`, with test credentials.
+pub fn sdk_config(rt: &tokio::runtime::Runtime, endpoint: &str) -> aws_config::SdkConfig {
+    rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load(),
+    )
+}
+
 /// SDK clients pointed at an endpoint, for seeding and for checking what jobdeploy did.
 pub struct Aws {
     pub rt: tokio::runtime::Runtime,
@@ -28,15 +41,7 @@ impl Aws {
             .enable_all()
             .build()
             .expect("runtime");
-        let config = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(endpoint)
-                .region(aws_config::Region::new(REGION))
-                .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load(),
-        );
+        let config = sdk_config(&rt, endpoint);
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
