@@ -96,17 +96,22 @@ async fn k8s_block(
         .into_iter()
         .map(|(label, look)| match look {
             Ok(look) => crate::history::K8sSourceStatus {
-                observed: look.observed,
+                source: look.observed.source,
+                revision: look.observed.revision,
+                sync: look.observed.sync,
+                health: look.observed.health,
+                images: look.observed.images,
                 error: None,
             },
             Err(e) => {
                 ctx.progress
                     .warn(format!("k8s: {label}: {}", e.message()));
                 crate::history::K8sSourceStatus {
-                    observed: crate::k8s::Observed {
-                        source: label,
-                        ..Default::default()
-                    },
+                    source: label,
+                    revision: None,
+                    sync: None,
+                    health: None,
+                    images: Vec::new(),
                     error: Some(e.message().to_string()),
                 }
             }

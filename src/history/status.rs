@@ -57,8 +57,12 @@ pub struct Status {
 /// drift).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct K8sSourceStatus {
-    #[serde(flatten)]
-    pub observed: crate::k8s::Observed,
+    /// `argocd app web-production`, `deployment web/web`.
+    pub source: String,
+    pub revision: Option<String>,
+    pub sync: Option<String>,
+    pub health: Option<String>,
+    pub images: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -179,10 +183,10 @@ impl Status {
         if let Live::Release(id) = &self.live {
             let live = crate::history::release_tag(id).to_string();
             for s in sources.iter().filter(|s| s.error.is_none()) {
-                let tags = s.observed.tags_of(image_name);
+                let tags = crate::image::tags_of(&s.images, image_name);
                 if tags != [live.clone()] {
                     self.drift.push(Drift::K8sMismatch {
-                        source: s.observed.source.clone(),
+                        source: s.source.clone(),
                         live: live.clone(),
                         k8s: tags,
                     });

@@ -125,28 +125,7 @@ pub struct Observed {
 impl Observed {
     /// The tags of `image_name` the source runs (digest-only references count as `@sha256:…`).
     pub fn tags_of(&self, image_name: &str) -> Vec<String> {
-        let mut tags: Vec<String> = self
-            .images
-            .iter()
-            .filter_map(|i| tag_of(i, image_name))
-            .collect();
-        tags.sort();
-        tags.dedup();
-        tags
-    }
-}
-
-/// The tag of `reference` when it names `image_name` (`name:tag`, `name:tag@digest`,
-/// `name@digest` → `@digest`); `None` for other images.
-pub fn tag_of(reference: &str, image_name: &str) -> Option<String> {
-    let rest = reference.strip_prefix(image_name)?;
-    if let Some(tag) = rest.strip_prefix(':') {
-        let tag = tag.split('@').next().unwrap_or(tag);
-        Some(tag.to_string())
-    } else if rest.starts_with('@') {
-        Some(rest.to_string())
-    } else {
-        None
+        crate::image::tags_of(&self.images, image_name)
     }
 }
 

@@ -88,18 +88,96 @@ fn verdict_text(v: &crate::k8s::Verdict) -> String {
 
 /// `Synced, Healthy at 23bdcf5, runs web:v1.4.2`.
 pub fn observed_text(o: &Observed) -> String {
-    let mut parts = Vec::new();
-    match (&o.sync, &o.health) {
-        (Some(s), Some(h)) => parts.push(format!("{s}, {h}")),
-        (Some(x), None) | (None, Some(x)) => parts.push(x.clone()),
-        (None, None) => {}
-    }
-    let mut text = parts.join("");
-    if let Some(rev) = &o.revision {
+    state_text(&o.sync, &o.health, &o.revision, &o.images)
+}
+
+/// The same from the parts (`status`'s k8s block).
+pub fn state_text(
+    sync: &Option<String>,
+    health: &Option<String>,
+    revision: &Option<String>,
+    images: &[String],
+) -> String {
+    let mut text = match (sync, health) {
+        (Some(s), Some(h)) => format!("{s}, {h}"),
+        (Some(x), None) | (None, Some(x)) => x.clone(),
+        (None, None) => String::new(),
+    };
+    if let Some(rev) = revision {
         let _ = write!(text, " at {}", crate::k8s::verdict::short_commit(rev));
     }
-    if !o.images.is_empty() {
-        let _ = write!(text, ", runs {}", o.images.join(", "));
+    if !images.is_empty() {
+        let _ = write!(text, ", runs {}", images.join(", "));
     }
-    text.trim().to_string()
+    text.trim_start_matches([' ', ',']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::Verdict;
+
+    fn looks() -> Vec<(String, Result<Look, crate::error::Error>)> {
+        vec![
+            (
+                "argocd app web-production".to_string(),
+                Ok(Look {
+                    verdict: Verdict::Wait {
+                        unmet: vec!["operation Succeeded for 0a1b2c3, want one for 23bdcf5".into()],
+                    },
+                    observed: Observed {
+                        source: "argocd app web-production".into(),
+                        revision: Some("0a1b2c3d4e5f60718293a4b5c6d7e8f901234567".into()),
+                        sync: Some("OutOfSync".into()),
+                        health: Some("Healthy".into()),
+                        images: vec!["r.example/web:v1.4.1".into()],
+                    },
+                }),
+            ),
+            (
+                "argocd app api".to_string(),
+                Err(crate::error::Error::new("Argo CD app api: https://argocd.example/api/v1/applications/api: 403 Forbidden: permission denied")),
+            ),
+        ]
+    }
+
+    #[test]
+    fn plan_block_forms() {
+        let wait = GateRun {
+            mode: GateMode::Wait,
+            timeout: Duration::from_secs(900),
+            poll: Duration::from_secs(10),
+        };
+        let commit = Some("23bdcf5a1e0c4d2b8f7e6a5b4c3d2e1f0a9b8c7d");
+        let human = plan_block(Some(wait), "v1.4.2", commit, &looks(), false);
+        let markdown = plan_block(
+            Some(GateRun { mode: GateMode::Check, ..wait }),
+            "v1.4.2",
+            commit,
+            &looks(),
+            true,
+        );
+        let off = plan_block(None, "v1.4.2", None, &[], false);
+        insta::assert_snapshot!(format!("{human}---{markdown}---{off}"));
+    }
+
+    #[test]
+    fn the_lines_a_gate_leaves() {
+        let sources = vec![(
+            "argocd app web-production".to_string(),
+            "Synced, Healthy at 23bdcf5".to_string(),
+        )];
+        assert_eq!(
+            waited_line(Duration::from_millis(252_400), &sources),
+            "waited 4m12s for argocd app web-production: Synced, Healthy at 23bdcf5"
+        );
+        let by = vec![(
+            "argocd app web-production".to_string(),
+            "r.example/web:v1.4.3 at 9f8e7d6".to_string(),
+        )];
+        assert_eq!(
+            superseded_line("v1.4.2", &by),
+            "release v1.4.2 was superseded in k8s (argocd app web-production runs r.example/web:v1.4.3 at 9f8e7d6): nothing written; deploy the newer release instead"
+        );
+    }
 }

@@ -94,11 +94,11 @@ fn k8s_lines(status: &Status) -> Vec<String> {
         .iter()
         .flatten()
         .map(|s| match &s.error {
-            Some(e) => format!("{}: cannot look: {e}", s.observed.source),
+            Some(e) => format!("{}: cannot look: {e}", s.source),
             None => format!(
                 "{}: {}",
-                s.observed.source,
-                crate::report::k8s::observed_text(&s.observed)
+                s.source,
+                crate::report::k8s::state_text(&s.sync, &s.health, &s.revision, &s.images)
             ),
         })
         .collect()
