@@ -16,8 +16,9 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     // Smoke names are checked against the plan's targets before anything is written.
     let mut smoke_names = planned.local.config.config.smoke.clone();
     smoke_names.extend(args.smoke.iter().cloned());
-    let smokes =
+    let mut smokes =
         crate::run::smoke::resolve(&smoke_names, plan, &planned.local.config.config.cluster)?;
+    crate::run::smoke::deliver_all(&planned.aws, &mut smokes).await?;
     if ctx.format == Format::Human && !ctx.cli.quiet {
         // The plan is what the log reader needs first; the outcome follows.
         crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));

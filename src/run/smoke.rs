@@ -24,6 +24,9 @@ pub struct Smoke {
     pub candidate: Candidate,
     pub family: String,
     pub to: Destination,
+    /// What the rule or schedule would hand the task ([`super::deliver`]), set by
+    /// [`deliver_all`] before anything is written.
+    pub delivery: Option<super::Delivery>,
 }
 
 /// Resolves the smoke names among the plan's targets, before anything is written.
@@ -50,9 +53,23 @@ pub fn resolve(names: &[String], plan: &Plan, cluster: &str) -> Result<Vec<Smoke
             candidate: found.clone(),
             family: target.family.clone(),
             to: target.to.clone(),
+            delivery: None,
         });
     }
     Ok(smokes)
+}
+
+/// Works out, before anything is written, what each smoke's rule or schedule would hand its
+/// task — the same code as `run` — so a transformer on an event-pattern rule, or one
+/// EventBridge would not deliver, stops the deploy before it registers anything.
+pub async fn deliver_all(aws: &Aws, smokes: &mut [Smoke]) -> Result<()> {
+    for smoke in smokes {
+        let delivery = super::deliver(aws, &smoke.candidate.at, &smoke.candidate.slot, None)
+            .await
+            .map_err(|e| e.context("--smoke"))?;
+        smoke.delivery = Some(delivery);
+    }
+    Ok(())
 }
 
 /// Runs every smoke in turn on its new revision; an error (exit ≠ 0, never started,
@@ -96,9 +113,16 @@ async fn run_one(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let delivery = match &smoke.delivery {
+        Some(delivery) => delivery.clone(),
+        None => super::deliver(aws, at, &smoke.candidate.slot, None).await?,
+    };
+    if let Some(note) = &delivery.note {
+        progress.line(format!("smoke: {note}"));
+    }
     let prepared = super::prepare(
         &at.owner,
-        &smoke.candidate.slot,
+        &delivery.slot,
         task_definition,
         None,
         &Overrides::default(),
