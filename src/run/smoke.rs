@@ -24,9 +24,6 @@ pub struct Smoke {
     pub candidate: Candidate,
     pub family: String,
     pub to: Destination,
-    /// What the rule or schedule would hand the task ([`super::deliver`]), set by
-    /// [`deliver_all`] before anything is written.
-    pub delivery: Option<super::Delivery>,
 }
 
 /// Resolves the smoke names among the plan's targets, before anything is written.
@@ -53,7 +50,6 @@ pub fn resolve(names: &[String], plan: &Plan, cluster: &str) -> Result<Vec<Smoke
             candidate: found.clone(),
             family: target.family.clone(),
             to: target.to.clone(),
-            delivery: None,
         });
     }
     Ok(smokes)
@@ -61,13 +57,13 @@ pub fn resolve(names: &[String], plan: &Plan, cluster: &str) -> Result<Vec<Smoke
 
 /// Works out, before anything is written, what each smoke's rule or schedule would hand its
 /// task — the same code as `run` — so a transformer on an event-pattern rule, or one
-/// EventBridge would not deliver, stops the deploy before it registers anything.
-pub async fn deliver_all(aws: &Aws, smokes: &mut [Smoke]) -> Result<()> {
+/// EventBridge would not deliver, stops the deploy before it registers anything. The run
+/// itself works it out again, with the time it starts (a k8s gate may wait in between).
+pub async fn check_inputs(aws: &Aws, smokes: &[Smoke]) -> Result<()> {
     for smoke in smokes {
-        let delivery = super::deliver(aws, &smoke.candidate.at, &smoke.candidate.slot, None)
+        super::deliver(aws, &smoke.candidate.at, &smoke.candidate.slot, None)
             .await
             .map_err(|e| e.context("--smoke"))?;
-        smoke.delivery = Some(delivery);
     }
     Ok(())
 }
@@ -113,10 +109,7 @@ async fn run_one(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let delivery = match &smoke.delivery {
-        Some(delivery) => delivery.clone(),
-        None => super::deliver(aws, at, &smoke.candidate.slot, None).await?,
-    };
+    let delivery = super::deliver(aws, at, &smoke.candidate.slot, None).await?;
     if let Some(note) = &delivery.note {
         progress.line(format!("smoke: {note}"));
     }
