@@ -539,8 +539,7 @@ pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<
                 "task {task}: container {container} was killed for its memory use ({code}): {reason}"
             ));
             progress.line(
-                "Hint: raise the container's `memory` (or the task's) in its task definition, or make the job use less"
-                    .to_string(),
+                "Hint: raise the container's `memory` (or the task's) in its task definition, or make the job use less",
             );
             Ok(ending.exit_code())
         }
