@@ -1,0 +1,365 @@
+//! A stand-in Kubernetes API server, faithful enough for kubectl itself: the legacy
+//! discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/apps/v1`, Flux's group), GET of
+//! apps/v1 Deployments, StatefulSets and DaemonSets and of Flux Kustomizations, their lists
+//! (kubectl's `rollout status` lists with `fieldSelector=metadata.name=…`, then watches),
+//! and the pod list of a namespace filtered by `labelSelector`.
+//!
+//! Objects are scripted timelines: each GET of an object answers the next state of its
+//! timeline and then stays on the last one, so a test scripts a rollout poll by poll. A
+//! list answers the state the last GET answered (kubectl GETs, then lists). With
+//! [`KubeApi::require_token`] every request without that bearer token is answered 401 as
+//! the API server answers it. Every request is recorded (method, path and query).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+/// One object's scripted states: `next` is what the next GET answers, `last` what the
+/// last GET answered (what a list shows).
+struct Timeline {
+    states: Vec<Value>,
+    next: usize,
+    last: usize,
+}
+
+#[derive(Default)]
+struct State {
+    objects: HashMap<String, Timeline>,
+    /// Namespace → pod list timeline, advanced per list.
+    pods: HashMap<String, (Vec<Vec<Value>>, usize)>,
+    token: Option<String>,
+    log: Vec<String>,
+}
+
+pub struct KubeApi {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// The discovery documents kubectl reads (legacy, unaggregated: kubectl falls back to them
+/// when the server does not answer the aggregated form).
+fn discovery(path: &str) -> Option<Value> {
+    let resource = |name: &str, kind: &str, namespaced: bool, short: &[&str]| {
+        json!({
+            "name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced,
+            "kind": kind, "verbs": ["get", "list", "watch"], "shortNames": short,
+        })
+    };
+    let group = |name: &str, version: &str| {
+        json!({
+            "name": name,
+            "versions": [{"groupVersion": format!("{name}/{version}"), "version": version}],
+            "preferredVersion": {"groupVersion": format!("{name}/{version}"), "version": version},
+        })
+    };
+    Some(match path {
+        "/api" => json!({
+            "kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+        }),
+        "/apis" => json!({
+            "kind": "APIGroupList", "apiVersion": "v1",
+            "groups": [group("apps", "v1"), group("kustomize.toolkit.fluxcd.io", "v1")],
+        }),
+        "/api/v1" => json!({
+            "kind": "APIResourceList", "groupVersion": "v1",
+            "resources": [resource("pods", "Pod", true, &["po"])],
+        }),
+        "/apis/apps/v1" => json!({
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+            "resources": [
+                resource("deployments", "Deployment", true, &["deploy"]),
+                resource("statefulsets", "StatefulSet", true, &["sts"]),
+                resource("daemonsets", "DaemonSet", true, &["ds"]),
+            ],
+        }),
+        "/apis/kustomize.toolkit.fluxcd.io/v1" => json!({
+            "kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "resources": [resource("kustomizations", "Kustomization", true, &["ks"])],
+        }),
+        "/version" => json!({
+            "major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64",
+        }),
+        _ => return None,
+    })
+}
+
+/// The API server's `Status` error body.
+fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code,
+    });
+    respond(code, &body)
+}
+
+fn respond(code: u16, body: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_default()
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `labels` satisfy a `matchLabels`-style selector `a=b,c=d` (the form jobdeploy and
+/// kubectl send for the workloads here).
+fn selects(selector: &str, labels: &Value) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let (key, value) = term.split_once('=').unwrap_or((term, ""));
+        let value = value.trim_start_matches('=');
+        labels.get(key.trim()).and_then(Value::as_str) == Some(value.trim())
+    })
+}
+
+/// The kind and apiVersion of the objects under a collection path segment.
+fn kind_of(plural: &str) -> Option<(&'static str, &'static str)> {
+    Some(match plural {
+        "deployments" => ("Deployment", "apps/v1"),
+        "statefulsets" => ("StatefulSet", "apps/v1"),
+        "daemonsets" => ("DaemonSet", "apps/v1"),
+        "kustomizations" => ("Kustomization", "kustomize.toolkit.fluxcd.io/v1"),
+        "pods" => ("Pod", "v1"),
+        _ => return None,
+    })
+}
+
+fn answer(state: &Mutex<State>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let Ok(mut state) = state.lock() else {
+        return status(500, "InternalError", "stand-in state poisoned");
+    };
+    state.log.push(if query.is_empty() {
+        format!("{} {path}", req.method())
+    } else {
+        format!("{} {path}?{query}", req.method())
+    });
+    if let Some(token) = &state.token {
+        let sent = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if sent != Some(token.as_str()) {
+            return status(401, "Unauthorized", "Unauthorized");
+        }
+    }
+    if let Some(doc) = discovery(&path) {
+        return respond(200, &doc);
+    }
+    if query_param(&query, "watch").as_deref() == Some("true") {
+        // kubectl watches after its list; with --watch=false it is done before any event.
+        // An empty stream ends the watch; its reflector would simply watch again.
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default();
+    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // /api/v1/namespaces/NS/pods or /apis/GROUP/VERSION/namespaces/NS/PLURAL[/NAME]
+    let (namespace, plural, name) = match segments.as_slice() {
+        ["api", "v1", "namespaces", ns, plural] => (*ns, *plural, None),
+        ["apis", _, _, "namespaces", ns, plural] => (*ns, *plural, None),
+        ["apis", _, _, "namespaces", ns, plural, name] => (*ns, *plural, Some(*name)),
+        _ => return status(404, "NotFound", "the server could not find the requested resource"),
+    };
+    let Some((kind, api_version)) = kind_of(plural) else {
+        return status(404, "NotFound", "the server could not find the requested resource");
+    };
+    let group = if plural == "deployments" || plural == "statefulsets" || plural == "daemonsets" {
+        format!("{plural}.apps")
+    } else if plural == "kustomizations" {
+        "kustomizations.kustomize.toolkit.fluxcd.io".to_string()
+    } else {
+        plural.to_string()
+    };
+    let not_found = |name: &str| {
+        status(404, "NotFound", &format!("{group} \"{name}\" not found"))
+    };
+    if plural == "pods" {
+        let selector = query_param(&query, "labelSelector").unwrap_or_default();
+        let items: Vec<Value> = match state.pods.get_mut(namespace) {
+            Some((timeline, at)) => {
+                let pods = timeline.get(*at).cloned().unwrap_or_default();
+                *at = (*at + 1).min(timeline.len().saturating_sub(1));
+                pods
+            }
+            None => Vec::new(),
+        };
+        let items: Vec<Value> = items
+            .into_iter()
+            .filter(|p| selects(&selector, p.pointer("/metadata/labels").unwrap_or(&Value::Null)))
+            .collect();
+        return respond(
+            200,
+            &json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+        );
+    }
+    let with_kind = |mut obj: Value| {
+        if let Some(map) = obj.as_object_mut() {
+            map.entry("kind").or_insert_with(|| json!(kind));
+            map.entry("apiVersion").or_insert_with(|| json!(api_version));
+        }
+        obj
+    };
+    match name {
+        Some(name) => {
+            let key = format!("/{}", segments.join("/"));
+            let Some(timeline) = state.objects.get_mut(&key) else {
+                return not_found(name);
+            };
+            let obj = timeline.states.get(timeline.next).cloned().unwrap_or_default();
+            timeline.last = timeline.next;
+            timeline.next = (timeline.next + 1).min(timeline.states.len().saturating_sub(1));
+            respond(200, &with_kind(obj))
+        }
+        None => {
+            let wanted = query_param(&query, "fieldSelector")
+                .and_then(|s| s.strip_prefix("metadata.name=").map(str::to_string));
+            let prefix = format!("/{}/", segments.join("/"));
+            let mut items = Vec::new();
+            for (key, timeline) in &state.objects {
+                let Some(object_name) = key.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if wanted.as_deref().is_some_and(|w| w != object_name) {
+                    continue;
+                }
+                let obj = timeline.states.get(timeline.last).cloned().unwrap_or_default();
+                items.push(with_kind(obj));
+            }
+            respond(
+                200,
+                &json!({
+                    "kind": format!("{kind}List"), "apiVersion": api_version,
+                    "metadata": {"resourceVersion": "1"}, "items": items,
+                }),
+            )
+        }
+    }
+}
+
+impl KubeApi {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state: Arc<Mutex<State>> = Arc::default();
+        let shared = state.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let response = answer(&state, &req);
+                        async move { Ok::<_, std::convert::Infallible>(response) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    /// Scripts `path`'s object (`/apis/apps/v1/namespaces/web/deployments/web`): each GET
+    /// answers the next state, then the last one for ever.
+    pub fn script(&self, path: &str, timeline: Vec<Value>) {
+        if let Ok(mut s) = self.state.lock() {
+            s.objects.insert(
+                path.to_string(),
+                Timeline {
+                    states: timeline,
+                    next: 0,
+                    last: 0,
+                },
+            );
+        }
+    }
+
+    /// Scripts the pods of `namespace`: each list answers the next set.
+    pub fn script_pods(&self, namespace: &str, timeline: Vec<Vec<Value>>) {
+        if let Ok(mut s) = self.state.lock() {
+            s.pods.insert(namespace.to_string(), (timeline, 0));
+        }
+    }
+
+    /// Every request must carry `Authorization: Bearer <token>`, else 401.
+    pub fn require_token(&self, token: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.token = Some(token.to_string());
+        }
+    }
+
+    /// Every request so far: `GET /path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().map(|s| s.log.clone()).unwrap_or_default()
+    }
+
+    /// A kubeconfig file in `dir` whose one context `stand-in` points here, with `token`.
+    pub fn kubeconfig(&self, dir: &std::path::Path, token: &str) -> std::path::PathBuf {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: stand-in\nclusters:\n- name: stand-in\n  cluster:\n    server: {}\ncontexts:\n- name: stand-in\n  context:\n    cluster: stand-in\n    user: ci\nusers:\n- name: ci\n  user:\n    token: {token}\n",
+            self.url
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+}
