@@ -25,6 +25,7 @@ pub mod error;
 pub mod github;
 pub mod history;
 pub mod iam;
+pub mod k8s;
 pub mod image;
 pub mod init;
 #[cfg(test)]

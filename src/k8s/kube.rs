@@ -9,141 +9,52 @@
 //! verdict to *this* release: the pod template runs the release image, and every running
 //! pod's `imageID` has the release digest when one is known.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::verdict::{ReleaseRef, Verdict};
+use super::gate::{Look, Setup, Source, SourceError};
+use super::http::{HttpClient, K8sError};
+use super::kubeconfig::{self, Access, Bearer, Credential, Env};
+use super::verdict::{Lineage, Observed, ReleaseRef, Relation, Verdict};
+use crate::config::{FluxRef, KubeApiSettings, WorkloadKind, WorkloadRef};
+use crate::error::Error;
 use crate::image::ImageRef;
+use crate::progress::Progress;
 
-/// The workload kinds whose rollout kubectl (and so jobdeploy) can judge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
+/// The object's path under the API server: apps/v1.
+pub fn workload_path(w: &WorkloadRef) -> String {
+    format!(
+        "/apis/apps/v1/namespaces/{}/{}/{}",
+        w.namespace,
+        w.kind.plural(),
+        w.name
+    )
 }
 
-impl WorkloadKind {
-    fn plural(self) -> &'static str {
-        match self {
-            Self::Deployment => "deployments",
-            Self::StatefulSet => "statefulsets",
-            Self::DaemonSet => "daemonsets",
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Self::Deployment => "deployment",
-            Self::StatefulSet => "statefulset",
-            Self::DaemonSet => "daemonset",
-        }
-    }
+/// How lines and errors name a workload: `deployment web/web`.
+pub fn workload_label(w: &WorkloadRef) -> String {
+    format!(
+        "{} {}/{}",
+        w.kind.as_str().to_ascii_lowercase(),
+        w.namespace,
+        w.name
+    )
 }
 
-/// One `[k8s.api] workloads` entry: `namespace/kind/name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workload {
-    pub namespace: String,
-    pub kind: WorkloadKind,
-    pub name: String,
+/// Flux's current API, `kustomize.toolkit.fluxcd.io/v1`.
+pub fn flux_path(k: &FluxRef) -> String {
+    format!(
+        "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/{}/kustomizations/{}",
+        k.namespace, k.name
+    )
 }
 
-/// One `[k8s.api] flux` entry: `namespace/kustomization/name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kustomization {
-    pub namespace: String,
-    pub name: String,
-}
-
-/// `a/b/c` with three non-empty parts, each a DNS label or subdomain as Kubernetes names are.
-fn three_parts(entry: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = entry.split('/');
-    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
-    let name_ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 253
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && !s.starts_with(['-', '.'])
-            && !s.ends_with(['-', '.'])
-    };
-    (parts.next().is_none() && name_ok(a) && name_ok(c)).then_some((a, b, c))
-}
-
-impl Workload {
-    /// `web/deployment/web`; the kind is matched case-insensitively and may be plural or
-    /// kubectl's short name (`deploy`, `sts`, `ds`). The error says what is expected.
-    pub fn parse(entry: &str) -> Result<Self, String> {
-        let expected = || {
-            format!(
-                "`{entry}` is not namespace/kind/name with kind deployment, statefulset or daemonset (e.g. `web/deployment/web`)"
-            )
-        };
-        let (namespace, kind, name) = three_parts(entry).ok_or_else(expected)?;
-        let kind = match kind.to_ascii_lowercase().as_str() {
-            "deployment" | "deployments" | "deploy" => WorkloadKind::Deployment,
-            "statefulset" | "statefulsets" | "sts" => WorkloadKind::StatefulSet,
-            "daemonset" | "daemonsets" | "ds" => WorkloadKind::DaemonSet,
-            _ => return Err(expected()),
-        };
-        Ok(Self {
-            namespace: namespace.to_string(),
-            kind,
-            name: name.to_string(),
-        })
-    }
-
-    /// The object's path under the API server: apps/v1.
-    pub fn path(&self) -> String {
-        format!(
-            "/apis/apps/v1/namespaces/{}/{}/{}",
-            self.namespace,
-            self.kind.plural(),
-            self.name
-        )
-    }
-}
-
-impl std::fmt::Display for Workload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}/{}", self.namespace, self.kind.word(), self.name)
-    }
-}
-
-impl Kustomization {
-    /// `flux-system/kustomization/web` (`kustomizations` and `ks` are accepted too).
-    pub fn parse(entry: &str) -> Result<Self, String> {
-        let expected = || {
-            format!(
-                "`{entry}` is not namespace/kustomization/name (e.g. `flux-system/kustomization/web`)"
-            )
-        };
-        let (namespace, kind, name) = three_parts(entry).ok_or_else(expected)?;
-        if !matches!(
-            kind.to_ascii_lowercase().as_str(),
-            "kustomization" | "kustomizations" | "ks"
-        ) {
-            return Err(expected());
-        }
-        Ok(Self {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        })
-    }
-
-    /// Flux's current API, `kustomize.toolkit.fluxcd.io/v1`.
-    pub fn path(&self) -> String {
-        format!(
-            "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/{}/kustomizations/{}",
-            self.namespace, self.name
-        )
-    }
-}
-
-impl std::fmt::Display for Kustomization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/kustomization/{}", self.namespace, self.name)
-    }
+/// How lines and errors name a Kustomization: `kustomization flux-system/web`.
+pub fn flux_label(k: &FluxRef) -> String {
+    format!("kustomization {}/{}", k.namespace, k.name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -393,7 +304,7 @@ fn short_digest(digest: &str) -> &str {
 /// - a template with no container of the release image at all is a `Fail`: the workload
 ///   named in `[k8s.api] workloads` will never run the release.
 pub fn workload_verdict(
-    workload: &Workload,
+    workload: &WorkloadRef,
     obj: &Value,
     pods: Option<&Value>,
     release: &ReleaseRef,
@@ -403,7 +314,7 @@ pub fn workload_verdict(
     if containers.is_empty() {
         return Verdict::Fail {
             why: format!(
-                "{workload}: no container of its pod template runs {}",
+                "no container of its pod template runs {}",
                 release.image_name
             ),
             hint: "list in [k8s.api] workloads only the workloads that run the release image"
@@ -415,7 +326,7 @@ pub fn workload_verdict(
     if !template_ok {
         for (container, image) in containers.iter().filter(|(_, i)| !runs_release(i, release)) {
             unmet.push(format!(
-                "{workload}: container {container} runs {image}, want {}",
+                "container {container} runs {image}, want {}",
                 release_image(release)
             ));
         }
@@ -423,20 +334,18 @@ pub fn workload_verdict(
     let summary = match rollout_status(workload.kind, obj) {
         Rollout::Error(why) if template_ok => {
             return Verdict::Fail {
-                why: format!("{workload}: {why}"),
+                why,
                 hint: match workload.kind {
                     WorkloadKind::Deployment => format!(
-                        "see `kubectl -n {} describe {} {}` for why the new pods do not become available",
-                        workload.namespace,
-                        workload.kind.word(),
-                        workload.name
+                        "see `kubectl -n {} describe deployment {}` for why the new pods do not become available",
+                        workload.namespace, workload.name
                     ),
                     _ => "jobdeploy judges rollouts as kubectl does: only the RollingUpdate strategy".into(),
                 },
             };
         }
         Rollout::Error(why) | Rollout::Waiting(why) => {
-            unmet.push(format!("{workload}: {why}"));
+            unmet.push(why);
             None
         }
         Rollout::Done(message) => Some(message),
@@ -464,7 +373,7 @@ pub fn workload_verdict(
                 match image_id_digest(id) {
                     Some(have) if have.eq_ignore_ascii_case(want) => {}
                     Some(have) => unmet.push(format!(
-                        "{workload}: pod {pod_name} container {container} runs {}, want {}",
+                        "pod {pod_name} container {container} runs {}, want {}",
                         short_digest(have),
                         short_digest(want)
                     )),
@@ -478,7 +387,7 @@ pub fn workload_verdict(
     match summary {
         Some(message) if unmet.is_empty() => Verdict::Done {
             summary: format!(
-                "{workload}: {message}, runs {}{}",
+                "{message}, runs {}{}",
                 release_image(release),
                 if pods.is_some() {
                     format!(" ({})", short_digest(release.digest.as_deref().unwrap_or("")))
@@ -550,14 +459,6 @@ pub fn flux_revision_commit(revision: &str) -> Option<&str> {
     (candidate.len() >= 7 && candidate.bytes().all(|b| b.is_ascii_hexdigit())).then_some(candidate)
 }
 
-/// Whether a Flux revision names the commit `commit` (a full sha, or a prefix of one).
-fn names_commit(revision: &str, commit: &str) -> bool {
-    flux_revision_commit(revision).is_some_and(|sha| {
-        let (sha, commit) = (sha.to_ascii_lowercase(), commit.to_ascii_lowercase());
-        commit.len() >= 7 && (sha.starts_with(&commit) || commit.starts_with(&sha))
-    })
-}
-
 /// The `Ready=False` reasons that mean the apply of the attempted revision failed
 /// (kustomize-controller `docs/spec/v1/kustomizations.md`, "Failed Kustomization"). The
 /// controller retries with backoff, but the same revision builds and applies the same way,
@@ -572,10 +473,11 @@ const FLUX_FAILED_REASONS: [&str; 4] = [
 
 /// The verdict for one Flux Kustomization (`kustomize.toolkit.fluxcd.io/v1`): `Ready` True
 /// for the current generation with `lastAppliedRevision` (or `lastAppliedOriginRevision`,
-/// for an OCI source built from git) naming the manifest commit. `Stalled` True is a
-/// failure (kstatus: it will not progress without a person), as is `Ready` False with a
-/// failed reason for the release's commit.
-pub fn flux_verdict(ks: &Kustomization, obj: &Value, release: &ReleaseRef) -> Verdict {
+/// for an OCI source built from git) naming the manifest commit C or a later one (`lineage`:
+/// a later commit applied means C's change is in). `Stalled` True is a failure (kstatus: it
+/// will not progress without a person), as is `Ready` False with a failed reason for C itself.
+/// Without a commit (`rollback`), `Ready` alone.
+pub fn flux_verdict(ks: &FluxRef, obj: &Value, release: &ReleaseRef, lineage: &Lineage) -> Verdict {
     let applied = text(obj, &["status", "lastAppliedRevision"]);
     let origin = text(obj, &["status", "lastAppliedOriginRevision"]);
     let attempted = text(obj, &["status", "lastAttemptedRevision"]);
@@ -592,59 +494,329 @@ pub fn flux_verdict(ks: &Kustomization, obj: &Value, release: &ReleaseRef) -> Ve
     {
         return Verdict::Fail {
             why: format!(
-                "{ks}: Stalled: {}: {}",
+                "Stalled, {}: {}",
                 text(stalled, &["reason"]),
                 text(stalled, &["message"])
             ),
             hint: reconcile,
         };
     }
-    let on_commit = |revision: &str| match &release.commit {
-        Some(commit) => names_commit(revision, commit),
-        None => true,
+    let relation = |revision: &str| {
+        let commit = release.commit.as_deref()?;
+        let sha = flux_revision_commit(revision)?;
+        Some(lineage.relation(commit, sha))
     };
     if ready_status == "False"
         && FLUX_FAILED_REASONS.contains(&ready_reason)
-        && release.commit.is_some()
-        && on_commit(attempted)
+        && relation(attempted) == Some(Relation::Same)
     {
         return Verdict::Fail {
-            why: format!("{ks}: Ready False, {ready_reason}: {ready_message} (revision {attempted})"),
+            why: format!("Ready False, {ready_reason}: {ready_message} (revision {attempted})"),
             hint: reconcile,
         };
     }
+    let includes_c = |revision: &str| {
+        release.commit.is_none()
+            || matches!(
+                relation(revision),
+                Some(Relation::Same | Relation::Descendant)
+            )
+    };
     let mut unmet = Vec::new();
     let generation = int(obj, &["metadata", "generation"]);
     let observed = ready.and_then(|c| opt_int(c, &["observedGeneration"]));
     if ready_status != "True" {
         unmet.push(format!(
-            "{ks}: Ready {ready_status}{}: {ready_message}, want Ready True",
+            "Ready {ready_status}{}: {ready_message}, want Ready True",
             if ready_reason.is_empty() {
                 String::new()
             } else {
                 format!(", {ready_reason}")
             }
         ));
-    } else if observed.is_some_and(|o| o < generation) {
+    } else if let Some(observed) = observed.filter(|o| *o < generation) {
         unmet.push(format!(
-            "{ks}: Ready is for generation {}, want {generation}",
-            observed.unwrap_or_default()
+            "Ready is for generation {observed}, want {generation}"
         ));
     }
-    if !(on_commit(applied) || (!origin.is_empty() && on_commit(origin))) {
+    if !(includes_c(applied) || (!origin.is_empty() && includes_c(origin))) {
         unmet.push(format!(
-            "{ks}: lastAppliedRevision {}, want {}",
+            "lastAppliedRevision {}, want {}",
             if applied.is_empty() { "none" } else { applied },
             release.commit.as_deref().unwrap_or_default()
         ));
     }
     if unmet.is_empty() {
         Verdict::Done {
-            summary: format!("{ks}: Ready, applied {applied}"),
+            summary: format!("Ready, applied {applied}"),
         }
     } else {
         Verdict::Wait { unmet }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The reader: one connection, one source per workload and per Kustomization
+
+/// The API server, its client and the credentials of each request, shared by every source.
+pub struct Api {
+    server: String,
+    client: HttpClient,
+    bearer: Bearer,
+    /// `context "prod" in /home/me/.kube/config`, for errors.
+    origin: String,
+}
+
+/// Unreserved characters pass, everything else is `%XX` (RFC 3986), for a query value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Api {
+    /// Connects as `access` says. An exec plugin runs once here, so a broken one fails
+    /// before any look (and a client certificate it returns is used for TLS). `sdk` signs
+    /// the EKS token with `eks_cluster`.
+    pub fn connect(
+        access: Access,
+        sdk: Option<aws_config::SdkConfig>,
+        timeout: Duration,
+    ) -> Result<Arc<Self>, Error> {
+        let Access {
+            server,
+            mut tls,
+            credential,
+            origin,
+        } = access;
+        let primed = match &credential {
+            Credential::Exec(plugin) => {
+                let got = plugin.run()?;
+                if let (Some(cert), Some(key)) = (&got.client_cert_pem, &got.client_key_pem) {
+                    tls.client_cert_pem = Some(cert.clone());
+                    tls.client_key_pem = Some(key.clone());
+                }
+                Some(got)
+            }
+            _ => None,
+        };
+        let client = HttpClient::new(&tls, timeout)
+            .map_err(|e| Error::new(format!("[k8s.api] {server} ({origin}): {e}")))?;
+        let bearer = Bearer::new(credential, sdk);
+        if let Some(got) = &primed {
+            bearer.prime(got);
+        }
+        Ok(Arc::new(Self {
+            server,
+            client,
+            bearer,
+            origin,
+        }))
+    }
+
+    /// GET `path` (with its query) as JSON; `about` names the object in errors.
+    async fn get(&self, path: &str, about: &str) -> Result<Value, SourceError> {
+        let token = self.bearer.token().await.map_err(|error| SourceError {
+            error,
+            transient: false,
+        })?;
+        let url = format!("{}{path}", self.server);
+        self.client
+            .get_json(&url, token.as_deref())
+            .await
+            .map_err(|e| {
+                let hint = match &e {
+                    K8sError::Unauthorized { .. } => Some(format!(
+                        "the API server refused the credentials of {}: check its token, client certificate or exec plugin (with eks_cluster: the IAM principal's EKS access entry)",
+                        self.origin
+                    )),
+                    K8sError::Forbidden { .. } => Some(
+                        "grant get on deployments, statefulsets, daemonsets and kustomizations, and list on pods (README: Release coherence, permissions)".into(),
+                    ),
+                    K8sError::NotFound { .. } => Some(format!(
+                        "check [k8s.api] for {about}: namespace, kind and name as `kubectl get` shows them ({})",
+                        self.origin
+                    )),
+                    _ => None,
+                };
+                SourceError::from_http(e, &format!("Kubernetes {about}"), hint)
+            })
+    }
+}
+
+/// One `[k8s.api] workloads` entry.
+pub struct WorkloadSource {
+    api: Arc<Api>,
+    workload: WorkloadRef,
+    release: ReleaseRef,
+}
+
+impl WorkloadSource {
+    pub fn new(api: Arc<Api>, workload: WorkloadRef, release: ReleaseRef) -> Self {
+        Self {
+            api,
+            workload,
+            release,
+        }
+    }
+
+    /// One GET of the workload, and its pods when the digest must be checked.
+    pub async fn verdict(&self) -> Result<(Verdict, Observed), SourceError> {
+        let label = self.label();
+        let obj = self.api.get(&workload_path(&self.workload), &label).await?;
+        let mut verdict = workload_verdict(&self.workload, &obj, None, &self.release);
+        if needs_pods(&verdict, &self.release) {
+            let selector = label_selector(&obj).map_err(|e| SourceError {
+                error: Error::new(format!("Kubernetes {label}: {e}")),
+                transient: false,
+            })?;
+            let path = format!(
+                "/api/v1/namespaces/{}/pods?labelSelector={}",
+                self.workload.namespace,
+                query_value(&selector)
+            );
+            let pods = self.api.get(&path, &format!("pods of {label}")).await?;
+            verdict = workload_verdict(&self.workload, &obj, Some(&pods), &self.release);
+        }
+        let observed = observe_workload(&label, &obj, &verdict);
+        Ok((verdict, observed))
+    }
+}
+
+impl Source for WorkloadSource {
+    fn label(&self) -> String {
+        workload_label(&self.workload)
+    }
+
+    fn look(&self, _first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
+        Box::pin(async move {
+            let (verdict, observed) = self.verdict().await?;
+            Ok(Look { verdict, observed })
+        })
+    }
+}
+
+/// One `[k8s.api] flux` entry.
+pub struct FluxSource {
+    api: Arc<Api>,
+    kustomization: FluxRef,
+    release: ReleaseRef,
+    lineage: Lineage,
+}
+
+impl Source for FluxSource {
+    fn label(&self) -> String {
+        flux_label(&self.kustomization)
+    }
+
+    fn look(&self, _first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
+        Box::pin(async move {
+            let label = self.label();
+            let obj = self.api.get(&flux_path(&self.kustomization), &label).await?;
+            let verdict = flux_verdict(&self.kustomization, &obj, &self.release, &self.lineage);
+            Ok(Look {
+                observed: observe_flux(&label, &obj),
+                verdict,
+            })
+        })
+    }
+}
+
+/// What `plan` and `status` show of a workload: its rollout state and template images.
+fn observe_workload(label: &str, obj: &Value, verdict: &Verdict) -> Observed {
+    let spec = obj.pointer("/spec/template/spec").unwrap_or(&Value::Null);
+    let images = ["initContainers", "containers"]
+        .iter()
+        .filter_map(|k| spec.get(k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    Observed {
+        source: label.to_string(),
+        revision: None,
+        sync: Some(
+            match verdict {
+                Verdict::Done { .. } => "rolled out",
+                Verdict::Fail { .. } => "failed",
+                _ => "rolling out",
+            }
+            .to_string(),
+        ),
+        health: None,
+        images,
+    }
+}
+
+/// What `plan` and `status` show of a Kustomization: its revision and readiness.
+fn observe_flux(label: &str, obj: &Value) -> Observed {
+    let ready = condition(obj, "Ready");
+    Observed {
+        source: label.to_string(),
+        revision: Some(text(obj, &["status", "lastAppliedRevision"]).to_string())
+            .filter(|r| !r.is_empty()),
+        sync: None,
+        health: Some(match ready.map(|c| text(c, &["status"])) {
+            Some("True") => "Ready".to_string(),
+            _ => format!(
+                "NotReady{}",
+                ready
+                    .map(|c| text(c, &["reason"]))
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        }),
+        images: Vec::new(),
+    }
+}
+
+/// Every source of `[k8s.api]`: the kubeconfig is read and the exec plugin run here, so a
+/// bad one fails before any look; `insecure-skip-tls-verify` and `http://` are warned.
+pub fn sources(
+    settings: &KubeApiSettings,
+    setup: &Setup<'_>,
+    progress: &Progress,
+) -> Result<Vec<Box<dyn Source>>, Error> {
+    let access = kubeconfig::load(
+        &Env::from_process(),
+        settings.context.as_deref(),
+        settings.eks_cluster.as_deref(),
+    )?;
+    if access.tls.insecure {
+        progress.warn(format!(
+            "[k8s.api] {}: insecure-skip-tls-verify: the certificate of {} is not checked",
+            access.origin, access.server
+        ));
+    }
+    if access.server.starts_with("http://") {
+        progress.warn(format!(
+            "[k8s.api] {}: server {} is plain http://: credentials cross the network unencrypted",
+            access.origin, access.server
+        ));
+    }
+    let api = Api::connect(access, setup.aws.clone(), setup.request_timeout)?;
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    for workload in &settings.workloads {
+        sources.push(Box::new(WorkloadSource::new(
+            api.clone(),
+            workload.clone(),
+            setup.release.clone(),
+        )));
+    }
+    for kustomization in &settings.flux {
+        sources.push(Box::new(FluxSource {
+            api: api.clone(),
+            kustomization: kustomization.clone(),
+            release: setup.release.clone(),
+            lineage: setup.lineage.clone(),
+        }));
+    }
+    Ok(sources)
 }
 
 #[cfg(test)]

@@ -24,8 +24,24 @@ fn release() -> ReleaseRef {
 
 const DIGEST: &str = "sha256:4c2a0f1e9b8d7c6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa9988";
 
-fn workload(kind: &str) -> Workload {
-    Workload::parse(&format!("bar/{kind}/foo")).expect("workload")
+fn workload(kind: &str) -> WorkloadRef {
+    WorkloadRef {
+        namespace: "bar".into(),
+        kind: match kind {
+            "deployment" => WorkloadKind::Deployment,
+            "statefulset" => WorkloadKind::StatefulSet,
+            _ => WorkloadKind::DaemonSet,
+        },
+        name: "foo".into(),
+    }
+}
+
+fn web() -> WorkloadRef {
+    WorkloadRef {
+        namespace: "web".into(),
+        kind: WorkloadKind::Deployment,
+        name: "web".into(),
+    }
 }
 
 fn outcome(r: &Rollout) -> &'static str {
@@ -98,7 +114,7 @@ fn pod(name: &str, image_id: &str, phase: &str) -> Value {
 
 #[test]
 fn workload_verdicts_bind_the_rollout_to_the_release() {
-    let w = Workload::parse("web/deployment/web").expect("workload");
+    let w = web();
     let with_digest = ReleaseRef {
         digest: Some(DIGEST.into()),
         ..release()
@@ -150,7 +166,7 @@ fn docker_hub_short_names_match_their_long_form() {
         digest: None,
         commit: None,
     };
-    let w = Workload::parse("web/deploy/nginx").expect("workload");
+    let w = web();
     for image in ["nginx:1.27", "docker.io/library/nginx:1.27", "index.docker.io/library/nginx:1.27"] {
         let v = workload_verdict(&w, &rolled_out_deployment(image), None, &release);
         assert!(matches!(v, Verdict::Done { .. }), "{image}: {v:?}");
@@ -178,24 +194,24 @@ fn label_selectors_are_spelled_as_the_api_reads_them() {
 }
 
 #[test]
-fn workload_and_kustomization_entries_parse_or_say_what_is_expected() {
-    let w = Workload::parse("web/StatefulSet/db").expect("statefulset");
-    assert_eq!(w.kind, WorkloadKind::StatefulSet);
-    assert_eq!(w.path(), "/apis/apps/v1/namespaces/web/statefulsets/db");
-    assert_eq!(w.to_string(), "web/statefulset/db");
+fn paths_and_labels_of_workloads_and_kustomizations() {
+    let sts = WorkloadRef {
+        kind: WorkloadKind::StatefulSet,
+        name: "db".into(),
+        ..web()
+    };
+    assert_eq!(workload_path(&sts), "/apis/apps/v1/namespaces/web/statefulsets/db");
+    assert_eq!(workload_label(&sts), "statefulset web/db");
+    let ks = FluxRef {
+        namespace: "flux-system".into(),
+        name: "web".into(),
+    };
     assert_eq!(
-        Workload::parse("ds/x").unwrap_err(),
-        "`ds/x` is not namespace/kind/name with kind deployment, statefulset or daemonset (e.g. `web/deployment/web`)"
-    );
-    assert!(Workload::parse("web/job/migrate").is_err());
-    assert!(Workload::parse("Web/deployment/web").is_err());
-    assert!(Workload::parse("web/deployment/web/extra").is_err());
-    let k = Kustomization::parse("flux-system/kustomization/web").expect("ks");
-    assert_eq!(
-        k.path(),
+        flux_path(&ks),
         "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/web"
     );
-    assert!(Kustomization::parse("flux-system/helmrelease/web").is_err());
+    assert_eq!(flux_label(&ks), "kustomization flux-system/web");
+    assert_eq!(query_value("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -227,7 +243,16 @@ fn cond(kind: &str, status: &str, reason: &str, message: &str) -> Value {
 
 #[test]
 fn flux_verdicts_follow_ready_and_the_applied_revision() {
-    let ks = Kustomization::parse("flux-system/kustomization/web").expect("ks");
+    let ks = FluxRef {
+        namespace: "flux-system".into(),
+        name: "web".into(),
+    };
+    const LATER: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
+    let lineage = Lineage {
+        descendants: [LATER.to_string()].into(),
+        known: [C.to_string(), OLDER.to_string(), LATER.to_string()].into(),
+    };
+    let later = format!("main@sha1:{LATER}");
     let at_c = format!("main@sha1:{C}");
     let older = format!("main@sha1:{OLDER}");
     let ready = |rev: &str| cond("Ready", "True", "ReconciliationSucceeded", &format!("Applied revision: {rev}"));
@@ -240,6 +265,7 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
         ("ready at C, legacy revision format", kustomization(json!([ready(&format!("main/{C}"))]), &format!("main/{C}"), &format!("main/{C}"))),
         ("ready at C, OCI artifact with its origin revision", oci),
         ("ready on an older commit", kustomization(json!([ready(&older)]), &older, &older)),
+        ("ready on a later commit", kustomization(json!([ready(&later)]), &later, &later)),
         ("ready, but for an older generation", stale),
         ("reconciling C", kustomization(json!([
             cond("Reconciling", "True", "Progressing", &format!("Detecting drift for revision {at_c} with a timeout of 50s")),
@@ -262,7 +288,7 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
     ];
     let mut lines = Vec::new();
     for (name, obj) in &rows {
-        lines.push(format!("{name}\n  {}", verdict_line(&flux_verdict(&ks, obj, &release()))));
+        lines.push(format!("{name}\n  {}", verdict_line(&flux_verdict(&ks, obj, &release(), &lineage))));
     }
     insta::assert_snapshot!(lines.join("\n"));
 }
@@ -277,7 +303,16 @@ fn flux_revisions_name_their_commit() {
     assert_eq!(flux_revision_commit("latest@sha256:abcdef0123456789"), None);
     assert_eq!(flux_revision_commit("feature/branch"), None);
     assert_eq!(flux_revision_commit(""), None);
-    assert!(names_commit(&format!("main@sha1:{C}"), &C[..7]));
-    assert!(!names_commit(&format!("main@sha1:{C}"), &C[..6]));
-    assert!(!names_commit(&format!("main@sha1:{OLDER}"), C));
+    // Without a commit (rollback) only Ready counts.
+    let ks = FluxRef {
+        namespace: "flux-system".into(),
+        name: "web".into(),
+    };
+    let rollback = ReleaseRef {
+        commit: None,
+        ..release()
+    };
+    let ready = json!([{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "Applied"}]);
+    let obj = kustomization(ready, &format!("main@sha1:{OLDER}"), "");
+    assert!(flux_verdict(&ks, &obj, &rollback, &Lineage::default()).is_done());
 }

@@ -4,7 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use jobdeploy::config::{WorkloadKind, WorkloadRef};
+use jobdeploy::k8s::kube::{Api, WorkloadSource};
+use jobdeploy::k8s::kubeconfig::{self, Env};
+use jobdeploy::k8s::{ReleaseRef, Verdict};
 use serde_json::Value;
 
 use crate::common::kube_api::KubeApi;
@@ -72,14 +77,14 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
         };
         assert_eq!(kubectl_says, case["kubectl"], "{name}: kubectl said {stdout:?} {stderr:?}");
 
-        // jobdeploy reads the same object through its own client and kubeconfig loader.
+        // jobdeploy reads the same object through its own kubeconfig loader and client.
         let look = runtime
-            .block_on(jobdeploy::k8s::kube::look_once(&kubeconfig, &format!("{name}/{kind}/foo"), &release()))
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            .block_on(jobdeploy_look(&kubeconfig, name, kind))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (verdict, text) = match &look {
-            jobdeploy::k8s::verdict::Verdict::Done { summary } => ("done", summary.clone()),
-            jobdeploy::k8s::verdict::Verdict::Wait { unmet } => ("waiting", unmet.join("; ")),
-            jobdeploy::k8s::verdict::Verdict::Fail { why, .. } => ("error", why.clone()),
+            Verdict::Done { summary } => ("done", summary.clone()),
+            Verdict::Wait { unmet } => ("waiting", unmet.join("; ")),
+            Verdict::Fail { why, .. } => ("error", why.clone()),
             other => panic!("{name}: {other:?}"),
         };
         assert_eq!(verdict, kubectl_says, "{name}: jobdeploy said {text:?}, kubectl {stdout:?} {stderr:?}");
@@ -95,8 +100,33 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
     assert!(api.requests().iter().any(|r| r.contains("fieldSelector=metadata.name")));
 }
 
-fn release() -> jobdeploy::k8s::verdict::ReleaseRef {
-    jobdeploy::k8s::verdict::ReleaseRef {
+/// jobdeploy's verdict on `namespace`'s workload `foo`, as the gate's source reads it.
+async fn jobdeploy_look(kubeconfig: &Path, namespace: &str, kind: &str) -> Result<Verdict, String> {
+    let env = Env {
+        kubeconfig: Some(kubeconfig.as_os_str().to_owned()),
+        ..Env::default()
+    };
+    let access = kubeconfig::load(&env, None, None).map_err(|e| e.message().to_string())?;
+    let api = Api::connect(access, None, Duration::from_secs(10)).map_err(|e| e.message().to_string())?;
+    let workload = WorkloadRef {
+        namespace: namespace.to_string(),
+        kind: match kind {
+            "deployment" => WorkloadKind::Deployment,
+            "statefulset" => WorkloadKind::StatefulSet,
+            _ => WorkloadKind::DaemonSet,
+        },
+        name: "foo".into(),
+    };
+    let source = WorkloadSource::new(api, workload, release());
+    source
+        .verdict()
+        .await
+        .map(|(verdict, _)| verdict)
+        .map_err(|e| e.error.message().to_string())
+}
+
+fn release() -> ReleaseRef {
+    ReleaseRef {
         image_name: "registry.example.com/team/web".into(),
         tag: "v1.4.2".into(),
         digest: None,

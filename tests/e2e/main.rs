@@ -10,6 +10,8 @@ mod cli;
 mod deploy;
 mod faults;
 mod init;
+mod k8s_api;
+mod k8s_gate;
 mod manifest;
 mod output;
 mod quotas;

@@ -8,8 +8,10 @@
 //! task lifecycle it plays.
 
 mod app;
+pub mod argocd;
 pub mod aws;
 mod git;
+pub mod kube_api;
 mod moto;
 pub mod proxy;
 pub mod scenario;
