@@ -13,6 +13,7 @@ use jobdeploy::k8s::{ReleaseRef, Verdict};
 use serde_json::Value;
 
 use crate::common::kube_api::KubeApi;
+use crate::common::*;
 
 fn kubectl() -> PathBuf {
     if let Some(p) = std::env::var_os("JOBDEPLOY_TEST_KUBECTL") {
@@ -132,4 +133,151 @@ fn release() -> ReleaseRef {
         digest: None,
         commit: None,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// deploy with [k8s.api] workloads
+
+const WEB: &str = "/apis/apps/v1/namespaces/web/deployments/web";
+
+/// Deployment web/web as the API server shows it: its template's image tag, generation and
+/// observed generation, spec replicas, status replicas / updated / available, conditions.
+fn web_deployment(tag: &str, generation: i64, observed: i64, counts: [i64; 4], conditions: Value) -> Value {
+    let [spec, replicas, updated, available] = counts;
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "web", "generation": generation},
+        "spec": {
+            "replicas": spec,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:{tag}")}]},
+            },
+            "strategy": {"type": "RollingUpdate"},
+        },
+        "status": {
+            "observedGeneration": observed, "replicas": replicas,
+            "updatedReplicas": updated, "availableReplicas": available,
+            "conditions": conditions,
+        },
+    })
+}
+
+fn progressing(reason: &str) -> Value {
+    serde_json::json!([{"type": "Progressing", "status": if reason == "ProgressDeadlineExceeded" { "False" } else { "True" }, "reason": reason}])
+}
+
+/// The rollout of v2 over v1: still v1, the new spec not yet observed, new pods coming up,
+/// old ones terminating, then rolled out.
+fn rollout_timeline() -> Vec<Value> {
+    vec![
+        web_deployment("v1", 1, 1, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
+        web_deployment("v2", 2, 1, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
+        web_deployment("v2", 2, 2, [2, 3, 1, 2], progressing("ReplicaSetUpdated")),
+        web_deployment("v2", 2, 2, [2, 3, 2, 2], progressing("ReplicaSetUpdated")),
+        web_deployment("v2", 2, 2, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
+    ]
+}
+
+fn k8s_app(w: &World, api: &KubeApi, token: &str, extra: &str) -> App {
+    let text = format!(
+        "{}\n[k8s]\npoll = \"1s\"\ntimeout = \"60s\"\n\n[k8s.api]\nworkloads = [\"web/deployment/web\"]\n{extra}",
+        config(&w.cluster, "")
+    );
+    let app = App::new(&text, &["web"]);
+    // $HOME/.kube/config: the default kubeconfig (the binary runs with HOME = the app dir).
+    api.kubeconfig(&app.path().join(".kube"), token);
+    app
+}
+
+#[test]
+fn deploy_waits_through_a_scripted_rollout_then_switches() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.require_token("ci-token");
+    api.script(WEB, rollout_timeline());
+    let app = k8s_app(&w, &api, "ci-token", "");
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).ok();
+
+    // One GET per poll, until the last state; no AWS write before it was answered.
+    let gets: Vec<(String, usize)> = api.seen().into_iter().filter(|(r, _)| r == &format!("GET {WEB}")).collect();
+    assert_eq!(gets.len(), 5, "{:?}", api.seen());
+    assert!(gets[..4].iter().all(|(_, writes)| *writes == 0), "{gets:?}");
+    assert_eq!(api.seen().len(), 5, "no other request (no digest: no pod list): {:?}", api.seen());
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    // The waiting said what it waited for, in kubectl's words.
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(out.contains(&format!("deployment web/web: container web runs {IMAGE}:v1, want {IMAGE}:v2")), "{out}");
+    assert!(out.contains("Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination..."), "{out}");
+}
+
+#[test]
+fn progress_deadline_exceeded_fails_the_deploy_with_nothing_written() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        WEB,
+        vec![web_deployment("v2", 2, 2, [2, 3, 1, 2], progressing("ProgressDeadlineExceeded"))],
+    );
+    let app = k8s_app(&w, &api, "any", "");
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+    assert!(run.stderr.contains("deployment web/web: deployment \"web\" exceeded its progress deadline"), "{}", run.stderr);
+    assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
+    assert!(run.stderr.contains("kubectl -n web describe deployment web"), "{}", run.stderr);
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 1));
+}
+
+#[test]
+fn a_refused_token_names_the_kubeconfig_context_before_any_write() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.require_token("the-right-one");
+    api.script(WEB, rollout_timeline());
+    let app = k8s_app(&w, &api, "a-stale-one", "");
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+    assert!(run.stderr.contains("401 Unauthorized"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("context \"stand-in\" in {}", app.path().join(".kube/config").display())),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("a-stale-one"), "the token is never printed: {}", run.stderr);
+}
+
+/// With `eks_cluster`, the binary signs the token from the AWS credentials it runs with, as
+/// `aws eks get-token` would; the stand-in accepts only such a token for cluster `prod`.
+#[test]
+fn eks_cluster_makes_the_token_from_the_aws_credentials() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.require_token_that(|token| {
+        let Some(body) = token.strip_prefix("k8s-aws-v1.") else {
+            return false;
+        };
+        let standard = body.replace('-', "+").replace('_', "/");
+        let padded = format!("{standard}{}", "=".repeat((4 - standard.len() % 4) % 4));
+        let url = aws_smithy_types::base64::decode(padded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        url.starts_with("https://sts.us-east-1.amazonaws.com/?")
+            && url.contains("Action=GetCallerIdentity")
+            && url.contains("X-Amz-Credential=testing%2F")
+            && url.contains("X-Amz-Expires=60")
+            && url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id")
+    });
+    api.script(WEB, vec![web_deployment("v2", 2, 2, [2, 2, 2, 2], progressing("NewReplicaSetAvailable"))]);
+    // The kubeconfig's own user token is not what is sent.
+    let app = k8s_app(&w, &api, "not-this-one", "eks_cluster = \"prod\"\n");
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    // Signing is local: no STS or EKS request went to AWS.
+    assert!(!w.proxy.actions().iter().any(|a| a.contains("GetCallerIdentity") || a.contains("DescribeCluster")), "{:?}", w.proxy.actions());
 }

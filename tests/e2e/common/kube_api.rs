@@ -34,9 +34,13 @@ struct State {
     objects: HashMap<String, Timeline>,
     /// Namespace → pod list timeline, advanced per list.
     pods: HashMap<String, (Vec<Vec<Value>>, usize)>,
-    token: Option<String>,
-    log: Vec<String>,
+    /// Whether a request's bearer token is accepted; `None`: every request is.
+    token: Option<Box<dyn Fn(&str) -> bool + Send>>,
+    /// Each request, and how many AWS writes the proxy had seen when it was answered.
+    log: Vec<(String, usize)>,
 }
+
+type Probe = Arc<dyn Fn() -> usize + Send + Sync>;
 
 pub struct KubeApi {
     pub url: String,
@@ -164,24 +168,25 @@ fn kind_of(plural: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn answer(state: &Mutex<State>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let Ok(mut state) = state.lock() else {
         return status(500, "InternalError", "stand-in state poisoned");
     };
-    state.log.push(if query.is_empty() {
+    let line = if query.is_empty() {
         format!("{} {path}", req.method())
     } else {
         format!("{} {path}?{query}", req.method())
-    });
-    if let Some(token) = &state.token {
+    };
+    state.log.push((line, writes()));
+    if let Some(accepts) = &state.token {
         let sent = req
             .headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if sent != Some(token.as_str()) {
+        if !sent.is_some_and(|t| accepts(t)) {
             return status(401, "Unauthorized", "Unauthorized");
         }
     }
@@ -283,6 +288,13 @@ fn answer(state: &Mutex<State>, req: &Request<Incoming>) -> Response<Full<Bytes>
 
 impl KubeApi {
     pub fn start() -> Self {
+        Self::start_with(|| 0)
+    }
+
+    /// `writes` counts the AWS writes so far (the proxy's `write_counter`): each request
+    /// records it, so a test can say no write came before the rollout's last state.
+    pub fn start_with(writes: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+        let writes: Probe = Arc::new(writes);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -300,9 +312,10 @@ impl KubeApi {
                     continue;
                 };
                 let state = shared.clone();
+                let writes = writes.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
-                        let response = answer(&state, &req);
+                        let response = answer(&state, &writes, &req);
                         async move { Ok::<_, std::convert::Infallible>(response) }
                     });
                     let _ = http1::Builder::new()
@@ -342,19 +355,32 @@ impl KubeApi {
 
     /// Every request must carry `Authorization: Bearer <token>`, else 401.
     pub fn require_token(&self, token: &str) {
+        let token = token.to_string();
+        self.require_token_that(move |t| t == token);
+    }
+
+    /// Every request must carry a bearer token `accepts` accepts, else 401.
+    pub fn require_token_that(&self, accepts: impl Fn(&str) -> bool + Send + 'static) {
         if let Ok(mut s) = self.state.lock() {
-            s.token = Some(token.to_string());
+            s.token = Some(Box::new(accepts));
         }
     }
 
     /// Every request so far: `GET /path?query`.
     pub fn requests(&self) -> Vec<String> {
+        self.seen().into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Every request so far with the AWS writes made before it was answered.
+    pub fn seen(&self) -> Vec<(String, usize)> {
         self.state.lock().map(|s| s.log.clone()).unwrap_or_default()
     }
 
-    /// A kubeconfig file in `dir` whose one context `stand-in` points here, with `token`.
+    /// A kubeconfig file `dir/config` whose one context `stand-in` points here, with `token`
+    /// (`dir` = `$HOME/.kube` makes it the default kubeconfig).
     pub fn kubeconfig(&self, dir: &std::path::Path, token: &str) -> std::path::PathBuf {
-        let path = dir.join("kubeconfig");
+        std::fs::create_dir_all(dir).expect("kubeconfig dir");
+        let path = dir.join("config");
         let text = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: stand-in\nclusters:\n- name: stand-in\n  cluster:\n    server: {}\ncontexts:\n- name: stand-in\n  context:\n    cluster: stand-in\n    user: ci\nusers:\n- name: ci\n  user:\n    token: {token}\n",
             self.url
