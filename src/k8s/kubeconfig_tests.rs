@@ -62,14 +62,17 @@ fn kubeconfig_list_merges_as_kubectl_does() {
         &prod_config(
             &format!("    certificate-authority-data: {}", b64(CA_PEM)),
             "    token: abc.def",
-        )
-        .replace("- name: prod\n  context:", "- name: prod\n  context:\n    extensions: []")
-        + "- name: staging\n  cluster:\n    server: https://second.example.com\n",
+        ),
+    );
+    let third = write(
+        dir.path(),
+        "third",
+        "current-context: staging\nclusters:\n- name: staging\n  cluster:\n    server: https://third.example.com\n",
     );
     let missing = dir.path().join("missing");
     // current-context comes from the second file (the first has none); a missing file is
     // skipped; the first file to name a cluster wins.
-    let access = load(&env_with(&[&missing, &first, &second]), None, None).expect("load");
+    let access = load(&env_with(&[&missing, &first, &second, &third]), None, None).expect("load");
     assert_eq!(access.server, "https://prod.example.com:6443");
     assert_eq!(access.tls.ca_pem.as_deref(), Some(CA_PEM.as_bytes()));
     assert_eq!(access.credential, Credential::Token("abc.def".into()));
@@ -77,7 +80,7 @@ fn kubeconfig_list_merges_as_kubectl_does() {
         access.origin,
         format!("context \"prod\" in {}", second.display())
     );
-    let staging = load(&env_with(&[&first, &second]), Some("staging"), None).expect("staging");
+    let staging = load(&env_with(&[&first, &second, &third]), Some("staging"), None).expect("staging");
     assert_eq!(staging.server, "https://first.example.com");
     assert_eq!(staging.credential, Credential::None);
 }

@@ -38,6 +38,8 @@ fn kubectl_rollout_status(kubeconfig: &Path, namespace: &str, kind: &str) -> (bo
     let output = Command::new(&binary)
         .args(["--kubeconfig"])
         .arg(kubeconfig)
+        .args(["--cache-dir"])
+        .arg(kubeconfig.with_file_name("cache"))
         .args(["-n", namespace, "rollout", "status", &format!("{kind}/foo"), "--watch=false"])
         .env_remove("KUBECONFIG")
         .output()

@@ -193,15 +193,6 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
     if let Some(doc) = discovery(&path) {
         return respond(200, &doc);
     }
-    if query_param(&query, "watch").as_deref() == Some("true") {
-        // kubectl watches after its list; with --watch=false it is done before any event.
-        // An empty stream ends the watch; its reflector would simply watch again.
-        return Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::new()))
-            .unwrap_or_default();
-    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     // /api/v1/namespaces/NS/pods or /apis/GROUP/VERSION/namespaces/NS/PLURAL[/NAME]
     let (namespace, plural, name) = match segments.as_slice() {
@@ -246,6 +237,9 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
         if let Some(map) = obj.as_object_mut() {
             map.entry("kind").or_insert_with(|| json!(kind));
             map.entry("apiVersion").or_insert_with(|| json!(api_version));
+            if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.entry("resourceVersion").or_insert_with(|| json!("1"));
+            }
         }
         obj
     };
@@ -275,6 +269,9 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
                 let obj = timeline.states.get(timeline.last).cloned().unwrap_or_default();
                 items.push(with_kind(obj));
             }
+            if query_param(&query, "watch").as_deref() == Some("true") {
+                return watch_events(&query, kind, api_version, items);
+            }
             respond(
                 200,
                 &json!({
@@ -284,6 +281,33 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
             )
         }
     }
+}
+
+/// A watch: kubectl watches after its list (or, with client-go's watch-list, instead of it:
+/// `sendInitialEvents=true` wants every object as ADDED, then a BOOKMARK marking the end of
+/// the initial events). The stream then ends; with `--watch=false` kubectl is done by then.
+fn watch_events(query: &str, kind: &str, api_version: &str, items: Vec<Value>) -> Response<Full<Bytes>> {
+    let mut lines = String::new();
+    if query_param(query, "sendInitialEvents").as_deref() == Some("true") {
+        for item in items {
+            lines.push_str(&json!({"type": "ADDED", "object": item}).to_string());
+            lines.push('\n');
+        }
+        let bookmark = json!({
+            "type": "BOOKMARK",
+            "object": {
+                "kind": kind, "apiVersion": api_version,
+                "metadata": {"resourceVersion": "1", "annotations": {"k8s.io/initial-events-end": "true"}},
+            },
+        });
+        lines.push_str(&bookmark.to_string());
+        lines.push('\n');
+    }
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(lines)))
+        .unwrap_or_default()
 }
 
 impl KubeApi {
