@@ -318,7 +318,7 @@ async fn exec_plugin_tokens_are_cached_until_they_expire() {
     assert_eq!(later.token().await.expect("cached").as_deref(), Some("token-1"));
     let runs = std::fs::read_to_string(dir.path().join("runs")).expect("runs");
     assert_eq!(runs.lines().count(), 1);
-    assert!(runs.starts_with("first-arg from-kubeconfig {\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"spec\":{\"cluster\":{\"server\":\"https://x\"},\"interactive\":false}}"), "{runs}");
+    assert!(runs.starts_with("first-arg from-kubeconfig {\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"https://x\"}}}"), "{runs}");
 
     let dir = tempfile::tempdir().expect("tmp");
     let expired = Bearer::new(Credential::Exec(plugin(dir.path(), "2020-01-01T00:00:00Z")), None);
@@ -328,10 +328,11 @@ async fn exec_plugin_tokens_are_cached_until_they_expire() {
 
 #[tokio::test]
 async fn a_failing_exec_plugin_is_named_with_its_stderr() {
+    let dir = tempfile::tempdir().expect("tmp");
     let failing = ExecPlugin {
         command: "sh".into(),
         args: vec!["-c".into(), "echo 'Unable to locate credentials' >&2; exit 253".into()],
-        ..plugin(Path::new("/nonexistent"), "")
+        ..plugin(dir.path(), "")
     };
     let err = Bearer::new(Credential::Exec(failing), None).token().await.unwrap_err();
     assert_eq!(
@@ -341,7 +342,7 @@ async fn a_failing_exec_plugin_is_named_with_its_stderr() {
     let missing = ExecPlugin {
         command: "/nonexistent/kubelogin".into(),
         install_hint: Some("install kubelogin".into()),
-        ..plugin(Path::new("/nonexistent"), "")
+        ..plugin(dir.path(), "")
     };
     let err = Bearer::new(Credential::Exec(missing), None).token().await.unwrap_err();
     assert!(err.message().starts_with("kubeconfig test: user \"ci\": exec plugin `/nonexistent/kubelogin` could not be run"), "{}", err.message());
