@@ -73,7 +73,10 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
         let (ok, stdout, stderr) = kubectl_rollout_status(&kubeconfig, name, kind);
         let kubectl_says = if !ok {
             "error"
-        } else if stdout.contains("successfully rolled out") || stdout.contains("complete") {
+        } else if stdout.ends_with("successfully rolled out")
+            || stdout.starts_with("partitioned roll out complete")
+            || stdout.starts_with("statefulset rolling update complete")
+        {
             "done"
         } else {
             "waiting"
@@ -95,7 +98,13 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
         let kubectl_words = if ok {
             stdout.clone()
         } else {
-            stderr.trim_start_matches("error: ").to_string()
+            // Its error is its last line (client-go may log reflector notes before it).
+            stderr
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string()
         };
         assert!(text.contains(&kubectl_words), "{name}: jobdeploy {text:?} vs kubectl {kubectl_words:?}");
     }

@@ -8,7 +8,8 @@
 //! timeline and then stays on the last one, so a test scripts a rollout poll by poll. A
 //! list answers the state the last GET answered (kubectl GETs, then lists). With
 //! [`KubeApi::require_token`] every request without that bearer token is answered 401 as
-//! the API server answers it. Every request is recorded (method, path and query).
+//! the API server answers it. Every request is recorded (method, path and query). It speaks
+//! TLS with tests/e2e/fixtures/tls/server.pem; its kubeconfig trusts the CA beside it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -327,7 +328,9 @@ impl KubeApi {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        // TLS, as every API server: kubectl sends no bearer token over plain http.
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(super::argocd::server_config()));
         let state: Arc<Mutex<State>> = Arc::default();
         let shared = state.clone();
         runtime.spawn(async move {
@@ -337,11 +340,15 @@ impl KubeApi {
                 };
                 let state = shared.clone();
                 let writes = writes.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
                         let response = answer(&state, &writes, &req);
                         async move { Ok::<_, std::convert::Infallible>(response) }
                     });
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -406,8 +413,9 @@ impl KubeApi {
         std::fs::create_dir_all(dir).expect("kubeconfig dir");
         let path = dir.join("config");
         let text = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: stand-in\nclusters:\n- name: stand-in\n  cluster:\n    server: {}\ncontexts:\n- name: stand-in\n  context:\n    cluster: stand-in\n    user: ci\nusers:\n- name: ci\n  user:\n    token: {token}\n",
-            self.url
+            "apiVersion: v1\nkind: Config\ncurrent-context: stand-in\nclusters:\n- name: stand-in\n  cluster:\n    server: {}\n    certificate-authority-data: {}\ncontexts:\n- name: stand-in\n  context:\n    cluster: stand-in\n    user: ci\nusers:\n- name: ci\n  user:\n    token: {token}\n",
+            self.url,
+            aws_smithy_types::base64::encode(super::argocd::ca_pem())
         );
         std::fs::write(&path, text).expect("write kubeconfig");
         path
