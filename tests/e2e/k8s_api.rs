@@ -175,6 +175,17 @@ fn web_deployment(tag: &str, generation: i64, observed: i64, counts: [i64; 4], c
     })
 }
 
+/// A running pod of web/web whose container `web` runs the image with `digest`.
+fn web_pod(name: &str, digest: &str) -> Value {
+    serde_json::json!({
+        "metadata": {"name": name, "namespace": "web", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:v2")}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "web", "ready": true, "imageID": format!("{IMAGE}@{digest}")},
+        ]},
+    })
+}
+
 fn progressing(reason: &str) -> Value {
     serde_json::json!([{"type": "Progressing", "status": if reason == "ProgressDeadlineExceeded" { "False" } else { "True" }, "reason": reason}])
 }
@@ -209,19 +220,35 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
     let api = KubeApi::start_with(w.proxy.write_counter());
     api.require_token("ci-token");
     api.script(WEB, rollout_timeline());
+    // The release's digest is ECR's: once the rollout is done, one pod still runs v1's
+    // digest (terminating late), then every pod runs v2's.
+    // (The world's images v1 and v2 share a manifest, so the old pod's digest is made up.)
+    let (v1, v2) = (format!("sha256:{}", "e".repeat(64)), w.aws.image_digest("web", "v2"));
+    api.script_pods(
+        "web",
+        vec![vec![web_pod("web-new-1", &v2), web_pod("web-old-1", &v1)], vec![web_pod("web-new-1", &v2), web_pod("web-new-2", &v2)]],
+    );
     let app = k8s_app(&w, &api, "ci-token", "");
     let run = w.run(&app, &["deploy", "--tag", "v2"]).ok();
 
-    // One GET per poll, until the last state; no AWS write before it was answered.
-    let gets: Vec<(String, usize)> = api.seen().into_iter().filter(|(r, _)| r == &format!("GET {WEB}")).collect();
-    assert_eq!(gets.len(), 5, "{:?}", api.seen());
-    assert!(gets[..4].iter().all(|(_, writes)| *writes == 0), "{gets:?}");
-    assert_eq!(api.seen().len(), 5, "no other request (no digest: no pod list): {:?}", api.seen());
+    // One GET per poll, until the last state, and the pods once the rollout was done; no
+    // AWS write before the last answer.
+    let seen = api.seen();
+    let pods = format!("GET /api/v1/namespaces/web/pods?labelSelector=app%3Dweb");
+    let requests: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+    let get = format!("GET {WEB}");
+    assert_eq!(
+        requests,
+        [&get, &get, &get, &get, &get, &pods, &get, &pods].map(String::as_str),
+        "{seen:?}"
+    );
+    assert!(seen[..7].iter().all(|(_, writes)| *writes == 0), "{seen:?}");
     assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
     // The waiting said what it waited for, in kubectl's words.
     let out = format!("{}{}", run.stdout, run.stderr);
     assert!(out.contains(&format!("deployment web/web: container web runs {IMAGE}:v1, want {IMAGE}:v2")), "{out}");
     assert!(out.contains("Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination..."), "{out}");
+    assert!(out.contains(&format!("pod web-old-1 container web runs {}", &v1[..19])), "{out}");
 }
 
 #[test]
@@ -290,5 +317,9 @@ fn eks_cluster_makes_the_token_from_the_aws_credentials() {
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
     // Signing is local: no STS or EKS request went to AWS.
-    assert!(!w.proxy.actions().iter().any(|a| a.contains("GetCallerIdentity") || a.contains("DescribeCluster")), "{:?}", w.proxy.actions());
+    assert!(
+        !w.proxy.actions().iter().any(|a| a == "GetCallerIdentity" || a == "DescribeCluster"),
+        "{:?}",
+        w.proxy.actions()
+    );
 }
