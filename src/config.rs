@@ -419,12 +419,14 @@ impl LoadedConfig {
             )));
         }
         let k8s = match &config.k8s {
-            Some(k8s) => Some(k8s_settings(
-                k8s,
-                config.manifest.as_ref().and_then(|m| m.app.as_deref()),
-                path.parent().unwrap_or(Path::new("")),
-            )
-            .map_err(|e| Error::new(format!("{shown}: {e}")))?),
+            Some(k8s) => Some(
+                k8s_settings(
+                    k8s,
+                    config.manifest.as_ref().and_then(|m| m.app.as_deref()),
+                    path.parent().unwrap_or(Path::new("")),
+                )
+                .map_err(|e| Error::new(format!("{shown}: {e}")))?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -535,9 +537,18 @@ fn argocd_settings(
     let mut apps = Vec::with_capacity(names.len());
     for name in &names {
         let app = match name.split('/').collect::<Vec<_>>()[..] {
-            [app] => ArgoApp { namespace: None, name: app.to_string() },
-            [ns, app] => ArgoApp { namespace: Some(ns.to_string()), name: app.to_string() },
-            _ => ArgoApp { namespace: None, name: String::new() },
+            [app] => ArgoApp {
+                namespace: None,
+                name: app.to_string(),
+            },
+            [ns, app] => ArgoApp {
+                namespace: Some(ns.to_string()),
+                name: app.to_string(),
+            },
+            _ => ArgoApp {
+                namespace: None,
+                name: String::new(),
+            },
         };
         let valid = |s: &str| {
             !s.is_empty()
@@ -612,13 +623,18 @@ fn kube_api_settings(a: &KubeApiConfig) -> std::result::Result<KubeApiSettings, 
     }
     let empty = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
     if empty(&a.context) {
-        return Err("key `k8s.api.context` is empty; leave it out for the current context".to_string());
+        return Err(
+            "key `k8s.api.context` is empty; leave it out for the current context".to_string(),
+        );
     }
     if empty(&a.eks_cluster) {
         return Err("key `k8s.api.eks_cluster` is empty".to_string());
     }
     if workloads.is_empty() && flux.is_empty() {
-        return Err("[k8s.api] names nothing to watch: add `workloads` (namespace/kind/name) or `flux`".to_string());
+        return Err(
+            "[k8s.api] names nothing to watch: add `workloads` (namespace/kind/name) or `flux`"
+                .to_string(),
+        );
     }
     Ok(KubeApiSettings {
         context: a.context.clone(),
@@ -834,15 +850,33 @@ flux = ["flux-system/kustomization/web"]
     fn k8s_bad_input_names_the_key() {
         let base = "cluster = \"b\"\n[manifest]\nimage = \"web\"\n";
         for (extra, key) in [
-            ("[k8s]\ntimeout = \"15x\"\n[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\n", "k8s.timeout"),
-            ("[k8s]\npoll = \"0s\"\n[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\n", "k8s.poll"),
+            (
+                "[k8s]\ntimeout = \"15x\"\n[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\n",
+                "k8s.timeout",
+            ),
+            (
+                "[k8s]\npoll = \"0s\"\n[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\n",
+                "k8s.poll",
+            ),
             ("[k8s]\ngate = \"sometimes\"\n", "sometimes"),
             ("[k8s]\nwait = true\n", "wait"),
-            ("[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\ntoken = \"x\"\n", "token"),
+            (
+                "[k8s.argocd]\nserver = \"https://a\"\napps = [\"w\"]\ntoken = \"x\"\n",
+                "token",
+            ),
             ("[k8s.argocd]\nserver = \"https://a\"\n", "k8s.argocd.apps"),
-            ("[k8s.argocd]\nserver = \"argocd.example.com\"\napps = [\"w\"]\n", "k8s.argocd.server"),
-            ("[k8s.argocd]\nserver = \"https://a\"\napps = [\"a/b/c\"]\n", "k8s.argocd.apps"),
-            ("[k8s.api]\nworkloads = [\"web/pod/web\"]\n", "k8s.api.workloads"),
+            (
+                "[k8s.argocd]\nserver = \"argocd.example.com\"\napps = [\"w\"]\n",
+                "k8s.argocd.server",
+            ),
+            (
+                "[k8s.argocd]\nserver = \"https://a\"\napps = [\"a/b/c\"]\n",
+                "k8s.argocd.apps",
+            ),
+            (
+                "[k8s.api]\nworkloads = [\"web/pod/web\"]\n",
+                "k8s.api.workloads",
+            ),
             ("[k8s.api]\nflux = [\"flux-system/web\"]\n", "k8s.api.flux"),
             ("[k8s.api]\ncontexts = \"x\"\n", "contexts"),
             ("[k8s]\ngate = \"wait\"\n", "[k8s] names nothing"),

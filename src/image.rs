@@ -233,7 +233,10 @@ pub fn tag_of(reference: &str, image_name: &str) -> Option<String> {
 }
 
 /// The distinct tags of `image_name` among `references`, sorted.
-pub fn tags_of<'a>(references: impl IntoIterator<Item = &'a String>, image_name: &str) -> Vec<String> {
+pub fn tags_of<'a>(
+    references: impl IntoIterator<Item = &'a String>,
+    image_name: &str,
+) -> Vec<String> {
     let mut tags: Vec<String> = references
         .into_iter()
         .filter_map(|i| tag_of(i, image_name))

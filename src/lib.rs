@@ -25,9 +25,9 @@ pub mod error;
 pub mod github;
 pub mod history;
 pub mod iam;
-pub mod k8s;
 pub mod image;
 pub mod init;
+pub mod k8s;
 #[cfg(test)]
 mod layers;
 pub mod live;

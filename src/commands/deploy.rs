@@ -40,7 +40,8 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
             release.manifest_commit.as_deref(),
             Some(planned.aws.sdk.clone()),
             &ctx.progress,
-        )?;
+        )
+        .map_err(|e| e.note(crate::k8s::gate::nothing_written()))?;
         match crate::k8s::gate::run(&sources, gate, &plan.release.id, &ctx.progress).await? {
             GateOutcome::Done { waited, sources } => {
                 let line = report::k8s::waited_line(waited, &sources);

@@ -73,16 +73,17 @@ pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
         )
         .hint("run it without --wait-for-k8s"));
     }
-    if let Some(gate) = wait_for
-        .and_then(|w| crate::k8s::gate::GateRun::resolve(account.config.k8s.as_ref(), Some(w), false))
-    {
+    if let Some(gate) = wait_for.and_then(|w| {
+        crate::k8s::gate::GateRun::resolve(account.config.k8s.as_ref(), Some(w), false)
+    }) {
         let sources = crate::k8s::gate::for_release(
             &account.config,
             &release,
             None,
             Some(account.aws.sdk.clone()),
             &ctx.progress,
-        )?;
+        )
+        .map_err(|e| e.note(crate::k8s::gate::nothing_written()))?;
         match crate::k8s::gate::run(&sources, gate, &plan.release.id, &ctx.progress).await? {
             crate::k8s::gate::GateOutcome::Done { waited, sources } => {
                 let line = report::k8s::waited_line(waited, &sources);
@@ -90,12 +91,23 @@ pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
                 k8s_line = Some(line);
             }
             crate::k8s::gate::GateOutcome::Superseded { sources, .. } => {
-                return Err(Error::new(report::k8s::superseded_line(&plan.release.id, &sources)));
+                return Err(Error::new(report::k8s::superseded_line(
+                    &plan.release.id,
+                    &sources,
+                )));
             }
         }
     }
     let apply = apply::rollback(&account.aws, &plan, &ctx.progress);
-    super::finish_apply(ctx, &account.aws, &plan, &masker, k8s_line.as_deref(), apply).await
+    super::finish_apply(
+        ctx,
+        &account.aws,
+        &plan,
+        &masker,
+        k8s_line.as_deref(),
+        apply,
+    )
+    .await
 }
 
 /// How far back to read: to the named release (or the one before the live one), and to the

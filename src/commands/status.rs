@@ -104,8 +104,7 @@ async fn k8s_block(
                 error: None,
             },
             Err(e) => {
-                ctx.progress
-                    .warn(format!("k8s: {label}: {}", e.message()));
+                ctx.progress.warn(format!("k8s: {label}: {}", e.message()));
                 crate::history::K8sSourceStatus {
                     source: label,
                     revision: None,

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::gate::{Look, Setup, Source, SourceError};
 use super::http::{HttpClient, K8sError, TlsOptions};
-use super::verdict::{Lineage, Observed, ReleaseRef, Relation, Verdict};
+use super::verdict::{Lineage, Observed, Relation, ReleaseRef, Verdict};
 use super::{ARGOCD_TOKEN_VARS, Token};
 use crate::config::{ArgoApp, ArgoCdSettings};
 use crate::error::Error;
@@ -171,7 +171,12 @@ pub fn verdict(app: &Value, want: &Want<'_>) -> Verdict {
         if accepted_revision.is_none() {
             accepted_revision = Some(c.to_string());
         }
-    } else if pending || !matches!(phase.as_deref(), None | Some("Succeeded" | "Failed" | "Error")) {
+    } else if pending
+        || !matches!(
+            phase.as_deref(),
+            None | Some("Succeeded" | "Failed" | "Error")
+        )
+    {
         let rev = op_revision.clone().unwrap_or_default();
         return Verdict::Wait {
             unmet: running(op, phase.as_deref(), pending, &rev),
@@ -186,7 +191,9 @@ pub fn verdict(app: &Value, want: &Want<'_>) -> Verdict {
     let sync = &status["sync"];
     let sync_revision = revision_at(sync, index);
     if let Some(want_rev) = &accepted_revision
-        && !sync_revision.as_deref().is_some_and(|r| super::verdict::same_commit(r, want_rev))
+        && !sync_revision
+            .as_deref()
+            .is_some_and(|r| super::verdict::same_commit(r, want_rev))
     {
         unmet.push(format!(
             "sync revision {}, want {}",
@@ -407,7 +414,10 @@ fn source_index(app: &Value, manifest_repo: Option<&str>) -> Result<Option<usize
 /// scheme and host in lower case, credentials dropped.
 pub fn normalize_repo_url(url: &str) -> String {
     let url = url.trim().trim_end_matches('/');
-    let url = url.strip_suffix(".git").unwrap_or(url).trim_end_matches('/');
+    let url = url
+        .strip_suffix(".git")
+        .unwrap_or(url)
+        .trim_end_matches('/');
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -433,7 +443,11 @@ pub fn normalize_repo_url(url: &str) -> String {
 fn images(app: &Value) -> Vec<String> {
     app["status"]["summary"]["images"]
         .as_array()
-        .map(|l| l.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -511,14 +525,19 @@ impl AppSource {
                 "Argo CD at {} has no app {} (or the token from {token} may not see it): check [k8s.argocd] apps{}",
                 self.server,
                 self.app,
-                if self.app.namespace.is_none() { " (`namespace/name` for an app outside Argo CD's namespace)" } else { "" }
+                if self.app.namespace.is_none() {
+                    " (`namespace/name` for an app outside Argo CD's namespace)"
+                } else {
+                    ""
+                }
             )),
             K8sError::Connect { .. } | K8sError::Timeout { .. } => Some(format!(
                 "check [k8s.argocd] server = \"{}\" and that this runner can reach it",
                 self.server
             )),
             K8sError::Tls { .. } => Some(
-                "set [k8s.argocd] ca_file to the CA that signed the server's certificate".to_string(),
+                "set [k8s.argocd] ca_file to the CA that signed the server's certificate"
+                    .to_string(),
             ),
             _ => None,
         }

@@ -56,8 +56,12 @@ fn base() -> App {
         finished: Some("2026-03-01T10:01:00Z"),
         reconciled: "2026-03-01T10:01:30Z",
         images: vec![format!("{IMAGE}:v1.4.2"), "redis:7".to_string()],
-        hooks: vec![json!({"group": "batch", "version": "v1", "kind": "Job", "namespace": "web", "name": "db-migrate", "hookType": "PreSync", "hookPhase": "Succeeded", "message": "job completed", "syncPhase": "PreSync"})],
-        history: vec![json!({"revision": OLD, "deployedAt": "2026-02-28T09:00:40Z", "deployStartedAt": "2026-02-28T09:00:00Z", "id": 7, "source": {"repoURL": "https://github.com/acme/k8s-manifests.git", "path": "apps/web/overlays/production", "targetRevision": "main"}})],
+        hooks: vec![
+            json!({"group": "batch", "version": "v1", "kind": "Job", "namespace": "web", "name": "db-migrate", "hookType": "PreSync", "hookPhase": "Succeeded", "message": "job completed", "syncPhase": "PreSync"}),
+        ],
+        history: vec![
+            json!({"revision": OLD, "deployedAt": "2026-02-28T09:00:40Z", "deployStartedAt": "2026-02-28T09:00:00Z", "id": 7, "source": {"repoURL": "https://github.com/acme/k8s-manifests.git", "path": "apps/web/overlays/production", "targetRevision": "main"}}),
+        ],
         message: "successfully synced (all tasks run)",
         retry: 0,
         pending: false,
@@ -95,7 +99,8 @@ impl App {
             app["status"]["operationState"] = op;
         }
         if self.pending {
-            app["operation"] = json!({"sync": {"revision": C}, "initiatedBy": {"username": "admin"}});
+            app["operation"] =
+                json!({"sync": {"revision": C}, "initiatedBy": {"username": "admin"}});
         }
         app
     }
@@ -114,7 +119,9 @@ fn judge(app: &Value, commit: Option<&str>) -> Verdict {
 }
 
 fn running_hook(phase: &str) -> Vec<Value> {
-    vec![json!({"group": "batch", "version": "v1", "kind": "Job", "namespace": "web", "name": "db-migrate", "hookType": "PreSync", "hookPhase": phase, "message": if phase == "Failed" { "Job has reached the specified backoff limit" } else { "" }, "syncPhase": "PreSync"})]
+    vec![
+        json!({"group": "batch", "version": "v1", "kind": "Job", "namespace": "web", "name": "db-migrate", "hookType": "PreSync", "hookPhase": phase, "message": if phase == "Failed" { "Job has reached the specified backoff limit" } else { "" }, "syncPhase": "PreSync"}),
+    ]
 }
 
 /// Every case of the table, with the verdict it gets; the snapshot pins the words.
@@ -238,7 +245,10 @@ fn verdict_kinds_per_case() {
         .map(|(name, app, commit)| (*name, kind(&judge(app, *commit))))
         .collect();
     for (name, kind) in got {
-        let want = if name.ends_with("is_done") || name.ends_with("is_accepted") || name.contains("is_done_on") {
+        let want = if name.ends_with("is_done")
+            || name.ends_with("is_accepted")
+            || name.contains("is_done_on")
+        {
             "done"
         } else if name.contains("fails") || name.ends_with("rollback") {
             "fail"
@@ -272,9 +282,18 @@ fn multi_source_apps_are_judged_on_the_manifest_repos_source() {
 #[test]
 fn repo_urls_compare_by_repo() {
     for (a, b) in [
-        ("https://github.com/acme/k8s.git", "https://GITHUB.com/acme/k8s/"),
-        ("https://token@github.com/acme/k8s", "https://github.com/acme/k8s.git"),
-        ("git@github.com:acme/k8s.git", "ssh://git@github.com/acme/k8s"),
+        (
+            "https://github.com/acme/k8s.git",
+            "https://GITHUB.com/acme/k8s/",
+        ),
+        (
+            "https://token@github.com/acme/k8s",
+            "https://github.com/acme/k8s.git",
+        ),
+        (
+            "git@github.com:acme/k8s.git",
+            "ssh://git@github.com/acme/k8s",
+        ),
     ] {
         assert_eq!(normalize_repo_url(a), normalize_repo_url(b), "{a} vs {b}");
     }
@@ -288,7 +307,12 @@ fn repo_urls_compare_by_repo() {
 fn observed_is_what_status_shows() {
     let release = release(Some(C));
     let lineage = lineage();
-    let want = Want { release: &release, manifest_repo: None, lineage: &lineage, wait_started: 0.0 };
+    let want = Want {
+        release: &release,
+        manifest_repo: None,
+        lineage: &lineage,
+        wait_started: 0.0,
+    };
     let o = observe("argocd app web-production", &base().json(), &want);
     assert_eq!(o.revision.as_deref(), Some(C));
     assert_eq!(o.sync.as_deref(), Some("Synced"));

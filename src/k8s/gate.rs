@@ -317,7 +317,8 @@ pub async fn run(
     }
 }
 
-fn nothing_written() -> &'static str {
+/// The note every gate failure in deploy and rollback carries.
+pub fn nothing_written() -> &'static str {
     "Nothing was written: no task definition registered, no target repointed."
 }
 
@@ -425,24 +426,48 @@ mod tests {
         assert_eq!(GateRun::resolve(None, Some(None), false), None);
         assert_eq!(GateRun::resolve(Some(&wait), None, true), None);
         let r = GateRun::resolve(Some(&wait), Some(Some(Duration::from_secs(60))), false).unwrap();
-        assert_eq!((r.mode, r.timeout), (GateMode::Wait, Duration::from_secs(60)));
+        assert_eq!(
+            (r.mode, r.timeout),
+            (GateMode::Wait, Duration::from_secs(60))
+        );
         let off = settings(GateMode::Off);
         assert_eq!(GateRun::resolve(Some(&off), None, false), None);
         let r = GateRun::resolve(Some(&off), Some(None), false).unwrap();
-        assert_eq!((r.mode, r.timeout), (GateMode::Wait, Duration::from_secs(900)));
+        assert_eq!(
+            (r.mode, r.timeout),
+            (GateMode::Wait, Duration::from_secs(900))
+        );
         let check = settings(GateMode::Check);
-        assert_eq!(GateRun::resolve(Some(&check), None, false).unwrap().mode, GateMode::Check);
+        assert_eq!(
+            GateRun::resolve(Some(&check), None, false).unwrap().mode,
+            GateMode::Check
+        );
     }
 
     #[test]
     fn one_failure_decides_the_round_and_superseded_beats_waiting() {
-        let done = Verdict::Done { summary: "ok".into() };
-        let wait = Verdict::Wait { unmet: vec!["health Progressing, want Healthy".into()] };
-        let fail = Verdict::Fail { why: "x".into(), hint: "y".into() };
-        let sup = Verdict::Superseded { by: "web:v2".into() };
+        let done = Verdict::Done {
+            summary: "ok".into(),
+        };
+        let wait = Verdict::Wait {
+            unmet: vec!["health Progressing, want Healthy".into()],
+        };
+        let fail = Verdict::Fail {
+            why: "x".into(),
+            hint: "y".into(),
+        };
+        let sup = Verdict::Superseded {
+            by: "web:v2".into(),
+        };
         let l = |v: &Verdict| ("a".to_string(), v.clone());
-        assert!(matches!(combine(&[l(&done), l(&wait), l(&fail)]), Round::Fail(_)));
-        assert!(matches!(combine(&[l(&wait), l(&sup)]), Round::Superseded(_)));
+        assert!(matches!(
+            combine(&[l(&done), l(&wait), l(&fail)]),
+            Round::Fail(_)
+        ));
+        assert!(matches!(
+            combine(&[l(&wait), l(&sup)]),
+            Round::Superseded(_)
+        ));
         assert!(matches!(combine(&[l(&done), l(&wait)]), Round::Wait(_)));
         assert!(matches!(combine(&[l(&done), l(&done)]), Round::Done(_)));
     }

@@ -48,7 +48,11 @@ pub enum K8sError {
     #[error("{url}: no answer within {}s", after.as_secs())]
     Timeout { url: String, after: Duration },
     #[error("{url}: HTTP {status}{}", detail(body))]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("{url}: the answer is not the JSON expected: {detail}")]
     BadJson { url: String, detail: String },
     #[error("{what}: {detail}")]
@@ -59,7 +63,11 @@ fn detail(body: &str) -> String {
     // Argo CD and the Kubernetes API both answer errors with JSON carrying `message`.
     let message = serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| body.trim().to_string());
     if message.is_empty() {
         String::new()
@@ -144,14 +152,17 @@ impl HttpClient {
         bearer: Option<&str>,
     ) -> Result<serde_json::Value, K8sError> {
         let shown = || url.to_string();
-        let mut request = hyper::Request::get(url).header(hyper::header::ACCEPT, "application/json");
+        let mut request =
+            hyper::Request::get(url).header(hyper::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = request.body(Empty::<Bytes>::new()).map_err(|e| K8sError::Config {
-            what: shown(),
-            detail: format!("not a URL jobdeploy can ask: {e}"),
-        })?;
+        let request = request
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| K8sError::Config {
+                what: shown(),
+                detail: format!("not a URL jobdeploy can ask: {e}"),
+            })?;
         let exchange = async {
             let response = self
                 .client
@@ -181,10 +192,23 @@ impl HttpClient {
                 url: shown(),
                 detail: e.to_string(),
             }),
-            401 => Err(K8sError::Unauthorized { url: shown(), body: text() }),
-            403 => Err(K8sError::Forbidden { url: shown(), body: text() }),
-            404 => Err(K8sError::NotFound { url: shown(), body: text() }),
-            status => Err(K8sError::Status { url: shown(), status, body: text() }),
+            401 => Err(K8sError::Unauthorized {
+                url: shown(),
+                body: text(),
+            }),
+            403 => Err(K8sError::Forbidden {
+                url: shown(),
+                body: text(),
+            }),
+            404 => Err(K8sError::NotFound {
+                url: shown(),
+                body: text(),
+            }),
+            status => Err(K8sError::Status {
+                url: shown(),
+                status,
+                body: text(),
+            }),
         }
     }
 }
@@ -207,9 +231,15 @@ fn connect_error(url: &str, err: &hyper_util::client::legacy::Error) -> K8sError
     }
     let detail = chain.join(": ");
     if tls {
-        K8sError::Tls { url: url.to_string(), detail }
+        K8sError::Tls {
+            url: url.to_string(),
+            detail,
+        }
     } else {
-        K8sError::Connect { url: url.to_string(), detail }
+        K8sError::Connect {
+            url: url.to_string(),
+            detail,
+        }
     }
 }
 
@@ -334,7 +364,9 @@ mod tests {
             ca_pem: Some(b"not a certificate".to_vec()),
             ..TlsOptions::default()
         };
-        let err = HttpClient::new(&tls, Duration::from_secs(1)).err().map(|e| e.to_string());
+        let err = HttpClient::new(&tls, Duration::from_secs(1))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("CA certificate: no PEM certificate (-----BEGIN CERTIFICATE-----) in it")
@@ -352,7 +384,11 @@ mod tests {
             "https://argocd.example/api/v1/applications/web: 401 Unauthorized: invalid session: token is expired"
         );
         assert!(!e.is_transient());
-        let e = K8sError::Status { url: "u".into(), status: 503, body: String::new() };
+        let e = K8sError::Status {
+            url: "u".into(),
+            status: 503,
+            body: String::new(),
+        };
         assert_eq!(e.to_string(), "u: HTTP 503");
         assert!(e.is_transient());
     }

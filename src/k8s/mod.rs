@@ -19,7 +19,7 @@ pub mod kube;
 pub mod kubeconfig;
 pub mod verdict;
 
-pub use verdict::{Lineage, Observed, ReleaseRef, Relation, Verdict};
+pub use verdict::{Lineage, Observed, Relation, ReleaseRef, Verdict};
 
 /// The environment variables the Argo CD token is read from, first found wins.
 pub const ARGOCD_TOKEN_VARS: [&str; 2] = ["JOBDEPLOY_ARGOCD_TOKEN", "ARGOCD_AUTH_TOKEN"];

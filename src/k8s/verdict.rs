@@ -157,9 +157,15 @@ mod tests {
         };
         assert_eq!(lineage.relation(&c, &"A".repeat(40)), Relation::Same);
         assert_eq!(lineage.relation(&c, &"b".repeat(40)), Relation::Descendant);
-        assert_eq!(lineage.relation(&c, &"d".repeat(40)), Relation::NotDescendant);
+        assert_eq!(
+            lineage.relation(&c, &"d".repeat(40)),
+            Relation::NotDescendant
+        );
         assert_eq!(lineage.relation(&c, &"e".repeat(40)), Relation::Unknown);
-        assert!(same_commit("abcdef1", &format!("abcdef1{}", "0".repeat(33))));
+        assert!(same_commit(
+            "abcdef1",
+            &format!("abcdef1{}", "0".repeat(33))
+        ));
         assert!(!same_commit("abc", "abd"));
     }
 }

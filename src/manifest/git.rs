@@ -109,7 +109,11 @@ pub fn lineage(
     let (repo, shown) = match location {
         RepoLocation::Local(dir) => {
             let repo = Repository::open(dir).map_err(|e| {
-                Error::new(format!("manifest repo {}: cannot open: {}", dir.display(), e.message()))
+                Error::new(format!(
+                    "manifest repo {}: cannot open: {}",
+                    dir.display(),
+                    e.message()
+                ))
             })?;
             (repo, dir.display().to_string())
         }

@@ -128,13 +128,21 @@ impl Release {
 pub fn lineage(
     config: &LoadedConfig,
     commit: &str,
-) -> Result<(std::collections::BTreeSet<String>, std::collections::BTreeSet<String>)> {
+) -> Result<(
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+)> {
     let repo = config
         .config
         .manifest
         .as_ref()
         .and_then(|m| m.repo.as_deref())
-        .ok_or_else(|| Error::new(format!("{}: key `manifest.repo` is required", config.path.display())))?;
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{}: key `manifest.repo` is required",
+                config.path.display()
+            ))
+        })?;
     let location = RepoLocation::parse(repo, config.base_dir());
     git::lineage(&location, commit, &cache_dir(), 50_000)
 }

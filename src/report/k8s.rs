@@ -43,7 +43,10 @@ pub fn plan_block(
     markdown: bool,
 ) -> String {
     let at = commit.map_or(String::new(), |c| {
-        format!(" at manifest commit {}", crate::k8s::verdict::short_commit(c))
+        format!(
+            " at manifest commit {}",
+            crate::k8s::verdict::short_commit(c)
+        )
     });
     let head = match gate {
         Some(GateRun {
@@ -64,7 +67,11 @@ pub fn plan_block(
     }
     for (label, look) in looks {
         let line = match look {
-            Ok(look) => format!("{label}: now {}{}", observed_text(&look.observed), verdict_text(&look.verdict)),
+            Ok(look) => format!(
+                "{label}: now {}{}",
+                observed_text(&look.observed),
+                verdict_text(&look.verdict)
+            ),
             Err(e) => format!("{label}: cannot look: {}", e.message()),
         };
         if markdown {
@@ -136,7 +143,9 @@ mod tests {
             ),
             (
                 "argocd app api".to_string(),
-                Err(crate::error::Error::new("Argo CD app api: https://argocd.example/api/v1/applications/api: 403 Forbidden: permission denied")),
+                Err(crate::error::Error::new(
+                    "Argo CD app api: https://argocd.example/api/v1/applications/api: 403 Forbidden: permission denied",
+                )),
             ),
         ]
     }
@@ -151,7 +160,10 @@ mod tests {
         let commit = Some("23bdcf5a1e0c4d2b8f7e6a5b4c3d2e1f0a9b8c7d");
         let human = plan_block(Some(wait), "v1.4.2", commit, &looks(), false);
         let markdown = plan_block(
-            Some(GateRun { mode: GateMode::Check, ..wait }),
+            Some(GateRun {
+                mode: GateMode::Check,
+                ..wait
+            }),
             "v1.4.2",
             commit,
             &looks(),

@@ -75,7 +75,10 @@ impl ArgoCd {
     }
 
     pub fn seen(&self) -> Vec<Seen> {
-        self.state.lock().map(|s| s.seen.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.seen.clone())
+            .unwrap_or_default()
     }
 
     fn serve(tls: bool, writes: Probe) -> Self {
@@ -146,9 +149,10 @@ pub fn ca_pem() -> Vec<u8> {
 pub fn server_config() -> rustls::ServerConfig {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&fixture("server.pem"))
-        .collect::<Result<_, _>>()
-        .expect("server.pem");
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&fixture("server.pem"))
+            .collect::<Result<_, _>>()
+            .expect("server.pem");
     let key = PrivateKeyDer::from_pem_slice(&fixture("server.key")).expect("server.key");
     rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
@@ -163,15 +167,19 @@ pub fn server_config() -> rustls::ServerConfig {
 fn reply(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 /// Argo CD's error body (grpc-gateway): `error`, `code` (gRPC), `message`.
 fn error(status: StatusCode, code: u8, message: &str) -> Response<Full<Bytes>> {
-    reply(status, &json!({"error": message, "code": code, "message": message}))
+    reply(
+        status,
+        &json!({"error": message, "code": code, "message": message}),
+    )
 }
 
 fn answer(
@@ -283,7 +291,8 @@ impl Frame {
     }
 
     pub fn json(&self) -> Value {
-        let source = json!({"repoURL": self.repo_url, "path": MANIFEST_PATH, "targetRevision": "main"});
+        let source =
+            json!({"repoURL": self.repo_url, "path": MANIFEST_PATH, "targetRevision": "main"});
         let resources: Vec<Value> = self
             .hook
             .iter()
@@ -333,7 +342,13 @@ impl Frame {
 
 /// The success timeline for releasing `tag` at commit `c` over `old` (on `old_tag`):
 /// OutOfSync → Running with a PreSync hook → Succeeded + Progressing → stale Healthy → Healthy.
-pub fn sync_timeline(old: &str, old_tag: &'static str, c: &str, tag: &'static str, repo_url: &str) -> Vec<Value> {
+pub fn sync_timeline(
+    old: &str,
+    old_tag: &'static str,
+    c: &str,
+    tag: &'static str,
+    repo_url: &str,
+) -> Vec<Value> {
     let before = Frame::settled(old, old_tag, repo_url);
     let out_of_sync = Frame {
         sync: "OutOfSync",
