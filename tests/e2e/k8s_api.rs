@@ -323,3 +323,93 @@ fn eks_cluster_makes_the_token_from_the_aws_credentials() {
         w.proxy.actions()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// deploy with [k8s.api] flux
+
+const KS: &str = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/web";
+
+/// Kustomization flux-system/web: its Ready condition and revisions.
+fn kustomization(ready: (&str, &str, &str), applied: &str, attempted: &str) -> Value {
+    let (status, reason, message) = ready;
+    serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "web", "namespace": "flux-system", "generation": 1},
+        "spec": {"interval": "5m", "path": "./apps/web", "prune": true,
+                 "sourceRef": {"kind": "GitRepository", "name": "manifests"}},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": status, "reason": reason, "message": message,
+                            "observedGeneration": 1, "lastTransitionTime": "2026-12-02T03:00:00Z"}],
+            "lastAppliedRevision": applied,
+            "lastAttemptedRevision": attempted,
+        },
+    })
+}
+
+/// A manifest repo at v1 (`old`) then v2 (C); the app deploys what it says, with Flux.
+fn flux_app(w: &World, api: &KubeApi, manifests: &ManifestRepo) -> App {
+    let manifest = format!(
+        "repo = \"{}\"\npath = \"{}\"\n",
+        manifests.url(),
+        crate::common::argocd::MANIFEST_PATH
+    );
+    let text = format!(
+        "{}\n[k8s]\npoll = \"1s\"\ntimeout = \"60s\"\n\n[k8s.api]\nflux = [\"flux-system/kustomization/web\"]\n",
+        config(&w.cluster, &manifest)
+    );
+    let app = App::new(&text, &["web"]);
+    api.kubeconfig(&app.path().join(".kube"), "ci-token");
+    app
+}
+
+#[test]
+fn deploy_waits_for_flux_to_apply_the_manifest_commit() {
+    let w = World::new();
+    w.hourly_web_job();
+    let manifests = ManifestRepo::new();
+    let old = format!("main@sha1:{}", manifests.release("v1"));
+    let c = format!("main@sha1:{}", manifests.release("v2"));
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        KS,
+        vec![
+            kustomization(("True", "ReconciliationSucceeded", &format!("Applied revision: {old}")), &old, &old),
+            kustomization(("Unknown", "Progressing", "Reconciliation in progress"), &old, &c),
+            kustomization(("True", "ReconciliationSucceeded", &format!("Applied revision: {c}")), &c, &c),
+        ],
+    );
+    let app = flux_app(&w, &api, &manifests);
+    let run = w.run(&app, &["deploy"]).ok();
+    let seen = api.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen[..2].iter().all(|(_, writes)| *writes == 0), "{seen:?}");
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(out.contains(&format!("kustomization flux-system/web: lastAppliedRevision {old}, want")), "{out}");
+    assert!(out.contains("Ready Unknown, Progressing: Reconciliation in progress, want Ready True"), "{out}");
+}
+
+#[test]
+fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_written() {
+    let w = World::new();
+    w.hourly_web_job();
+    let manifests = ManifestRepo::new();
+    let old = format!("main@sha1:{}", manifests.release("v1"));
+    let c = format!("main@sha1:{}", manifests.release("v2"));
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        KS,
+        vec![kustomization(
+            ("False", "HealthCheckFailed", "timeout waiting for: [Deployment/web/web status: 'InProgress']"),
+            &old,
+            &c,
+        )],
+    );
+    let app = flux_app(&w, &api, &manifests);
+    let run = w.run(&app, &["deploy"]).fails();
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+    assert!(run.stderr.contains("kustomization flux-system/web: Ready False, HealthCheckFailed: timeout waiting for"), "{}", run.stderr);
+    assert!(run.stderr.contains("flux reconcile kustomization web -n flux-system"), "{}", run.stderr);
+    assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
+}
