@@ -55,7 +55,9 @@ pub fn presigned_url(
     now: SystemTime,
 ) -> Result<String> {
     let fail = |e: &dyn std::fmt::Display| {
-        Error::new(format!("[k8s.api] eks_cluster {cluster:?}: cannot sign the EKS token: {e}"))
+        Error::new(format!(
+            "[k8s.api] eks_cluster {cluster:?}: cannot sign the EKS token: {e}"
+        ))
     };
     let host = sts_host(region);
     let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");
@@ -127,7 +129,10 @@ mod tests {
 
     fn decode(token: &str) -> String {
         let body = token.strip_prefix(TOKEN_PREFIX).expect("prefix");
-        assert!(!body.contains(['=', '+', '/']), "base64url without padding: {body}");
+        assert!(
+            !body.contains(['=', '+', '/']),
+            "base64url without padding: {body}"
+        );
         let standard = body.replace('-', "+").replace('_', "/");
         let padded = format!("{standard}{}", "=".repeat((4 - standard.len() % 4) % 4));
         String::from_utf8(aws_smithy_types::base64::decode(padded).expect("base64")).expect("utf8")
@@ -174,8 +179,14 @@ mod tests {
             Some("f36b1a96ed4dc6fa7527e13e5a69c64f2899b077d16679c5c7064e637359e3a7")
         );
         // Deterministic for a fixed clock and key; another cluster signs differently.
-        assert_eq!(token_at(&credentials, "eu-west-1", "prod", now).expect("again"), token);
-        assert_ne!(token_at(&credentials, "eu-west-1", "staging", now).expect("other"), token);
+        assert_eq!(
+            token_at(&credentials, "eu-west-1", "prod", now).expect("again"),
+            token
+        );
+        assert_ne!(
+            token_at(&credentials, "eu-west-1", "staging", now).expect("other"),
+            token
+        );
         assert!(
             token_at(&credentials, "cn-north-1", "prod", now)
                 .map(|t| decode(&t).starts_with("https://sts.cn-north-1.amazonaws.com.cn/"))

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::gate::{Look, Setup, Source, SourceError};
 use super::http::{HttpClient, K8sError};
 use super::kubeconfig::{self, Access, Bearer, Credential, Env};
-use super::verdict::{Lineage, Observed, ReleaseRef, Relation, Verdict};
+use super::verdict::{Lineage, Observed, Relation, ReleaseRef, Verdict};
 use crate::config::{FluxRef, KubeApiSettings, WorkloadKind, WorkloadRef};
 use crate::error::Error;
 use crate::image::ImageRef;
@@ -178,7 +178,10 @@ pub fn rollout_status(kind: WorkloadKind, obj: &Value) -> Rollout {
             if let Some(want) = spec_replicas
                 && ready < want
             {
-                return Rollout::Waiting(format!("Waiting for {} pods to be ready...", want - ready));
+                return Rollout::Waiting(format!(
+                    "Waiting for {} pods to be ready...",
+                    want - ready
+                ));
             }
             // The API server defaults `rollingUpdate: {partition: 0}`, so on a real cluster
             // this branch is the one taken; kubectl never compares the revisions then.
@@ -223,7 +226,9 @@ fn canonical_name(name: &str) -> String {
     let lower = name.trim();
     let (host, rest) = match lower.split_once('/') {
         Some((first, rest))
-            if first.contains(['.', ':']) || first == "localhost" || first != first.to_lowercase() =>
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first != first.to_lowercase() =>
         {
             (first, rest.to_string())
         }
@@ -252,8 +257,12 @@ fn release_containers<'a>(pod_spec: &'a Value, release: &ReleaseRef) -> Vec<(&'a
         .filter_map(|c| {
             let image = c.get("image")?.as_str()?;
             let parsed = ImageRef::parse(image).ok()?;
-            (canonical_name(&parsed.name) == want)
-                .then(|| (c.get("name").and_then(Value::as_str).unwrap_or_default(), image))
+            (canonical_name(&parsed.name) == want).then(|| {
+                (
+                    c.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    image,
+                )
+            })
         })
         .collect()
 }
@@ -322,7 +331,9 @@ pub fn workload_verdict(
         };
     }
     let mut unmet = Vec::new();
-    let template_ok = containers.iter().all(|(_, image)| runs_release(image, release));
+    let template_ok = containers
+        .iter()
+        .all(|(_, image)| runs_release(image, release));
     if !template_ok {
         for (container, image) in containers.iter().filter(|(_, i)| !runs_release(i, release)) {
             unmet.push(format!(
@@ -340,7 +351,10 @@ pub fn workload_verdict(
                         "see `kubectl -n {} describe deployment {}` for why the new pods do not become available",
                         workload.namespace, workload.name
                     ),
-                    _ => "jobdeploy judges rollouts as kubectl does: only the RollingUpdate strategy".into(),
+                    _ => {
+                        "jobdeploy judges rollouts as kubectl does: only the RollingUpdate strategy"
+                            .into()
+                    }
                 },
             };
         }
@@ -351,9 +365,16 @@ pub fn workload_verdict(
         Rollout::Done(message) => Some(message),
     };
     if let (Some(want), Some(pods)) = (&release.digest, pods) {
-        for pod in pods.get("items").and_then(Value::as_array).into_iter().flatten() {
+        for pod in pods
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if text(pod, &["status", "phase"]) != "Running"
-                || pod.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
+                || pod
+                    .pointer("/metadata/deletionTimestamp")
+                    .is_some_and(|t| !t.is_null())
             {
                 continue;
             }
@@ -361,7 +382,10 @@ pub fn workload_verdict(
             let spec = pod.get("spec").unwrap_or(&Value::Null);
             let statuses = ["initContainerStatuses", "containerStatuses"]
                 .iter()
-                .filter_map(|k| pod.pointer(&format!("/status/{k}")).and_then(Value::as_array))
+                .filter_map(|k| {
+                    pod.pointer(&format!("/status/{k}"))
+                        .and_then(Value::as_array)
+                })
                 .flatten()
                 .collect::<Vec<_>>();
             for (container, _) in release_containers(spec, release) {
@@ -390,7 +414,10 @@ pub fn workload_verdict(
                 "{message}, runs {}{}",
                 release_image(release),
                 if pods.is_some() {
-                    format!(" ({})", short_digest(release.digest.as_deref().unwrap_or("")))
+                    format!(
+                        " ({})",
+                        short_digest(release.digest.as_deref().unwrap_or(""))
+                    )
                 } else {
                     String::new()
                 }
@@ -426,7 +453,12 @@ pub fn label_selector(obj: &Value) -> Result<String, String> {
         let values = expr
             .get("values")
             .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+            .map(|v| {
+                v.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default();
         terms.push(match text(expr, &["operator"]) {
             "In" => format!("{key} in ({values})"),
@@ -717,7 +749,10 @@ impl Source for FluxSource {
     fn look(&self, _first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
         Box::pin(async move {
             let label = self.label();
-            let obj = self.api.get(&flux_path(&self.kustomization), &label).await?;
+            let obj = self
+                .api
+                .get(&flux_path(&self.kustomization), &label)
+                .await?;
             let verdict = flux_verdict(&self.kustomization, &obj, &self.release, &self.lineage);
             Ok(Look {
                 observed: observe_flux(&label, &obj),

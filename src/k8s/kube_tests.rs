@@ -77,8 +77,14 @@ fn rollout_status_follows_kubectl_on_its_own_test_objects() {
             Some("waiting") => "Wait",
             _ => "Fail",
         };
-        assert!(verdict_line(&verdict).starts_with(expected), "{name}: {verdict:?}");
-        lines.push(format!("{name}\n  kubectl: {status:?}\n  {}", verdict_line(&verdict)));
+        assert!(
+            verdict_line(&verdict).starts_with(expected),
+            "{name}: {verdict:?}"
+        );
+        lines.push(format!(
+            "{name}\n  kubectl: {status:?}\n  {}",
+            verdict_line(&verdict)
+        ));
     }
     insta::assert_snapshot!(lines.join("\n"));
 }
@@ -125,7 +131,11 @@ fn workload_verdicts_bind_the_rollout_to_the_release() {
         pod("web-2", &format!("docker-pullable://registry.example.com/team/web@{DIGEST}"), "Running"),
         pod("web-old", &format!("registry.example.com/team/web@{other}"), "Succeeded"),
     ]});
-    let mut terminating = pod("web-0", &format!("registry.example.com/team/web@{other}"), "Running");
+    let mut terminating = pod(
+        "web-0",
+        &format!("registry.example.com/team/web@{other}"),
+        "Running",
+    );
     terminating["metadata"]["deletionTimestamp"] = json!("2026-12-02T02:00:00Z");
     let pods_old = json!({"items": [
         pod("web-1", &format!("registry.example.com/team/web@{DIGEST}"), "Running"),
@@ -133,15 +143,51 @@ fn workload_verdicts_bind_the_rollout_to_the_release() {
         terminating,
     ]});
     let mut deadline = rolled_out_deployment("registry.example.com/team/web:v1.4.1");
-    deadline["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
+    deadline["status"]["conditions"] =
+        json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
     let rows: Vec<(&str, Value, Option<Value>, ReleaseRef)> = vec![
-        ("template on the release", rolled_out_deployment("registry.example.com/team/web:v1.4.2"), None, release()),
-        ("template on another tag of the image", rolled_out_deployment("registry.example.com/team/web:v1.4.1"), None, release()),
-        ("template pinned to the release digest", rolled_out_deployment(&format!("registry.example.com/team/web@{DIGEST}")), None, with_digest.clone()),
-        ("old template past its deadline is waiting, not failing", deadline, None, release()),
-        ("no container runs the image", rolled_out_deployment("registry.example.com/team/api:v1.4.2"), None, release()),
-        ("every running pod on the digest", rolled_out_deployment("registry.example.com/team/web:v1.4.2"), Some(pods_ok), with_digest.clone()),
-        ("a running pod on another digest", rolled_out_deployment("registry.example.com/team/web:v1.4.2"), Some(pods_old), with_digest.clone()),
+        (
+            "template on the release",
+            rolled_out_deployment("registry.example.com/team/web:v1.4.2"),
+            None,
+            release(),
+        ),
+        (
+            "template on another tag of the image",
+            rolled_out_deployment("registry.example.com/team/web:v1.4.1"),
+            None,
+            release(),
+        ),
+        (
+            "template pinned to the release digest",
+            rolled_out_deployment(&format!("registry.example.com/team/web@{DIGEST}")),
+            None,
+            with_digest.clone(),
+        ),
+        (
+            "old template past its deadline is waiting, not failing",
+            deadline,
+            None,
+            release(),
+        ),
+        (
+            "no container runs the image",
+            rolled_out_deployment("registry.example.com/team/api:v1.4.2"),
+            None,
+            release(),
+        ),
+        (
+            "every running pod on the digest",
+            rolled_out_deployment("registry.example.com/team/web:v1.4.2"),
+            Some(pods_ok),
+            with_digest.clone(),
+        ),
+        (
+            "a running pod on another digest",
+            rolled_out_deployment("registry.example.com/team/web:v1.4.2"),
+            Some(pods_old),
+            with_digest.clone(),
+        ),
     ];
     let mut lines = Vec::new();
     for (name, obj, pods, release) in &rows {
@@ -167,11 +213,20 @@ fn docker_hub_short_names_match_their_long_form() {
         commit: None,
     };
     let w = web();
-    for image in ["nginx:1.27", "docker.io/library/nginx:1.27", "index.docker.io/library/nginx:1.27"] {
+    for image in [
+        "nginx:1.27",
+        "docker.io/library/nginx:1.27",
+        "index.docker.io/library/nginx:1.27",
+    ] {
         let v = workload_verdict(&w, &rolled_out_deployment(image), None, &release);
         assert!(matches!(v, Verdict::Done { .. }), "{image}: {v:?}");
     }
-    let v = workload_verdict(&w, &rolled_out_deployment("ghcr.io/library/nginx:1.27"), None, &release);
+    let v = workload_verdict(
+        &w,
+        &rolled_out_deployment("ghcr.io/library/nginx:1.27"),
+        None,
+        &release,
+    );
     assert!(matches!(v, Verdict::Fail { .. }), "{v:?}");
 }
 
@@ -200,7 +255,10 @@ fn paths_and_labels_of_workloads_and_kustomizations() {
         name: "db".into(),
         ..web()
     };
-    assert_eq!(workload_path(&sts), "/apis/apps/v1/namespaces/web/statefulsets/db");
+    assert_eq!(
+        workload_path(&sts),
+        "/apis/apps/v1/namespaces/web/statefulsets/db"
+    );
     assert_eq!(workload_label(&sts), "statefulset web/db");
     let ks = FluxRef {
         namespace: "flux-system".into(),
@@ -211,7 +269,10 @@ fn paths_and_labels_of_workloads_and_kustomizations() {
         "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/web"
     );
     assert_eq!(flux_label(&ks), "kustomization flux-system/web");
-    assert_eq!(query_value("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
+    assert_eq!(
+        query_value("app=web,tier in (a,b)"),
+        "app%3Dweb%2Ctier%20in%20%28a%2Cb%29"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -255,40 +316,141 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
     let later = format!("main@sha1:{LATER}");
     let at_c = format!("main@sha1:{C}");
     let older = format!("main@sha1:{OLDER}");
-    let ready = |rev: &str| cond("Ready", "True", "ReconciliationSucceeded", &format!("Applied revision: {rev}"));
+    let ready = |rev: &str| {
+        cond(
+            "Ready",
+            "True",
+            "ReconciliationSucceeded",
+            &format!("Applied revision: {rev}"),
+        )
+    };
     let mut stale = kustomization(json!([ready(&at_c)]), &at_c, &at_c);
     stale["metadata"]["generation"] = json!(4);
-    let mut oci = kustomization(json!([ready("latest@sha256:abcdef0123456789")]), "latest@sha256:abcdef0123456789", "latest@sha256:abcdef0123456789");
+    let mut oci = kustomization(
+        json!([ready("latest@sha256:abcdef0123456789")]),
+        "latest@sha256:abcdef0123456789",
+        "latest@sha256:abcdef0123456789",
+    );
     oci["status"]["lastAppliedOriginRevision"] = json!(at_c);
     let rows: Vec<(&str, Value)> = vec![
-        ("ready at C", kustomization(json!([ready(&at_c)]), &at_c, &at_c)),
-        ("ready at C, legacy revision format", kustomization(json!([ready(&format!("main/{C}"))]), &format!("main/{C}"), &format!("main/{C}"))),
+        (
+            "ready at C",
+            kustomization(json!([ready(&at_c)]), &at_c, &at_c),
+        ),
+        (
+            "ready at C, legacy revision format",
+            kustomization(
+                json!([ready(&format!("main/{C}"))]),
+                &format!("main/{C}"),
+                &format!("main/{C}"),
+            ),
+        ),
         ("ready at C, OCI artifact with its origin revision", oci),
-        ("ready on an older commit", kustomization(json!([ready(&older)]), &older, &older)),
-        ("ready on a later commit", kustomization(json!([ready(&later)]), &later, &later)),
+        (
+            "ready on an older commit",
+            kustomization(json!([ready(&older)]), &older, &older),
+        ),
+        (
+            "ready on a later commit",
+            kustomization(json!([ready(&later)]), &later, &later),
+        ),
         ("ready, but for an older generation", stale),
-        ("reconciling C", kustomization(json!([
-            cond("Reconciling", "True", "Progressing", &format!("Detecting drift for revision {at_c} with a timeout of 50s")),
-            cond("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
-        ]), &older, &at_c)),
-        ("health check of C failed", kustomization(json!([
-            cond("Reconciling", "True", "ProgressingWithRetry", "Detecting drift"),
-            cond("Ready", "False", "HealthCheckFailed", "timeout waiting for: [Deployment/web/web status: 'InProgress']"),
-        ]), &older, &at_c)),
-        ("build of an older commit failed", kustomization(json!([
-            cond("Ready", "False", "BuildFailed", "kustomize build failed: accumulating resources"),
-        ]), &older, &older)),
-        ("dependency not ready", kustomization(json!([
-            cond("Ready", "False", "DependencyNotReady", "dependency 'flux-system/infra' is not ready"),
-        ]), &older, &at_c)),
-        ("stalled", kustomization(json!([
-            cond("Ready", "False", "AccessDenied", "cross-namespace references are not allowed"),
-            cond("Stalled", "True", "AccessDenied", "cross-namespace references are not allowed"),
-        ]), "", "")),
+        (
+            "reconciling C",
+            kustomization(
+                json!([
+                    cond(
+                        "Reconciling",
+                        "True",
+                        "Progressing",
+                        &format!("Detecting drift for revision {at_c} with a timeout of 50s")
+                    ),
+                    cond(
+                        "Ready",
+                        "Unknown",
+                        "Progressing",
+                        "Reconciliation in progress"
+                    ),
+                ]),
+                &older,
+                &at_c,
+            ),
+        ),
+        (
+            "health check of C failed",
+            kustomization(
+                json!([
+                    cond(
+                        "Reconciling",
+                        "True",
+                        "ProgressingWithRetry",
+                        "Detecting drift"
+                    ),
+                    cond(
+                        "Ready",
+                        "False",
+                        "HealthCheckFailed",
+                        "timeout waiting for: [Deployment/web/web status: 'InProgress']"
+                    ),
+                ]),
+                &older,
+                &at_c,
+            ),
+        ),
+        (
+            "build of an older commit failed",
+            kustomization(
+                json!([cond(
+                    "Ready",
+                    "False",
+                    "BuildFailed",
+                    "kustomize build failed: accumulating resources"
+                ),]),
+                &older,
+                &older,
+            ),
+        ),
+        (
+            "dependency not ready",
+            kustomization(
+                json!([cond(
+                    "Ready",
+                    "False",
+                    "DependencyNotReady",
+                    "dependency 'flux-system/infra' is not ready"
+                ),]),
+                &older,
+                &at_c,
+            ),
+        ),
+        (
+            "stalled",
+            kustomization(
+                json!([
+                    cond(
+                        "Ready",
+                        "False",
+                        "AccessDenied",
+                        "cross-namespace references are not allowed"
+                    ),
+                    cond(
+                        "Stalled",
+                        "True",
+                        "AccessDenied",
+                        "cross-namespace references are not allowed"
+                    ),
+                ]),
+                "",
+                "",
+            ),
+        ),
     ];
     let mut lines = Vec::new();
     for (name, obj) in &rows {
-        lines.push(format!("{name}\n  {}", verdict_line(&flux_verdict(&ks, obj, &release(), &lineage))));
+        lines.push(format!(
+            "{name}\n  {}",
+            verdict_line(&flux_verdict(&ks, obj, &release(), &lineage))
+        ));
     }
     insta::assert_snapshot!(lines.join("\n"));
 }
@@ -296,7 +458,10 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
 #[test]
 fn flux_revisions_name_their_commit() {
     assert_eq!(flux_revision_commit(&format!("main@sha1:{C}")), Some(C));
-    assert_eq!(flux_revision_commit(&format!("refs/heads/feature/x@sha1:{C}")), Some(C));
+    assert_eq!(
+        flux_revision_commit(&format!("refs/heads/feature/x@sha1:{C}")),
+        Some(C)
+    );
     assert_eq!(flux_revision_commit(&format!("sha1:{C}")), Some(C));
     assert_eq!(flux_revision_commit(&format!("main/{C}")), Some(C));
     assert_eq!(flux_revision_commit(C), Some(C));

@@ -58,7 +58,9 @@ pub enum Credential {
     TokenFile(PathBuf),
     Exec(ExecPlugin),
     /// `[k8s.api] eks_cluster`: the token is made from the AWS credentials.
-    Eks { cluster: String },
+    Eks {
+        cluster: String,
+    },
 }
 
 /// A user's `exec` credential plugin.
@@ -132,7 +134,10 @@ fn load_files(paths: &[PathBuf]) -> Result<Loaded> {
             Value::Null
         } else {
             serde_saphyr::from_str(&text).map_err(|e| {
-                Error::new(format!("kubeconfig {}: not valid YAML: {e}", path.display()))
+                Error::new(format!(
+                    "kubeconfig {}: not valid YAML: {e}",
+                    path.display()
+                ))
             })?
         };
         loaded.files.push(path.clone());
@@ -141,7 +146,12 @@ fn load_files(paths: &[PathBuf]) -> Result<Loaded> {
             ("users", "user", &mut loaded.users),
             ("contexts", "context", &mut loaded.contexts),
         ] {
-            for entry in doc.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for entry in doc
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(name) = entry.get("name").and_then(Value::as_str) else {
                     return Err(Error::new(format!(
                         "kubeconfig {}: an entry of `{list}` has no name",
@@ -164,7 +174,10 @@ fn load_files(paths: &[PathBuf]) -> Result<Loaded> {
 }
 
 fn field<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
-    entry.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    entry
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// A path in a kubeconfig, relative to the file that names it.
@@ -217,7 +230,11 @@ pub fn load(env: &Env, context: Option<&str>, eks_cluster: Option<&str>) -> Resu
             .join(", ");
         return Err(Error::new(format!(
             "[k8s.api]: no kubeconfig found (looked at {}) and not running in a pod",
-            if looked.is_empty() { "nothing: no KUBECONFIG, no HOME".into() } else { looked }
+            if looked.is_empty() {
+                "nothing: no KUBECONFIG, no HOME".into()
+            } else {
+                looked
+            }
         ))
         .hint("set KUBECONFIG, or run `aws eks update-kubeconfig --name <cluster>` to write one"));
     }
@@ -240,14 +257,23 @@ pub fn load(env: &Env, context: Option<&str>, eks_cluster: Option<&str>) -> Resu
         },
     };
     let Some((ctx, ctx_file)) = loaded.contexts.get(&name) else {
-        let known = loaded.contexts.keys().cloned().collect::<Vec<_>>().join(", ");
+        let known = loaded
+            .contexts
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         let by = match named_in {
             Some(file) => format!("current-context of {}", file.display()),
             None => "[k8s.api] context".into(),
         };
         return Err(Error::new(format!(
             "kubeconfig {files}: no context {name:?} (named by {by}); it has: {}",
-            if known.is_empty() { "none".into() } else { known }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known
+            }
         )));
     };
     let origin = format!("context {name:?} in {}", ctx_file.display());
@@ -369,7 +395,12 @@ fn user_credential(user: &Value, file: &Path, what: &str, server: &str) -> Resul
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|e| Some((field(e, "name")?.to_string(), e.get("value")?.as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((
+                field(e, "name")?.to_string(),
+                e.get("value")?.as_str()?.to_string(),
+            ))
+        })
         .collect();
     let cluster_info = exec
         .get("provideClusterInfo")
@@ -477,7 +508,10 @@ pub fn parse_exec_credential(stdout: &[u8], api_version: &str) -> Result<ExecCre
     let doc: Value = serde_json::from_slice(stdout)
         .map_err(|e| Error::new(format!("its output is not an ExecCredential (JSON): {e}")))?;
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let version = doc
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if kind != "ExecCredential" || version != api_version {
         return Err(Error::new(format!(
             "it returned kind {kind:?} apiVersion {version:?}, want ExecCredential {api_version}"
@@ -497,7 +531,9 @@ pub fn parse_exec_credential(stdout: &[u8], api_version: &str) -> Result<ExecCre
             crate::model::parse_time(text)
                 .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0)))
                 .ok_or_else(|| {
-                    Error::new(format!("status.expirationTimestamp {text:?} is not RFC 3339"))
+                    Error::new(format!(
+                        "status.expirationTimestamp {text:?} is not RFC 3339"
+                    ))
                 })?,
         ),
         None => None,

@@ -80,7 +80,8 @@ fn kubeconfig_list_merges_as_kubectl_does() {
         access.origin,
         format!("context \"prod\" in {}", second.display())
     );
-    let staging = load(&env_with(&[&first, &second, &third]), Some("staging"), None).expect("staging");
+    let staging =
+        load(&env_with(&[&first, &second, &third]), Some("staging"), None).expect("staging");
     assert_eq!(staging.server, "https://first.example.com");
     assert_eq!(staging.credential, Credential::None);
 }
@@ -165,7 +166,10 @@ fn exec_plugins_are_read_with_their_args_env_and_cluster_info() {
     };
     assert_eq!(plugin.command, "aws");
     assert_eq!(plugin.args[3], "get-token");
-    assert_eq!(plugin.env, [("AWS_PROFILE".to_string(), "deploy".to_string())]);
+    assert_eq!(
+        plugin.env,
+        [("AWS_PROFILE".to_string(), "deploy".to_string())]
+    );
     assert_eq!(
         plugin.cluster_info,
         Some(json!({"server": "https://prod.example.com:6443/"}))
@@ -179,16 +183,15 @@ fn kubeconfig_errors_name_the_file_and_the_key() {
     let config = write(
         dir.path(),
         "config",
-        &prod_config(
-            "    certificate-authority-data: not*base64",
-            "    token: t",
-        ),
+        &prod_config("    certificate-authority-data: not*base64", "    token: t"),
     );
     let shown = |r: Result<Access>| r.map(|_| ()).unwrap_err().message().to_string();
     let file = config.display();
     assert_eq!(
         shown(load(&env_with(&[&config]), Some("nope"), None)),
-        format!("kubeconfig {file}: no context \"nope\" (named by [k8s.api] context); it has: prod")
+        format!(
+            "kubeconfig {file}: no context \"nope\" (named by [k8s.api] context); it has: prod"
+        )
     );
     assert!(
         shown(load(&env_with(&[&config]), None, None)).starts_with(&format!(
@@ -202,7 +205,10 @@ fn kubeconfig_errors_name_the_file_and_the_key() {
     );
     assert_eq!(
         shown(load(&env_with(&[&no_user]), None, None)),
-        format!("kubeconfig {}: context \"a\" names user \"ghost\", which no kubeconfig defines", no_user.display())
+        format!(
+            "kubeconfig {}: context \"a\" names user \"ghost\", which no kubeconfig defines",
+            no_user.display()
+        )
     );
     let provider = write(
         dir.path(),
@@ -211,23 +217,30 @@ fn kubeconfig_errors_name_the_file_and_the_key() {
     );
     assert_eq!(
         shown(load(&env_with(&[&provider]), None, None)),
-        format!("kubeconfig {}: user \"ci\": auth-provider is not supported (kubectl removed it too)", provider.display())
+        format!(
+            "kubeconfig {}: user \"ci\": auth-provider is not supported (kubectl removed it too)",
+            provider.display()
+        )
     );
     let ca_missing = write(
         dir.path(),
         "ca-missing",
         &prod_config("    certificate-authority: nowhere/ca.crt", "    token: t"),
     );
-    assert!(shown(load(&env_with(&[&ca_missing]), None, None)).starts_with(&format!(
-        "kubeconfig {}: cluster \"prod\": certificate-authority {}: cannot read it",
-        ca_missing.display(),
-        dir.path().join("nowhere/ca.crt").display()
-    )));
+    assert!(
+        shown(load(&env_with(&[&ca_missing]), None, None)).starts_with(&format!(
+            "kubeconfig {}: cluster \"prod\": certificate-authority {}: cannot read it",
+            ca_missing.display(),
+            dir.path().join("nowhere/ca.crt").display()
+        ))
+    );
     let nothing = Env {
         home: Some(dir.path().join("home")),
         ..Env::default()
     };
-    assert!(shown(load(&nothing, None, None)).starts_with("[k8s.api]: no kubeconfig found (looked at "));
+    assert!(
+        shown(load(&nothing, None, None)).starts_with("[k8s.api]: no kubeconfig found (looked at ")
+    );
 }
 
 #[test]
@@ -253,7 +266,10 @@ fn in_a_pod_without_kubeconfig_the_service_account_is_used() {
         service_host: Some("fd00::1".into()),
         ..env
     };
-    assert_eq!(load(&v6, None, None).expect("v6").server, "https://[fd00::1]:443");
+    assert_eq!(
+        load(&v6, None, None).expect("v6").server,
+        "https://[fd00::1]:443"
+    );
 }
 
 #[test]
@@ -313,17 +329,35 @@ fn plugin(dir: &Path, expires: &str) -> ExecPlugin {
 #[tokio::test]
 async fn exec_plugin_tokens_are_cached_until_they_expire() {
     let dir = tempfile::tempdir().expect("tmp");
-    let later = Bearer::new(Credential::Exec(plugin(dir.path(), "2999-01-01T00:00:00Z")), None);
-    assert_eq!(later.token().await.expect("token").as_deref(), Some("token-1"));
-    assert_eq!(later.token().await.expect("cached").as_deref(), Some("token-1"));
+    let later = Bearer::new(
+        Credential::Exec(plugin(dir.path(), "2999-01-01T00:00:00Z")),
+        None,
+    );
+    assert_eq!(
+        later.token().await.expect("token").as_deref(),
+        Some("token-1")
+    );
+    assert_eq!(
+        later.token().await.expect("cached").as_deref(),
+        Some("token-1")
+    );
     let runs = std::fs::read_to_string(dir.path().join("runs")).expect("runs");
     assert_eq!(runs.lines().count(), 1);
     assert!(runs.starts_with("first-arg from-kubeconfig {\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"https://x\"}}}"), "{runs}");
 
     let dir = tempfile::tempdir().expect("tmp");
-    let expired = Bearer::new(Credential::Exec(plugin(dir.path(), "2020-01-01T00:00:00Z")), None);
-    assert_eq!(expired.token().await.expect("token").as_deref(), Some("token-1"));
-    assert_eq!(expired.token().await.expect("again").as_deref(), Some("token-2"));
+    let expired = Bearer::new(
+        Credential::Exec(plugin(dir.path(), "2020-01-01T00:00:00Z")),
+        None,
+    );
+    assert_eq!(
+        expired.token().await.expect("token").as_deref(),
+        Some("token-1")
+    );
+    assert_eq!(
+        expired.token().await.expect("again").as_deref(),
+        Some("token-2")
+    );
 }
 
 #[tokio::test]
@@ -331,10 +365,16 @@ async fn a_failing_exec_plugin_is_named_with_its_stderr() {
     let dir = tempfile::tempdir().expect("tmp");
     let failing = ExecPlugin {
         command: "sh".into(),
-        args: vec!["-c".into(), "echo 'Unable to locate credentials' >&2; exit 253".into()],
+        args: vec![
+            "-c".into(),
+            "echo 'Unable to locate credentials' >&2; exit 253".into(),
+        ],
         ..plugin(dir.path(), "")
     };
-    let err = Bearer::new(Credential::Exec(failing), None).token().await.unwrap_err();
+    let err = Bearer::new(Credential::Exec(failing), None)
+        .token()
+        .await
+        .unwrap_err();
     assert_eq!(
         err.message(),
         "kubeconfig test: user \"ci\": exec plugin `sh` failed (exit status: 253): Unable to locate credentials"
@@ -344,8 +384,17 @@ async fn a_failing_exec_plugin_is_named_with_its_stderr() {
         install_hint: Some("install kubelogin".into()),
         ..plugin(dir.path(), "")
     };
-    let err = Bearer::new(Credential::Exec(missing), None).token().await.unwrap_err();
-    assert!(err.message().starts_with("kubeconfig test: user \"ci\": exec plugin `/nonexistent/kubelogin` could not be run"), "{}", err.message());
+    let err = Bearer::new(Credential::Exec(missing), None)
+        .token()
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().starts_with(
+            "kubeconfig test: user \"ci\": exec plugin `/nonexistent/kubelogin` could not be run"
+        ),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]

@@ -33,17 +33,33 @@ fn fixtures() -> Vec<Value> {
 }
 
 /// What kubectl's `rollout status --watch=false` said: its exit, stdout and stderr.
-fn kubectl_rollout_status(kubeconfig: &Path, namespace: &str, kind: &str) -> (bool, String, String) {
+fn kubectl_rollout_status(
+    kubeconfig: &Path,
+    namespace: &str,
+    kind: &str,
+) -> (bool, String, String) {
     let binary = kubectl();
     let output = Command::new(&binary)
         .args(["--kubeconfig"])
         .arg(kubeconfig)
         .args(["--cache-dir"])
         .arg(kubeconfig.with_file_name("cache"))
-        .args(["-n", namespace, "rollout", "status", &format!("{kind}/foo"), "--watch=false"])
+        .args([
+            "-n",
+            namespace,
+            "rollout",
+            "status",
+            &format!("{kind}/foo"),
+            "--watch=false",
+        ])
         .env_remove("KUBECONFIG")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {} (scripts/test installs it): {e}", binary.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} (scripts/test installs it): {e}",
+                binary.display()
+            )
+        });
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).trim().to_string(),
@@ -81,7 +97,10 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
         } else {
             "waiting"
         };
-        assert_eq!(kubectl_says, case["kubectl"], "{name}: kubectl said {stdout:?} {stderr:?}");
+        assert_eq!(
+            kubectl_says, case["kubectl"],
+            "{name}: kubectl said {stdout:?} {stderr:?}"
+        );
 
         // jobdeploy reads the same object through its own kubeconfig loader and client.
         let look = runtime
@@ -93,7 +112,10 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
             Verdict::Fail { why, .. } => ("error", why.clone()),
             other => panic!("{name}: {other:?}"),
         };
-        assert_eq!(verdict, kubectl_says, "{name}: jobdeploy said {text:?}, kubectl {stdout:?} {stderr:?}");
+        assert_eq!(
+            verdict, kubectl_says,
+            "{name}: jobdeploy said {text:?}, kubectl {stdout:?} {stderr:?}"
+        );
         // In kubectl's own words: its message (or error) is jobdeploy's.
         let kubectl_words = if ok {
             stdout.clone()
@@ -106,10 +128,17 @@ fn kubectl_agrees_with_jobdeploy_on_every_rollout_fixture() {
                 .trim_start_matches("error: ")
                 .to_string()
         };
-        assert!(text.contains(&kubectl_words), "{name}: jobdeploy {text:?} vs kubectl {kubectl_words:?}");
+        assert!(
+            text.contains(&kubectl_words),
+            "{name}: jobdeploy {text:?} vs kubectl {kubectl_words:?}"
+        );
     }
     // kubectl was refused nothing: every request carried the kubeconfig's token.
-    assert!(api.requests().iter().any(|r| r.contains("fieldSelector=metadata.name")));
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.contains("fieldSelector=metadata.name"))
+    );
 }
 
 /// jobdeploy's verdict on `namespace`'s workload `foo`, as the gate's source reads it.
@@ -119,7 +148,8 @@ async fn jobdeploy_look(kubeconfig: &Path, namespace: &str, kind: &str) -> Resul
         ..Env::default()
     };
     let access = kubeconfig::load(&env, None, None).map_err(|e| e.message().to_string())?;
-    let api = Api::connect(access, None, Duration::from_secs(10)).map_err(|e| e.message().to_string())?;
+    let api =
+        Api::connect(access, None, Duration::from_secs(10)).map_err(|e| e.message().to_string())?;
     let workload = WorkloadRef {
         namespace: namespace.to_string(),
         kind: match kind {
@@ -153,7 +183,13 @@ const WEB: &str = "/apis/apps/v1/namespaces/web/deployments/web";
 
 /// Deployment web/web as the API server shows it: its template's image tag, generation and
 /// observed generation, spec replicas, status replicas / updated / available, conditions.
-fn web_deployment(tag: &str, generation: i64, observed: i64, counts: [i64; 4], conditions: Value) -> Value {
+fn web_deployment(
+    tag: &str,
+    generation: i64,
+    observed: i64,
+    counts: [i64; 4],
+    conditions: Value,
+) -> Value {
     let [spec, replicas, updated, available] = counts;
     serde_json::json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -194,11 +230,29 @@ fn progressing(reason: &str) -> Value {
 /// old ones terminating, then rolled out.
 fn rollout_timeline() -> Vec<Value> {
     vec![
-        web_deployment("v1", 1, 1, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
-        web_deployment("v2", 2, 1, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
+        web_deployment(
+            "v1",
+            1,
+            1,
+            [2, 2, 2, 2],
+            progressing("NewReplicaSetAvailable"),
+        ),
+        web_deployment(
+            "v2",
+            2,
+            1,
+            [2, 2, 2, 2],
+            progressing("NewReplicaSetAvailable"),
+        ),
         web_deployment("v2", 2, 2, [2, 3, 1, 2], progressing("ReplicaSetUpdated")),
         web_deployment("v2", 2, 2, [2, 3, 2, 2], progressing("ReplicaSetUpdated")),
-        web_deployment("v2", 2, 2, [2, 2, 2, 2], progressing("NewReplicaSetAvailable")),
+        web_deployment(
+            "v2",
+            2,
+            2,
+            [2, 2, 2, 2],
+            progressing("NewReplicaSetAvailable"),
+        ),
     ]
 }
 
@@ -223,10 +277,16 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
     // The release's digest is ECR's: once the rollout is done, one pod still runs v1's
     // digest (terminating late), then every pod runs v2's.
     // (The world's images v1 and v2 share a manifest, so the old pod's digest is made up.)
-    let (v1, v2) = (format!("sha256:{}", "e".repeat(64)), w.aws.image_digest("web", "v2"));
+    let (v1, v2) = (
+        format!("sha256:{}", "e".repeat(64)),
+        w.aws.image_digest("web", "v2"),
+    );
     api.script_pods(
         "web",
-        vec![vec![web_pod("web-new-1", &v2), web_pod("web-old-1", &v1)], vec![web_pod("web-new-1", &v2), web_pod("web-new-2", &v2)]],
+        vec![
+            vec![web_pod("web-new-1", &v2), web_pod("web-old-1", &v1)],
+            vec![web_pod("web-new-1", &v2), web_pod("web-new-2", &v2)],
+        ],
     );
     let app = k8s_app(&w, &api, "ci-token", "");
     let run = w.run(&app, &["deploy", "--tag", "v2"]).ok();
@@ -243,12 +303,23 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
         "{seen:?}"
     );
     assert!(seen[..7].iter().all(|(_, writes)| *writes == 0), "{seen:?}");
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
     // The waiting said what it waited for, in kubectl's words.
     let out = format!("{}{}", run.stdout, run.stderr);
-    assert!(out.contains(&format!("deployment web/web: container web runs {IMAGE}:v1, want {IMAGE}:v2")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "deployment web/web: container web runs {IMAGE}:v1, want {IMAGE}:v2"
+        )),
+        "{out}"
+    );
     assert!(out.contains("Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination..."), "{out}");
-    assert!(out.contains(&format!("pod web-old-1 container web runs {}", &v1[..19])), "{out}");
+    assert!(
+        out.contains(&format!("pod web-old-1 container web runs {}", &v1[..19])),
+        "{out}"
+    );
 }
 
 #[test]
@@ -258,15 +329,34 @@ fn progress_deadline_exceeded_fails_the_deploy_with_nothing_written() {
     let api = KubeApi::start_with(w.proxy.write_counter());
     api.script(
         WEB,
-        vec![web_deployment("v2", 2, 2, [2, 3, 1, 2], progressing("ProgressDeadlineExceeded"))],
+        vec![web_deployment(
+            "v2",
+            2,
+            2,
+            [2, 3, 1, 2],
+            progressing("ProgressDeadlineExceeded"),
+        )],
     );
     let app = k8s_app(&w, &api, "any", "");
     let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
-    assert!(run.stderr.contains("deployment web/web: deployment \"web\" exceeded its progress deadline"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("deployment web/web: deployment \"web\" exceeded its progress deadline"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
-    assert!(run.stderr.contains("kubectl -n web describe deployment web"), "{}", run.stderr);
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 1));
+    assert!(
+        run.stderr
+            .contains("kubectl -n web describe deployment web"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 1)
+    );
 }
 
 #[test]
@@ -281,11 +371,18 @@ fn a_refused_token_names_the_kubeconfig_context_before_any_write() {
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
     assert!(run.stderr.contains("401 Unauthorized"), "{}", run.stderr);
     assert!(
-        run.stderr.contains(&format!("context \"stand-in\" in {}", app.path().join(".kube/config").display())),
+        run.stderr.contains(&format!(
+            "context \"stand-in\" in {}",
+            app.path().join(".kube/config").display()
+        )),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("a-stale-one"), "the token is never printed: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("a-stale-one"),
+        "the token is never printed: {}",
+        run.stderr
+    );
 }
 
 /// With `eks_cluster`, the binary signs the token from the AWS credentials it runs with, as
@@ -311,14 +408,29 @@ fn eks_cluster_makes_the_token_from_the_aws_credentials() {
             && url.contains("X-Amz-Expires=60")
             && url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id")
     });
-    api.script(WEB, vec![web_deployment("v2", 2, 2, [2, 2, 2, 2], progressing("NewReplicaSetAvailable"))]);
+    api.script(
+        WEB,
+        vec![web_deployment(
+            "v2",
+            2,
+            2,
+            [2, 2, 2, 2],
+            progressing("NewReplicaSetAvailable"),
+        )],
+    );
     // The kubeconfig's own user token is not what is sent.
     let app = k8s_app(&w, &api, "not-this-one", "eks_cluster = \"prod\"\n");
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
     // Signing is local: no STS or EKS request went to AWS.
     assert!(
-        !w.proxy.actions().iter().any(|a| a == "GetCallerIdentity" || a == "DescribeCluster"),
+        !w.proxy
+            .actions()
+            .iter()
+            .any(|a| a == "GetCallerIdentity" || a == "DescribeCluster"),
         "{:?}",
         w.proxy.actions()
     );
@@ -374,9 +486,29 @@ fn deploy_waits_for_flux_to_apply_the_manifest_commit() {
     api.script(
         KS,
         vec![
-            kustomization(("True", "ReconciliationSucceeded", &format!("Applied revision: {old}")), &old, &old),
-            kustomization(("Unknown", "Progressing", "Reconciliation in progress"), &old, &c),
-            kustomization(("True", "ReconciliationSucceeded", &format!("Applied revision: {c}")), &c, &c),
+            kustomization(
+                (
+                    "True",
+                    "ReconciliationSucceeded",
+                    &format!("Applied revision: {old}"),
+                ),
+                &old,
+                &old,
+            ),
+            kustomization(
+                ("Unknown", "Progressing", "Reconciliation in progress"),
+                &old,
+                &c,
+            ),
+            kustomization(
+                (
+                    "True",
+                    "ReconciliationSucceeded",
+                    &format!("Applied revision: {c}"),
+                ),
+                &c,
+                &c,
+            ),
         ],
     );
     let app = flux_app(&w, &api, &manifests);
@@ -384,10 +516,21 @@ fn deploy_waits_for_flux_to_apply_the_manifest_commit() {
     let seen = api.seen();
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(seen[..2].iter().all(|(_, writes)| *writes == 0), "{seen:?}");
-    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), td_arn("web", 2));
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
     let out = format!("{}{}", run.stdout, run.stderr);
-    assert!(out.contains(&format!("kustomization flux-system/web: lastAppliedRevision {old}, want")), "{out}");
-    assert!(out.contains("Ready Unknown, Progressing: Reconciliation in progress, want Ready True"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "kustomization flux-system/web: lastAppliedRevision {old}, want"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("Ready Unknown, Progressing: Reconciliation in progress, want Ready True"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -401,7 +544,11 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
     api.script(
         KS,
         vec![kustomization(
-            ("False", "HealthCheckFailed", "timeout waiting for: [Deployment/web/web status: 'InProgress']"),
+            (
+                "False",
+                "HealthCheckFailed",
+                "timeout waiting for: [Deployment/web/web status: 'InProgress']",
+            ),
             &old,
             &c,
         )],
@@ -409,7 +556,18 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
     let app = flux_app(&w, &api, &manifests);
     let run = w.run(&app, &["deploy"]).fails();
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
-    assert!(run.stderr.contains("kustomization flux-system/web: Ready False, HealthCheckFailed: timeout waiting for"), "{}", run.stderr);
-    assert!(run.stderr.contains("flux reconcile kustomization web -n flux-system"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "kustomization flux-system/web: Ready False, HealthCheckFailed: timeout waiting for"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("flux reconcile kustomization web -n flux-system"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
 }

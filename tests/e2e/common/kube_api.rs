@@ -200,10 +200,20 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
         ["api", "v1", "namespaces", ns, plural] => (*ns, *plural, None),
         ["apis", _, _, "namespaces", ns, plural] => (*ns, *plural, None),
         ["apis", _, _, "namespaces", ns, plural, name] => (*ns, *plural, Some(*name)),
-        _ => return status(404, "NotFound", "the server could not find the requested resource"),
+        _ => {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        }
     };
     let Some((kind, api_version)) = kind_of(plural) else {
-        return status(404, "NotFound", "the server could not find the requested resource");
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
     };
     let group = if plural == "deployments" || plural == "statefulsets" || plural == "daemonsets" {
         format!("{plural}.apps")
@@ -212,9 +222,7 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
     } else {
         plural.to_string()
     };
-    let not_found = |name: &str| {
-        status(404, "NotFound", &format!("{group} \"{name}\" not found"))
-    };
+    let not_found = |name: &str| status(404, "NotFound", &format!("{group} \"{name}\" not found"));
     if plural == "pods" {
         let selector = query_param(&query, "labelSelector").unwrap_or_default();
         let items: Vec<Value> = match state.pods.get_mut(namespace) {
@@ -227,7 +235,12 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
         };
         let items: Vec<Value> = items
             .into_iter()
-            .filter(|p| selects(&selector, p.pointer("/metadata/labels").unwrap_or(&Value::Null)))
+            .filter(|p| {
+                selects(
+                    &selector,
+                    p.pointer("/metadata/labels").unwrap_or(&Value::Null),
+                )
+            })
             .collect();
         return respond(
             200,
@@ -237,7 +250,8 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
     let with_kind = |mut obj: Value| {
         if let Some(map) = obj.as_object_mut() {
             map.entry("kind").or_insert_with(|| json!(kind));
-            map.entry("apiVersion").or_insert_with(|| json!(api_version));
+            map.entry("apiVersion")
+                .or_insert_with(|| json!(api_version));
             if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.entry("resourceVersion").or_insert_with(|| json!("1"));
             }
@@ -250,7 +264,11 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
             let Some(timeline) = state.objects.get_mut(&key) else {
                 return not_found(name);
             };
-            let obj = timeline.states.get(timeline.next).cloned().unwrap_or_default();
+            let obj = timeline
+                .states
+                .get(timeline.next)
+                .cloned()
+                .unwrap_or_default();
             timeline.last = timeline.next;
             timeline.next = (timeline.next + 1).min(timeline.states.len().saturating_sub(1));
             respond(200, &with_kind(obj))
@@ -267,7 +285,11 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
                 if wanted.as_deref().is_some_and(|w| w != object_name) {
                     continue;
                 }
-                let obj = timeline.states.get(timeline.last).cloned().unwrap_or_default();
+                let obj = timeline
+                    .states
+                    .get(timeline.last)
+                    .cloned()
+                    .unwrap_or_default();
                 items.push(with_kind(obj));
             }
             if query_param(&query, "watch").as_deref() == Some("true") {
@@ -287,7 +309,12 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
 /// A watch: kubectl watches after its list (or, with client-go's watch-list, instead of it:
 /// `sendInitialEvents=true` wants every object as ADDED, then a BOOKMARK marking the end of
 /// the initial events). The stream then ends; with `--watch=false` kubectl is done by then.
-fn watch_events(query: &str, kind: &str, api_version: &str, items: Vec<Value>) -> Response<Full<Bytes>> {
+fn watch_events(
+    query: &str,
+    kind: &str,
+    api_version: &str,
+    items: Vec<Value>,
+) -> Response<Full<Bytes>> {
     let mut lines = String::new();
     if query_param(query, "sendInitialEvents").as_deref() == Some("true") {
         for item in items {
