@@ -294,7 +294,7 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
     // One GET per poll, until the last state, and the pods once the rollout was done; no
     // AWS write before the last answer.
     let seen = api.seen();
-    let pods = format!("GET /api/v1/namespaces/web/pods?labelSelector=app%3Dweb");
+    let pods = "GET /api/v1/namespaces/web/pods?labelSelector=app%3Dweb".to_string();
     let requests: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
     let get = format!("GET {WEB}");
     assert_eq!(

@@ -36,12 +36,13 @@ struct State {
     /// Namespace → pod list timeline, advanced per list.
     pods: HashMap<String, (Vec<Vec<Value>>, usize)>,
     /// Whether a request's bearer token is accepted; `None`: every request is.
-    token: Option<Box<dyn Fn(&str) -> bool + Send>>,
+    token: Option<Accepts>,
     /// Each request, and how many AWS writes the proxy had seen when it was answered.
     log: Vec<(String, usize)>,
 }
 
 type Probe = Arc<dyn Fn() -> usize + Send + Sync>;
+type Accepts = Box<dyn Fn(&str) -> bool + Send>;
 
 pub struct KubeApi {
     pub url: String,
@@ -187,7 +188,7 @@ fn answer(state: &Mutex<State>, writes: &Probe, req: &Request<Incoming>) -> Resp
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if !sent.is_some_and(|t| accepts(t)) {
+        if !sent.is_some_and(accepts.as_ref()) {
             return status(401, "Unauthorized", "Unauthorized");
         }
     }
