@@ -10,7 +10,12 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     if args.dry_run {
         return super::plan::run(ctx, &PlanArgs { exit_code: false }).await;
     }
-    let planned = ctx.plan(Preflight::Image).await?;
+    // The gate unless `--no-verify` (or `[verify] before_deploy = false`) turns it off.
+    let planned = ctx
+        .plan(Preflight::Image {
+            verify: !args.no_verify,
+        })
+        .await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     // Smoke names are checked against the plan's targets before anything is written.
@@ -22,8 +27,8 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
         // The plan is what the log reader needs first; the outcome follows.
         crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));
     }
-    if planned.local.config.config.verify.before_deploy && !args.no_verify {
-        let checks = super::verify::of_plan(&planned.aws, plan).await?;
+    if let Some(facts) = &planned.facts {
+        let checks = super::verify::of_plan(&planned.aws, plan, facts);
         super::verify::gate(ctx, &checks, masker)?;
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());

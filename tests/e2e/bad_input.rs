@@ -70,7 +70,7 @@ fn bad_input_names_the_culprit_and_writes_nothing() {
         "hourly",
         "default",
         aws_sdk_eventbridge::types::RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &td_arn("web", 2))],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &td_arn("web", 2))],
     );
 
     let manifests = ManifestRepo::new();
