@@ -293,7 +293,7 @@ VERIFY_FAMILY_READS = 4
 VERIFY_TARGET_READS = 6
 
 
-def budget(command: str, families: int, rules: int, adopt: bool = False, history: bool = False,
+def budget(command: str, families: int, rules: int, adopt: bool = False, history: int = 0,
            registers: bool = True) -> int:
     """The most requests a run of `command` makes in the bench's account (F families, R rules
     with one target each, every target on the cluster, P = ceil(R / 100) pages), derived from
@@ -307,26 +307,27 @@ def budget(command: str, families: int, rules: int, adopt: bool = False, history
               release tags the revisions it adopts) + 2R (compare-and-swap ListTargetsByRule,
               PutTargets) + 1 (the first write's read-back)
     rollback  history + scan + 2R + 1 (no plan of templates: no DescribeTaskDefinition of the
-              newest, no image check, no verify)
+              newest, no image check, no verify); its history reads go back to the release it
+              returns to
 
     history: when the release number needs earlier revisions (plan/deploy of a tag whose image
-    is older than the newest revision) or a rollback looks for the release before: per family
-    rounds of a ListTaskDefinitions page and up to 8 DescribeTaskDefinition; the bench's
-    families have at most 4 revisions, so one round of 1 + 4, plus 1 for the round that
-    finds the end.
+    is older than the newest revision) or a rollback looks for the release before, `history`
+    revisions per family are read: rounds of a ListTaskDefinitions page and up to 8
+    DescribeTaskDefinition, and one more ListTaskDefinitions that finds the end; the bench's
+    families have at most 4 revisions, so F * (2 + history).
     """
     pages = -(-rules // 100)
     scan = rules + 2 * pages + 2
-    hist = families * (1 + 4 + 1)
+    hist = families * (2 + history) if history else 0
     verify = (VERIFY_FAMILY_READS if registers else 0) + VERIFY_TARGET_READS
-    plan = scan + families + 1 + verify + (hist if history else 0)
+    plan = scan + families + 1 + verify + hist
     writes = 2 * rules + 1
     if command == "plan":
         return plan
     if command == "deploy":
         return plan + (families if registers else 0) + (families if adopt else 0) + writes
     if command == "rollback":
-        return hist + scan + writes
+        return families * (2 + history) + scan + writes
     raise ValueError(command)
 
 
@@ -442,14 +443,16 @@ def measure_quotas(args, rules: int) -> dict:
             # The second deploy of v3 registers nothing; the second rollback meets one
             # ThrottlingException, on the PutTargets halfway through.
             for phase, argv, revision, floor_calls, limit in (
-                ("plan", ["plan", "--tag", "v3"], 3, rules + pages, budget("plan", families, rules, history=True)),
+                # Revisions 1 (seed), 2 (loop), 3 (v2) before v3 registers 4.
+                ("plan", ["plan", "--tag", "v3"], 3, rules + pages, budget("plan", families, rules, history=3)),
                 ("deploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages,
-                 budget("deploy", families, rules, history=True)),
-                ("rollback", ["rollback", "previous"], 3, 3 * rules + pages, budget("rollback", families, rules)),
+                 budget("deploy", families, rules, history=3)),
+                ("rollback", ["rollback", "previous"], 3, 3 * rules + pages,
+                 budget("rollback", families, rules, history=4)),
                 ("redeploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages,
                  budget("deploy", families, rules, registers=False)),
                 ("rollback_throttled", ["rollback", "previous"], 3, 3 * rules + pages,
-                 budget("rollback", families, rules) + 1),
+                 budget("rollback", families, rules, history=4) + 1),
             ):
                 account.stats(reset=True)
                 if phase == "rollback_throttled":

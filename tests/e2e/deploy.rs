@@ -51,7 +51,10 @@ fn targets_that_are_not_ours_are_left_alone() {
     w.aws.put_targets(
         "hourly",
         "default",
-        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &web), sqs.clone()],
+        vec![
+            ecs_target(&w.aws.net, "batch", &w.cluster, &web),
+            sqs.clone(),
+        ],
     );
     w.aws.rule(
         "paused",

@@ -47,7 +47,10 @@ fn fault_world() -> (World, App) {
         &full_schedule(&w.aws.net, "jobs", &w.cluster, &report, "ENABLED"),
     );
     let app = App::new(
-        &format!("{}\n[schedules]\ngroups = [\"jobs\"]\n", config("batch", "")),
+        &format!(
+            "{}\n[schedules]\ngroups = [\"jobs\"]\n",
+            config("batch", "")
+        ),
         &["web", "report"],
     );
     (w, app)
@@ -126,8 +129,15 @@ fn assert_consistent(w: &World, before: &(Vec<(String, Target)>, Value), run: &R
     if let Some(slot) = expected.pointer_mut("/Target/EcsParameters/TaskDefinitionArn") {
         *slot = Value::String(arn.clone());
     }
-    assert_eq!(expected, schedule_now, "{context}: a field of the schedule changed");
-    assert_eq!(w.aws.status_of(&arn), "ACTIVE", "{context}: schedule on {arn}");
+    assert_eq!(
+        expected, schedule_now,
+        "{context}: a field of the schedule changed"
+    );
+    assert_eq!(
+        w.aws.status_of(&arn),
+        "ACTIVE",
+        "{context}: schedule on {arn}"
+    );
     if arn.ends_with(":2") {
         on_new.push(("jobs/export".to_string(), String::new()));
     } else {
@@ -162,7 +172,10 @@ fn assert_converged(w: &World, app: &App, context: &str) {
         }
     }
     let arn = schedule_arn(&schedule(w));
-    assert!(arn.ends_with(":2"), "{context}: schedule on {arn} after re-run");
+    assert!(
+        arn.ends_with(":2"),
+        "{context}: schedule on {arn} after re-run"
+    );
     for family in ["web", "report"] {
         assert_eq!(
             w.aws.revisions(family).len(),

@@ -55,7 +55,12 @@ fn init_writes_templates_that_plan_as_unchanged() {
         "nightly-report",
         "jobs",
         RuleState::Enabled,
-        vec![ecs_target(&w.aws.net, "report", &w.cluster, &td_arn("report", 1))],
+        vec![ecs_target(
+            &w.aws.net,
+            "report",
+            &w.cluster,
+            &td_arn("report", 1),
+        )],
     );
     w.aws
         .schedule("data", "export", &w.cluster, &td_arn("web", 1));

@@ -203,5 +203,8 @@ fn one_throttle_in_a_rollback_of_500_rules_costs_about_one_token() {
     let clean = paced_seconds(500, None);
     let throttled = paced_seconds(500, Some(750));
     assert!((clean - 29.0).abs() < 0.1, "{clean}");
-    assert!(throttled - clean < 0.1, "{clean} s clean, {throttled} s with one throttle");
+    assert!(
+        throttled - clean < 0.1,
+        "{clean} s clean, {throttled} s with one throttle"
+    );
 }

@@ -206,8 +206,17 @@ impl Seed {
         use aws_sdk_ec2::types::DomainType;
         self.rt.block_on(async {
             let ec2 = &self.ec2;
-            let vpc = ec2.create_vpc().cidr_block(vpc_cidr).send().await.expect("vpc");
-            let vpc = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+            let vpc = ec2
+                .create_vpc()
+                .cidr_block(vpc_cidr)
+                .send()
+                .await
+                .expect("vpc");
+            let vpc = vpc
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .expect("vpc id")
+                .to_string();
             let subnet = |cidr: String| {
                 let vpc = vpc.clone();
                 async move {
