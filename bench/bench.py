@@ -79,7 +79,8 @@ def free_port() -> int:
 
 
 def wait_http(url: str) -> None:
-    for _ in range(200):
+    # Up to a minute: moto starts slowly on a loaded machine.
+    for _ in range(1200):
         try:
             urllib.request.urlopen(url, timeout=1)
             return
