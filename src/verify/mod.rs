@@ -372,6 +372,25 @@ pub struct Facts {
     pub clusters: BTreeMap<String, Lookup<Cluster>>,
 }
 
+impl Facts {
+    /// What two gathers read (the families' and the targets'), as one. A key both read is
+    /// the same fact; `other`'s network reads win where only it made them.
+    pub fn merge(mut self, other: Facts) -> Facts {
+        self.roles.extend(other.roles);
+        self.images.extend(other.images);
+        self.parameters.extend(other.parameters);
+        self.secrets.extend(other.secrets);
+        self.log_groups.extend(other.log_groups);
+        self.subnets = other.subnets.or(self.subnets);
+        self.security_groups = other.security_groups.or(self.security_groups);
+        self.endpoint_groups = other.endpoint_groups.or(self.endpoint_groups);
+        self.routes.extend(other.routes);
+        self.endpoints.extend(other.endpoints);
+        self.clusters.extend(other.clusters);
+        self
+    }
+}
+
 /// Every check of every family and target in `scope`, in report order.
 pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
     let mut findings = Vec::new();
