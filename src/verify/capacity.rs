@@ -127,11 +127,18 @@ pub fn check(
 pub fn dead_letter(target: &TargetSpec) -> (String, Outcome) {
     let outcome = match (&target.dead_letter, target.service) {
         (Some(_), _) => Outcome::Ok,
+        // The target is named in the line: a deploy prints one such line per target.
         (None, "scheduler.amazonaws.com") => Outcome::Warn {
-            problem: "no dead-letter queue: an invocation Scheduler cannot deliver leaves no trace but the InvocationDroppedCount metric; set the schedule's Target.DeadLetterConfig.Arn to an SQS standard queue (aws scheduler update-schedule, sending every field back) and allow the schedule's role sqs:SendMessage on it".to_string(),
+            problem: format!(
+                "{} has no dead-letter queue: an invocation Scheduler cannot deliver leaves no trace but the InvocationDroppedCount metric; set the schedule's Target.DeadLetterConfig.Arn to an SQS standard queue (aws scheduler update-schedule, sending every field back) and allow the schedule's role sqs:SendMessage on it",
+                target.label
+            ),
         },
         (None, _) => Outcome::Warn {
-            problem: "no dead-letter queue: an invocation EventBridge cannot deliver leaves no trace but the FailedInvocations metric; add DeadLetterConfig {\"Arn\": <SQS queue ARN>} to the target (aws events put-targets) and let events.amazonaws.com sqs:SendMessage to the queue".to_string(),
+            problem: format!(
+                "{} has no dead-letter queue: an invocation EventBridge cannot deliver leaves no trace but the FailedInvocations metric; add DeadLetterConfig {{\"Arn\": <SQS queue ARN>}} to the target (aws events put-targets) and let events.amazonaws.com sqs:SendMessage to the queue",
+                target.label
+            ),
         },
     };
     ("dead-letter queue".to_string(), outcome)

@@ -571,7 +571,7 @@ fn a_target_without_a_dead_letter_queue_is_a_warning_saying_how_to_add_one() {
     let (w, _seed, app) = sound_world();
     let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
     assert!(
-        run.stdout.contains("warn    delivery dead-letter queue: no dead-letter queue: an invocation EventBridge cannot deliver leaves no trace but the FailedInvocations metric; add DeadLetterConfig"),
+        run.stdout.contains("warn    delivery dead-letter queue: default/hourly target batch has no dead-letter queue: an invocation EventBridge cannot deliver leaves no trace but the FailedInvocations metric; add DeadLetterConfig"),
         "{}",
         run.stdout
     );
