@@ -53,7 +53,7 @@ ensure_venv() {
   if [ ! -x "$VENV/bin/moto_server" ] || [ "$want" != "$have" ] \
     || ! "$VENV/bin/python" -c "import moto, boto3" 2>/dev/null; then
     echo "==> installing the Python test tools (scripts/requirements.txt) into .venv" >&2
-    python3 -m venv "$VENV"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --require-hashes -r "$REQUIREMENTS" >&2
     echo "$want" >"$VENV/.requirements.sha256"
   fi

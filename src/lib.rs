@@ -2,8 +2,9 @@
 //! tag the Kubernetes manifest repo runs.
 //!
 //! Layers, bottom up. A module names only modules below it, never one that names it back;
-//! `layers.rs` (a unit test) parses the source with `syn`, resolves every `use` and path, and
-//! fails on a cycle or on an edge its table `layers::ALLOWED` (this list, as a table) lacks:
+//! build.rs parses the source with `syn` and resolves every `use` and path, and `layers.rs` (a
+//! unit test) fails on a cycle or on an edge its table `layers::ALLOWED` (this list, as a
+//! table) lacks:
 //! - Leaves: [`model`], the shared nouns (task definitions, triggers, tags, times), importing
 //!   nothing of ours, no I/O; [`error`], [`image`] (image references), [`secrets`] (masking),
 //!   [`github`] (Actions annotations), [`progress`] (progress lines).
