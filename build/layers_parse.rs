@@ -372,4 +372,3 @@ pub fn read_sources(src: &Path) -> std::io::Result<BTreeMap<String, String>> {
         })
         .collect()
 }
-

@@ -4,14 +4,38 @@
 
 pub const PLANTS: &[(&str, &str, &str)] = &[
     // The two imports that made a cycle the line-by-line check did not see (issue 23).
-    ("super_super", "model/time.rs", "use super::super::apply::Repointed;"),
-    ("wrapped_group", "model/time.rs", "use crate::{\n    apply::Repointed,\n};"),
+    (
+        "super_super",
+        "model/time.rs",
+        "use super::super::apply::Repointed;",
+    ),
+    (
+        "wrapped_group",
+        "model/time.rs",
+        "use crate::{\n    apply::Repointed,\n};",
+    ),
     // aws/pace.rs is the bottom of aws/: re-exporting an adapter reaches up.
-    ("pub_use_super", "aws/pace.rs", "pub use super::ecs::describe;"),
-    ("expression", "model/time.rs", "fn planted() { crate::apply::f(); }"),
-    ("macro_tokens", "model/time.rs", "fn planted() { assert!(crate::plan::f()); }"),
+    (
+        "pub_use_super",
+        "aws/pace.rs",
+        "pub use super::ecs::describe;",
+    ),
+    (
+        "expression",
+        "model/time.rs",
+        "fn planted() { crate::apply::f(); }",
+    ),
+    (
+        "macro_tokens",
+        "model/time.rs",
+        "fn planted() { assert!(crate::plan::f()); }",
+    ),
     // aws/mod.rs names its adapter relatively: aws → aws::ecs, whose adapters name aws back.
-    ("relative_child", "aws/mod.rs", "fn planted() { ecs::describe(); }"),
+    (
+        "relative_child",
+        "aws/mod.rs",
+        "fn planted() { ecs::describe(); }",
+    ),
     ("self_path", "aws/mod.rs", "use self::scheduler::update;"),
     (
         "through_a_use",

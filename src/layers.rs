@@ -35,12 +35,25 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     // target's owner through the EventBridge and Scheduler adapters.
     ("aws::pace", &["error", "model"]),
     ("aws::raw", &["error"]),
-    ("aws", &["aws::pace", "aws::raw", "config", "error", "model"]),
+    (
+        "aws",
+        &["aws::pace", "aws::raw", "config", "error", "model"],
+    ),
     (
         "aws::owner",
-        &["aws", "aws::events", "aws::scheduler", "aws::pace", "error", "model"],
+        &[
+            "aws",
+            "aws::events",
+            "aws::scheduler",
+            "aws::pace",
+            "error",
+            "model",
+        ],
     ),
-    ("aws::*", &["aws", "aws::pace", "aws::raw", "error", "image", "model"]),
+    (
+        "aws::*",
+        &["aws", "aws::pace", "aws::raw", "error", "image", "model"],
+    ),
     // The pipeline: config → manifest (the release) → render → live → plan → apply. Releases
     // (history) sit between the reads and the release: its reader reads through live's
     // types, and manifest and plan use its pure release ids. init's pure half uses only the
@@ -55,13 +68,22 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "render",
-        &["config", "error", "image", "init", "manifest", "model", "secrets"],
+        &[
+            "config", "error", "image", "init", "manifest", "model", "secrets",
+        ],
     ),
     ("normalize", &["model"]),
     (
         "plan",
         &[
-            "config", "error", "history", "image", "live", "manifest", "model", "normalize",
+            "config",
+            "error",
+            "history",
+            "image",
+            "live",
+            "manifest",
+            "model",
+            "normalize",
             "render",
         ],
     ),
@@ -90,7 +112,9 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "iam",
-        &["config", "error", "image", "live", "model", "render", "verify"],
+        &[
+            "config", "error", "image", "live", "model", "render", "verify",
+        ],
     ),
     // The Kubernetes side: a small HTTP client, readers and a pure verdict over the model and
     // the release; it signs EKS tokens with the AWS credentials (aws/mod.rs).
@@ -111,8 +135,23 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     (
         "report",
         &[
-            "apply", "aws::pace", "config", "error", "github", "history", "image", "k8s", "live",
-            "manifest", "model", "plan", "prune", "run", "runs", "secrets", "verify",
+            "apply",
+            "aws::pace",
+            "config",
+            "error",
+            "github",
+            "history",
+            "image",
+            "k8s",
+            "live",
+            "manifest",
+            "model",
+            "plan",
+            "prune",
+            "run",
+            "runs",
+            "secrets",
+            "verify",
         ],
     ),
     ("cli", &["config", "report"]),
@@ -120,9 +159,31 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
-            "apply", "aws", "aws::*", "cli", "config", "error", "github", "history", "iam",
-            "image", "init", "k8s", "live", "manifest", "model", "normalize", "plan",
-            "progress", "prune", "render", "report", "run", "runs", "secrets", "verify",
+            "apply",
+            "aws",
+            "aws::*",
+            "cli",
+            "config",
+            "error",
+            "github",
+            "history",
+            "iam",
+            "image",
+            "init",
+            "k8s",
+            "live",
+            "manifest",
+            "model",
+            "normalize",
+            "plan",
+            "progress",
+            "prune",
+            "render",
+            "report",
+            "run",
+            "runs",
+            "secrets",
+            "verify",
         ],
     ),
 ];
@@ -134,12 +195,11 @@ pub fn allowed(from: &str, to: &str) -> Option<bool> {
             .iter()
             .find(|(f, _)| f.strip_suffix("::*").is_some_and(|p| is_child_of(from, p)))
     })?;
-    Some(row.1.iter().any(|t| {
-        *t == to
-            || t
-                .strip_suffix("::*")
-                .is_some_and(|p| is_child_of(to, p))
-    }))
+    Some(
+        row.1
+            .iter()
+            .any(|t| *t == to || t.strip_suffix("::*").is_some_and(|p| is_child_of(to, p))),
+    )
 }
 
 fn is_child_of(node: &str, parent: &str) -> bool {
@@ -359,7 +419,9 @@ mod tests {
     #[test]
     fn the_model_imports_nothing_of_ours() {
         let facts = facts();
-        let model = facts.graphs["source"].get("model").expect("src/model/ exists");
+        let model = facts.graphs["source"]
+            .get("model")
+            .expect("src/model/ exists");
         assert!(model.is_empty(), "model imports {model:?}");
     }
 
@@ -370,7 +432,10 @@ mod tests {
     fn a_planted_super_super_import_is_caught() {
         let found = planted("super_super");
         assert_caught(&found, "`model` may not name `apply`", "model/time.rs");
-        assert!(found.iter().any(|p| p.starts_with("import cycle:")), "{found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with("import cycle:")),
+            "{found:#?}"
+        );
     }
 
     #[test]
@@ -397,7 +462,10 @@ mod tests {
     fn a_planted_relative_child_path_is_caught() {
         let found = planted("relative_child");
         assert_caught(&found, "`aws` may not name `aws::ecs`", "aws/mod.rs");
-        assert!(found.iter().any(|p| p.starts_with("import cycle:")), "{found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with("import cycle:")),
+            "{found:#?}"
+        );
     }
 
     #[test]

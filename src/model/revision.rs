@@ -87,7 +87,10 @@ mod tests {
             "tags": [{"key": TAG_REGISTERED_AT, "value": "2023-11-14T22:13:20Z"}],
         }))
         .expect("has a taskDefinition");
-        assert_eq!(RevisionInfo::from_live(&td).registered_at, Some(1_700_000_100.123));
+        assert_eq!(
+            RevisionInfo::from_live(&td).registered_at,
+            Some(1_700_000_100.123)
+        );
     }
 
     /// The fallback: no `registeredAt` (an emulator) and the tag jobdeploy wrote.
@@ -99,7 +102,10 @@ mod tests {
             "tags": [{"key": TAG_REGISTERED_AT, "value": "2023-11-14T22:13:20Z"}],
         }))
         .expect("has a taskDefinition");
-        assert_eq!(RevisionInfo::from_live(&tagged).registered_at, Some(1_700_000_000.0));
+        assert_eq!(
+            RevisionInfo::from_live(&tagged).registered_at,
+            Some(1_700_000_000.0)
+        );
         let neither = LiveTaskDef::from_response(&json!({
             "taskDefinition": {"taskDefinitionArn": "arn:td/web:1", "family": "web",
                                "revision": 1, "status": "ACTIVE"},

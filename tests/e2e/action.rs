@@ -385,7 +385,12 @@ fn a_redirected_release_url_was_trusted_for_its_own_checksum_inside_actions() {
     // The mirror publishes a wrong .sha256: only an explicit checksum can install from it.
     let release = release_dir(root.path(), true);
 
-    let (code, text, bin) = install(root.path(), "no-sum", &release, &[("GITHUB_ACTIONS", "true")]);
+    let (code, text, bin) = install(
+        root.path(),
+        "no-sum",
+        &release,
+        &[("GITHUB_ACTIONS", "true")],
+    );
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("::error::jobdeploy: JOBDEPLOY_RELEASE_BASE_URL")
@@ -398,7 +403,10 @@ fn a_redirected_release_url_was_trusted_for_its_own_checksum_inside_actions() {
         root.path(),
         "bad-sum",
         &release,
-        &[("GITHUB_ACTIONS", "true"), ("JOBDEPLOY_RELEASE_SHA256", "abc")],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("JOBDEPLOY_RELEASE_SHA256", "abc"),
+        ],
     );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("64 lowercase hex digits"), "{text}");

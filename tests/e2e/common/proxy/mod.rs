@@ -55,7 +55,6 @@ pub struct Proxy {
     _runtime: tokio::runtime::Runtime,
 }
 
-
 /// The verbs of AWS calls that change nothing: `DescribeX`, `ListX`, `GetX`, `BatchGetX`,
 /// `SimulateX` (IAM's policy simulator), `SearchX`, `LookupX` (CloudTrail), `FilterX`
 /// (CloudWatch Logs). Chosen as what the call does, not what it is named like: no AWS API

@@ -76,10 +76,17 @@ mod tests {
             .stamp("RegisterTaskDefinition", registered.to_string().as_bytes())
             .expect("stamped");
         let stamped: Value = serde_json::from_slice(&stamped).expect("json");
-        let at = stamped["taskDefinition"]["registeredAt"].as_f64().expect("a number");
+        let at = stamped["taskDefinition"]["registeredAt"]
+            .as_f64()
+            .expect("a number");
         assert!(at > 1.7e9, "epoch seconds: {at}");
         let second = r
-            .stamp("RegisterTaskDefinition", json!({"taskDefinition": {"taskDefinitionArn": "arn:td/web:2"}}).to_string().as_bytes())
+            .stamp(
+                "RegisterTaskDefinition",
+                json!({"taskDefinition": {"taskDefinitionArn": "arn:td/web:2"}})
+                    .to_string()
+                    .as_bytes(),
+            )
             .expect("stamped");
         let second: Value = serde_json::from_slice(&second).expect("json");
         assert!(second["taskDefinition"]["registeredAt"].as_f64() > Some(at));
@@ -88,12 +95,21 @@ mod tests {
             .stamp("DescribeTaskDefinition", registered.to_string().as_bytes())
             .expect("stamped");
         let described: Value = serde_json::from_slice(&described).expect("json");
-        assert_eq!(described["taskDefinition"]["registeredAt"].as_f64(), Some(at));
+        assert_eq!(
+            described["taskDefinition"]["registeredAt"].as_f64(),
+            Some(at)
+        );
         assert_eq!(described["taskDefinition"]["registeredBy"], registered_by());
         // Unknown revisions, answers that have the field, other calls: untouched.
         let unknown = json!({"taskDefinition": {"taskDefinitionArn": "arn:td/api:1"}});
-        assert!(r.stamp("DescribeTaskDefinition", unknown.to_string().as_bytes()).is_none());
-        assert!(r.stamp("DescribeTaskDefinition", described.to_string().as_bytes()).is_none());
+        assert!(
+            r.stamp("DescribeTaskDefinition", unknown.to_string().as_bytes())
+                .is_none()
+        );
+        assert!(
+            r.stamp("DescribeTaskDefinition", described.to_string().as_bytes())
+                .is_none()
+        );
         assert!(r.stamp("ListTaskDefinitions", b"{}").is_none());
     }
 }
