@@ -42,7 +42,15 @@ IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web"
 HERE = Path(__file__).resolve().parent
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": REGION}
 
+EXEC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/jobs-exec"
+RULE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/events-ecs"
+LOG_GROUP = "/ecs/jobs"
+PARAMETER = "/jobs/db"
+
+# A job as teams write it: an execution role, a secret from Parameter Store, awslogs; the
+# seeded account has each of them, so deploy's verify gate (on, as by default) passes.
 TEMPLATE = {
+    "executionRoleArn": EXEC_ROLE,
     "networkMode": "awsvpc",
     "requiresCompatibilities": ["FARGATE"],
     "cpu": "256",
@@ -54,6 +62,11 @@ TEMPLATE = {
             "essential": True,
             "command": ["bin/rake", "jobs:run"],
             "environment": [{"name": "RELEASE", "value": "{{ release }}"}],
+            "secrets": [{"name": "DATABASE_URL", "valueFrom": PARAMETER}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": LOG_GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": "job"},
+            },
         }
     ],
 }
@@ -66,7 +79,8 @@ def free_port() -> int:
 
 
 def wait_http(url: str) -> None:
-    for _ in range(200):
+    # Up to a minute: moto starts slowly on a loaded machine.
+    for _ in range(1200):
         try:
             urllib.request.urlopen(url, timeout=1)
             return
@@ -116,6 +130,10 @@ class Account:
             return {}
         return json.load(urllib.request.urlopen(self.proxy_url + "/__stats"))
 
+    def throttle_once(self, action: str, nth: int) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{self.proxy_url}/__throttle_once?action={action}&nth={nth}", method="POST"))
+
     def close(self) -> None:
         for p in (self.proxy, self.moto):
             p.terminate()
@@ -125,7 +143,63 @@ class Account:
 # The scale scenario's account has no quotas: jobdeploy is told so, or it would pace itself to
 # the defaults an account without raised quotas has.
 NO_QUOTAS = "\n[aws.quotas]\n" + "".join(
-    f"{group} = 100000\n" for group in ("eventbridge", "scheduler", "ecs_task_definition_writes", "ecs_reads", "ecr"))
+    f"{group} = 100000\n" for group in ("eventbridge", "scheduler", "ecs_task_definition_writes", "ecs_reads",
+                                        "ecs_tagging", "ecr", "logs", "iam", "ssm", "secrets_manager", "ec2"))
+
+
+def arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def seed_verified(account: Account) -> dict:
+    """What verify checks behind the template and the targets: the execution role (pulls the
+    image, writes the log group, reads the parameter) and the rules' role (runs the revisions,
+    passes the execution role to ECS tasks), each with its trust and permission policy; the
+    log group; the parameter; two private subnets whose default route is a NAT gateway, and a
+    security group. Returns the targets' awsvpcConfiguration."""
+    iam = account.client("iam", False)
+    for name, service, statements in (
+        ("jobs-exec", "ecs-tasks.amazonaws.com", [
+            {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+             "Resource": arn("ecr", "repository/web")},
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": arn("logs", f"log-group:{LOG_GROUP}:*")},
+            {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": arn("ssm", f"parameter{PARAMETER}")},
+        ]),
+        ("events-ecs", "events.amazonaws.com", [
+            {"Effect": "Allow", "Action": "ecs:RunTask", "Resource": arn("ecs", "task-definition/*:*")},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": EXEC_ROLE,
+             "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+            {"Effect": "Allow", "Action": "ecs:TagResource", "Resource": arn("ecs", "task/*")},
+        ]),
+    ):
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=name, PolicyName="jobs",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    account.client("logs", False).create_log_group(logGroupName=LOG_GROUP)
+    account.client("ssm", False).put_parameter(Name=PARAMETER, Value="postgres://...", Type="SecureString")
+    ec2 = account.client("ec2", False)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.255.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.associate_route_table(RouteTableId=public_table, SubnetId=public)
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]["NatGatewayId"]
+    private_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=private_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    subnets = []
+    for cidr in ("10.9.1.0/24", "10.9.2.0/24"):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        ec2.associate_route_table(RouteTableId=private_table, SubnetId=subnet)
+        subnets.append(subnet)
+    group = ec2.create_security_group(GroupName="jobs", Description="jobs", VpcId=vpc)["GroupId"]
+    return {"Subnets": subnets, "SecurityGroups": [group], "AssignPublicIp": "DISABLED"}
 
 
 def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = False) -> str:
@@ -133,6 +207,7 @@ def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = 
     ecr = account.client("ecr", False)
     events = account.client("events", False)
     cluster = ecs.create_cluster(clusterName="batch")["cluster"]["clusterArn"]
+    awsvpc = seed_verified(account)
     ecr.create_repository(repositoryName="web")
     for tag in ("v1", "v2", "v3"):
         manifest = json.dumps(
@@ -145,12 +220,9 @@ def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = 
         )
         ecr.put_image(repositoryName="web", imageManifest=manifest, imageTag=tag)
     (app / "taskdefs").mkdir(parents=True)
-    # The seeded world has no roles or subnets behind its targets, so verify's preflight would
-    # refuse every deploy; the bench measures the release engine (as before verify existed),
-    # and verify's own reads are measured in its tests.
+    # The default config: deploy's verify gate is on.
     (app / "jobdeploy.toml").write_text(
-        f'cluster = "batch"\n\n[manifest]\nimage = "{IMAGE}"\n\n[verify]\nbefore_deploy = false\n'
-        + ("" if quotas else NO_QUOTAS)
+        f'cluster = "batch"\n\n[manifest]\nimage = "{IMAGE}"\n' + ("" if quotas else NO_QUOTAS)
     )
     arns = []
     for i in range(families):
@@ -160,14 +232,14 @@ def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = 
         body["containerDefinitions"][0]["image"] = f"{IMAGE}:v1"
         body["containerDefinitions"][0]["environment"][0]["value"] = "v1"
         arns.append(ecs.register_task_definition(family=family, **body)["taskDefinition"]["taskDefinitionArn"])
-    network = {"awsvpcConfiguration": {"Subnets": ["subnet-0a1b2c3d"], "SecurityGroups": ["sg-0123abcd"], "AssignPublicIp": "DISABLED"}}
+    network = {"awsvpcConfiguration": awsvpc}
     for r in range(rules):
         name = f"batch-{r:03d}"
         events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
         target = {
             "Id": "job",
             "Arn": cluster,
-            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events-ecs",
+            "RoleArn": RULE_ROLE,
             "EcsParameters": {
                 "TaskDefinitionArn": arns[r % families],
                 "TaskCount": 1,
@@ -209,6 +281,62 @@ def baseline(account: Account, families: int, cluster: str, tag: str) -> None:
             family = t["EcsParameters"]["TaskDefinitionArn"].rsplit("/", 1)[1].split(":")[0]
             t["EcsParameters"]["TaskDefinitionArn"] = new[family]
         events.put_targets(Rule=name, Targets=targets)
+
+
+# verify's reads of the seeded account (gate on). For the families that register, one call
+# per distinct: execution or task role (GetRole), ECR image (BatchGetImage), region with
+# parameters (GetParameters, 10 names a call), secret (DescribeSecret), log group
+# (DescribeLogGroups); every template here has the same ones: 1 + 1 + 1 + 0 + 1. For every
+# target of ours (read beside the plan, before it says which repoint): one GetRole per
+# distinct target role, DescribeSubnets and DescribeSecurityGroups once each, a
+# DescribeRouteTables per distinct subnet and a DescribeVpcEndpoints per VPC: 1 + 2 + 2 + 1.
+VERIFY_FAMILY_READS = 4
+VERIFY_TARGET_READS = 6
+
+
+def budget(command: str, families: int, rules: int, adopt: bool = False, history: int = 0,
+           registers: bool = True) -> int:
+    """The most requests a run of `command` makes in the bench's account (F families, R rules
+    with one target each, every target on the cluster, P = ceil(R / 100) pages), derived from
+    the code:
+
+    scan      DescribeClusters + P ListRuleNamesByTarget + P ListRules (states) + R
+              ListTargetsByRule + 1 ListSchedules                  = R + 2P + 2
+    plan      scan + F DescribeTaskDefinition + 1 DescribeImages + verify's reads
+              (VERIFY_FAMILY_READS when a family registers, VERIFY_TARGET_READS) + history
+    deploy    plan + F RegisterTaskDefinition (when they change) + F TagResource (the first
+              release tags the revisions it adopts) + 2R (compare-and-swap ListTargetsByRule,
+              PutTargets) + 1 (the first write's read-back)
+    rollback  history + scan + 2R + 1 (no plan of templates: no DescribeTaskDefinition of the
+              newest, no image check, no verify); its history reads go back to the release it
+              returns to
+
+    history: when the release number needs earlier revisions (plan/deploy of a tag whose image
+    is older than the newest revision) or a rollback looks for the release before, `history`
+    revisions per family are read: rounds of a ListTaskDefinitions page and up to 8
+    DescribeTaskDefinition, and one more ListTaskDefinitions that finds the end; the bench's
+    families have at most 4 revisions, so F * (2 + history).
+    """
+    pages = -(-rules // 100)
+    scan = rules + 2 * pages + 2
+    hist = families * (2 + history) if history else 0
+    verify = (VERIFY_FAMILY_READS if registers else 0) + VERIFY_TARGET_READS
+    plan = scan + families + 1 + verify + hist
+    writes = 2 * rules + 1
+    if command == "plan":
+        return plan
+    if command == "deploy":
+        return plan + (families if registers else 0) + (families if adopt else 0) + writes
+    if command == "rollback":
+        return families * (2 + history) + scan + writes
+    raise ValueError(command)
+
+
+BUDGET_TEXT = ("budget: the request counts the code makes in this account, checked for every "
+               "run (see `budget` in bench/bench.py): a plan makes R + 2P + 2 scan reads + F + 1 + "
+               f"{VERIFY_FAMILY_READS + VERIFY_TARGET_READS} verify reads (+ history when the release "
+               "number needs it), a deploy adds F registers, F adoption tags on the first release, "
+               "2R compare-and-swap reads and puts and 1 read-back; P = ⌈R/100⌉.")
 
 
 def run_jobdeploy(binary: str, app: Path, account: Account, args: list[str]) -> tuple[float, int]:
@@ -259,7 +387,7 @@ def measure(args, rules: int) -> dict:
 
             account.stats(reset=True)
             plan_time, plan_rss = run_jobdeploy(args.jobdeploy, app, account, ["plan", "--tag", "v3"])
-            plan_requests = requests(account.stats())
+            plan_stats = account.stats()
 
             account.stats(reset=True)
             deploy_time, deploy_rss = run_jobdeploy(args.jobdeploy, app, account, ["deploy", "--tag", "v3"])
@@ -271,12 +399,15 @@ def measure(args, rules: int) -> dict:
     return {
         "families": families,
         "rules": rules,
-        # Per family a describe, a register and (first release only) the adoption tag.
-        "budget": 3 * families + 3 * rules + 20,
+        # The deploy is jobdeploy's first release (the loop made v2): it tags the adopted
+        # revisions; no release of v3 is older than its image, so no history is read.
+        "budget": budget("deploy", families, rules, adopt=True),
+        "plan_budget": budget("plan", families, rules),
         "baseline_s": base_time,
         "baseline_requests": base_requests,
         "plan_s": plan_time,
-        "plan_requests": plan_requests,
+        "plan_requests": requests(plan_stats),
+        "plan_calls": plan_stats,
         "plan_rss_mib": plan_rss / 1024,
         "deploy_s": deploy_time,
         "deploy_requests": requests(deploy_stats),
@@ -308,18 +439,32 @@ def measure_quotas(args, rules: int) -> dict:
             account.stats(reset=True)
             run_jobdeploy(args.jobdeploy, app, account, ["deploy", "--tag", "v2"])
             check_all_on(account, rules, 3)
-            for phase, argv, revision, floor_calls in (
-                ("plan", ["plan", "--tag", "v3"], 3, rules + pages),
-                ("deploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages),
-                ("rollback", ["rollback", "previous"], 3, 3 * rules + pages),
+            # The deploy of v3 is not the first release, and v3's image is older than the v2
+            # release: its number needs the revisions registered since the push (history).
+            # The second deploy of v3 registers nothing; the second rollback meets one
+            # ThrottlingException, on the PutTargets halfway through.
+            for phase, argv, revision, floor_calls, limit in (
+                # Revisions 1 (seed), 2 (loop), 3 (v2) before v3 registers 4.
+                ("plan", ["plan", "--tag", "v3"], 3, rules + pages, budget("plan", families, rules, history=3)),
+                ("deploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages,
+                 budget("deploy", families, rules, history=3)),
+                ("rollback", ["rollback", "previous"], 3, 3 * rules + pages,
+                 budget("rollback", families, rules, history=4)),
+                ("redeploy", ["deploy", "--tag", "v3"], 4, 3 * rules + pages,
+                 budget("deploy", families, rules, registers=False)),
+                ("rollback_throttled", ["rollback", "previous"], 3, 3 * rules + pages,
+                 budget("rollback", families, rules, history=4) + 1),
             ):
                 account.stats(reset=True)
+                if phase == "rollback_throttled":
+                    account.throttle_once("PutTargets", rules // 2)
                 elapsed, _ = run_jobdeploy(args.jobdeploy, app, account, argv)
                 stats = account.stats()
                 check_all_on(account, rules, revision)
                 floor = max(0, floor_calls - 50) / 50
                 eventbridge = sum(v for k, v in stats.items() if k in EVENTBRIDGE_ACTIONS)
-                result[phase] = (elapsed, requests(stats), stats.get("__throttled", 0), floor, eventbridge)
+                result[phase] = (elapsed, requests(stats), stats.get("__throttled", 0), floor, eventbridge, limit)
+                result[phase + "_calls"] = stats
                 print(f"  {phase}: {elapsed:.2f}s {dict(sorted(stats.items()))}", file=sys.stderr)
         finally:
             account.close()
@@ -329,20 +474,23 @@ def measure_quotas(args, rules: int) -> dict:
 EVENTBRIDGE_ACTIONS = {"ListRuleNamesByTarget", "ListTargetsByRule", "PutTargets", "ListRules",
                        "DescribeRule", "RemoveTargets"}
 
+QUOTA_PHASES = ("plan", "deploy", "rollback", "rollback_throttled")
+
 
 def quota_table(results: list[dict]) -> str:
     lines = [
-        "| families | rules | loop | plan (floor) | deploy (floor) | rollback (floor) | requests loop / plan / deploy / rollback | EventBridge calls per rule plan / deploy / rollback | throttles loop / plan / deploy / rollback |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| families | rules | loop | plan (floor) | deploy (floor) | rollback (floor) | rollback, one throttle | requests (budget) loop / plan / deploy / rollback | EventBridge calls per rule plan / deploy / rollback | throttles loop / plan / deploy / rollback |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         phases = [r[p] for p in ("plan", "deploy", "rollback")]
         lines.append(
             f"| {r['families']} | {r['rules']} | {r['loop'][0]:.1f} s "
-            + "".join(f"| {t:.1f} s ({f:.1f} s) " for t, _, _, f, _ in phases)
-            + f"| {r['loop'][1]} / " + " / ".join(str(q) for _, q, _, _, _ in phases)
-            + " | " + " / ".join(f"{e / r['rules']:.2f}" for _, _, _, _, e in phases)
-            + f" | {r['loop'][2]} / " + " / ".join(str(t) for _, _, t, _, _ in phases) + " |"
+            + "".join(f"| {p[0]:.1f} s ({p[3]:.1f} s) " for p in phases)
+            + f"| {r['rollback_throttled'][0]:.1f} s "
+            + f"| {r['loop'][1]} / " + " / ".join(f"{p[1]} ({p[5]})" for p in phases)
+            + " | " + " / ".join(f"{p[4] / r['rules']:.2f}" for p in phases)
+            + f" | {r['loop'][2]} / " + " / ".join(str(p[2]) for p in phases) + " |"
         )
     return "\n".join(lines)
 
@@ -350,28 +498,90 @@ def quota_table(results: list[dict]) -> str:
 def quota_failures(results: list[dict]) -> list[str]:
     failures = []
     for r in results:
-        for phase in ("plan", "deploy", "rollback"):
-            elapsed, reqs, throttled, floor, _ = r[phase]
-            if elapsed > 1.2 * floor + 0.5:
-                failures.append(f"quotas, {r['rules']} rules: {phase} {elapsed:.1f}s > 1.2 x floor {floor:.1f}s + 0.5s")
-            if throttled > 0.02 * reqs:
-                failures.append(f"quotas, {r['rules']} rules: {phase} drew {throttled} throttles in {reqs} requests (> 2%)")
+        for phase in QUOTA_PHASES + ("redeploy",):
+            elapsed, reqs, throttled, floor, _, limit = r[phase]
+            # A throttled request is sent again: the budget counts the answered ones.
+            if reqs - throttled > limit:
+                failures.append(f"quotas, {r['rules']} rules: {phase} made {reqs - throttled} answered requests > budget {limit}")
+            if phase in ("plan", "deploy", "rollback") and elapsed > 1.1 * floor + 0.5:
+                failures.append(f"quotas, {r['rules']} rules: {phase} {elapsed:.1f}s > 1.1 x floor {floor:.1f}s + 0.5s")
+            injected = 1 if phase == "rollback_throttled" else 0
+            if throttled - injected > 0.02 * reqs:
+                failures.append(f"quotas, {r['rules']} rules: {phase} drew {throttled - injected} throttles in {reqs} requests (> 2%)")
+        lone = r["rollback_throttled"][0] - r["rollback"][0]
+        if lone > 0.5:
+            failures.append(f"quotas, {r['rules']} rules: one throttle made the rollback {lone:.1f}s slower (> 0.5 s)")
     return failures
 
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| families | rules | baseline | deploy | speed-up | plan | deploy requests (budget) | plan requests | peak RSS deploy / plan |",
+        "| families | rules | baseline | deploy | speed-up | plan | deploy requests (budget) | plan requests (budget) | peak RSS deploy / plan |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['families']} | {r['rules']} | {r['baseline_s']:.2f} s ({r['baseline_requests']} req) "
             f"| {r['deploy_s']:.2f} s | {r['speedup']:.1f}× | {r['plan_s']:.2f} s "
-            f"| {r['deploy_requests']} ({r['budget']}) | {r['plan_requests']} "
+            f"| {r['deploy_requests']} ({r['budget']}) | {r['plan_requests']} ({r['plan_budget']}) "
             f"| {r['deploy_rss_mib']:.1f} / {r['plan_rss_mib']:.1f} MiB |"
         )
     return "\n".join(lines)
+
+
+def scale_failures(results: list[dict]) -> list[str]:
+    failures = []
+    for r in results:
+        if r["deploy_requests"] > r["budget"]:
+            failures.append(f"{r['rules']} rules: deploy made {r['deploy_requests']} requests > budget {r['budget']}")
+        if r["plan_requests"] > r["plan_budget"]:
+            failures.append(f"{r['rules']} rules: plan made {r['plan_requests']} requests > budget {r['plan_budget']}")
+        if max(r["deploy_rss_mib"], r["plan_rss_mib"]) >= 60:
+            failures.append(f"{r['rules']} rules: peak RSS {max(r['deploy_rss_mib'], r['plan_rss_mib']):.1f} MiB >= 60")
+        if r["families"] == 20 and r["rules"] == 200:
+            if r["plan_s"] > 1.3:
+                failures.append(f"20 families / 200 rules: plan {r['plan_s']:.2f}s > 1.3s")
+            if r["deploy_s"] > 3.3:
+                failures.append(f"20 families / 200 rules: deploy {r['deploy_s']:.2f}s > 3.3s")
+            if r["speedup"] < 15:
+                failures.append(f"20 families / 200 rules: {r['speedup']:.1f}x < 15x")
+    return failures
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (1 min) / {five:.1f} (5 min)"
+
+
+def scale_sentences(results: list[dict]) -> str:
+    """The sentences under the scale table: every number from this run."""
+    out = []
+    for r in results:
+        if r["families"] == 20 and r["rules"] == 200:
+            out.append(
+                f"At 20 families / 200 rules the deploy took {r['deploy_s']:.2f} s ({r['speedup']:.1f}× faster than the "
+                f"loop's {r['baseline_s']:.2f} s) and the plan {r['plan_s']:.2f} s, with verify's reads (gate on) "
+                f"beside the scan: goals plan ≤ 1.3 s ({'met' if r['plan_s'] <= 1.3 else 'missed'}) and deploy ≤ 3.3 s "
+                f"({'met' if r['deploy_s'] <= 3.3 else 'missed'}).")
+    over = [r for r in results if r["deploy_requests"] > r["budget"] or r["plan_requests"] > r["plan_budget"]]
+    out.append("Every size stayed within its request budgets." if not over else
+               "Over budget: " + ", ".join(f"{r['rules']} rules" for r in over) + ".")
+    rss = [max(r["deploy_rss_mib"], r["plan_rss_mib"]) for r in results]
+    out.append(f"Peak RSS {min(rss):.1f}–{max(rss):.1f} MiB from {results[0]['rules']} to {results[-1]['rules']} rules.")
+    return " ".join(out)
+
+
+def quota_sentences(results: list[dict]) -> str:
+    out = []
+    for r in results:
+        ratios = ", ".join(f"{p} {r[p][0]:.1f} s = {r[p][0] / r[p][3]:.2f} × its floor {r[p][3]:.1f} s"
+                           for p in ("plan", "deploy", "rollback") if r[p][3] > 0)
+        lone = r["rollback_throttled"][0] - r["rollback"][0]
+        out.append(
+            f"{r['rules']} rules: {ratios}. One ThrottlingException injected on the PutTargets halfway through a "
+            f"rollback made it {r['rollback_throttled'][0]:.1f} s instead of {r['rollback'][0]:.1f} s "
+            f"({lone:+.1f} s; {r['rollback_throttled'][2]} throttled in {r['rollback_throttled'][1]} requests).")
+    return " ".join(out)
 
 
 def main() -> None:
@@ -385,37 +595,29 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
     args.jobdeploy = str(Path(args.jobdeploy).resolve())
+    loads = [f"start {load()}"]
     results = []
     for rules in [int(s) for s in args.sizes.split(",") if s]:
         r = measure(args, rules)
         print(f"{r['rules']:>4} rules: baseline {r['baseline_s']:.2f}s, deploy {r['deploy_s']:.2f}s "
               f"({r['speedup']:.1f}x), plan {r['plan_s']:.2f}s, {r['deploy_requests']} requests "
-              f"(budget {r['budget']}): {r['deploy_calls']}", file=sys.stderr)
+              f"(budget {r['budget']}): {r['deploy_calls']}; plan {r['plan_requests']} (budget {r['plan_budget']}): "
+              f"{r['plan_calls']}", file=sys.stderr)
         results.append(r)
+        loads.append(f"after {rules} rules {load()}")
     text = table(results) if results else ""
     print(text)
     quota_results = []
     for rules in [int(s) for s in args.quota_sizes.split(",") if s]:
         r = measure_quotas(args, rules)
         print(f"{rules:>4} rules under quotas: " + ", ".join(
-            f"{p} {r[p][0]:.2f}s (floor {r[p][3]:.1f}s, {r[p][1]} requests, {r[p][2]} throttled)"
-            for p in ("plan", "deploy", "rollback")) + f"; loop {r['loop'][0]:.2f}s", file=sys.stderr)
+            f"{p} {r[p][0]:.2f}s (floor {r[p][3]:.1f}s, {r[p][1]} requests (budget {r[p][5]}), {r[p][2]} throttled)"
+            for p in QUOTA_PHASES) + f"; loop {r['loop'][0]:.2f}s", file=sys.stderr)
         quota_results.append(r)
+        loads.append(f"after {rules} rules under quotas {load()}")
     quota_text = quota_table(quota_results) if quota_results else ""
     print(quota_text)
-    failures = quota_failures(quota_results)
-    for r in results:
-        if r["deploy_requests"] > r["budget"]:
-            failures.append(f"{r['rules']} rules: {r['deploy_requests']} requests > budget {r['budget']}")
-        if r["plan_requests"] > r["budget"] - r["deploy_writes"]:
-            failures.append(f"{r['rules']} rules: plan made {r['plan_requests']} requests > {r['budget'] - r['deploy_writes']}")
-        if max(r["deploy_rss_mib"], r["plan_rss_mib"]) >= 60:
-            failures.append(f"{r['rules']} rules: peak RSS {max(r['deploy_rss_mib'], r['plan_rss_mib']):.1f} MiB >= 60")
-        if r["families"] == 20 and r["rules"] == 200:
-            if r["speedup"] < 15:
-                failures.append(f"20 families / 200 rules: {r['speedup']:.1f}x < 15x")
-            if r["plan_s"] >= 1.5:
-                failures.append(f"20 families / 200 rules: plan {r['plan_s']:.2f}s >= 1.5s")
+    failures = scale_failures(results) + quota_failures(quota_results)
     if args.out:
         cpu = platform.processor() or platform.machine()
         try:
@@ -425,33 +627,37 @@ def main() -> None:
                     break
         except OSError:
             pass
-        out = Path(args.out)
-        # The hand-written reading of the numbers below the tables is kept.
-        notes = ""
-        if out.exists() and "\n## Reading the numbers" in out.read_text():
-            notes = out.read_text()[out.read_text().index("\n## Reading the numbers"):]
-        out.write_text(
+        # Written whole from this run's data: nothing is carried over from an earlier file.
+        Path(args.out).write_text(
             "# Benchmark results\n\n"
-            f"Measured {time.strftime('%Y-%m-%d')} on {platform.system()} {platform.release()}, "
-            f"{os.cpu_count()} CPUs ({cpu}), with `bench/run` "
-            f"({int(args.latency * 1000)} ms added to every AWS call by `bench/proxy.py` in front of moto; "
-            "release build; default `--concurrency`).\n\n"
-            + (("## Scale, no quotas\n\n" + text
-                + "\n\nbaseline: the sequential loop (per family describe + register, list rules by target, "
+            "Written by `bench/run` from its own measurements; edit `bench/bench.py`, not this file.\n\n"
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()} {platform.release()}, "
+            f"{os.cpu_count()} CPUs ({cpu}), {'release' if '/release/' in args.jobdeploy else 'debug'} build "
+            f"(`{Path(args.jobdeploy).name}`), default `--concurrency`, "
+            f"{int(args.latency * 1000)} ms added to every AWS call by `bench/proxy.py` in front of moto. "
+            "Deploy's verify gate is on (the default config): the seeded account has the roles, log group, "
+            "parameter and private subnets behind a NAT gateway that verify checks.\n\n"
+            f"Load average: {'; '.join(loads)}. Wall times on a machine whose load exceeds its "
+            f"{os.cpu_count()} CPUs are stretched by CPU contention (moto, the proxy and jobdeploy wait for a CPU); "
+            "request counts and the budget checks are not.\n\n"
+            + (("## Scale, quotas raised\n\n" + text + "\n\n" + scale_sentences(results) + "\n\n"
+                "baseline: the sequential loop (per family describe + register, list rules by target, "
                 "per rule list targets + put targets) through the same proxy. speed-up: baseline / deploy. "
-                "budget: 3·families + 3·rules + 20 requests (the first release also tags the revisions it adopts). Peak RSS: `wait4` of the jobdeploy process.\n\n")
+                "`[aws.quotas]` is set to 100000 for every group, so the pacer never waits. "
+                f"{BUDGET_TEXT} Peak RSS: `wait4` of the jobdeploy process.\n\n")
                if text else "")
-            + (("## Under AWS's default request quotas\n\n" + quota_text
+            + (("## Under AWS's default request quotas\n\n" + quota_text + "\n\n" + quota_sentences(quota_results)
                 + "\n\nThe proxy enforces one token bucket per quota group (EventBridge 50/s burst 50, "
-                "Scheduler 50/s, RegisterTaskDefinition 1/s burst 20, ECS reads 20/s burst 50, ECR 10/s) "
-                "and answers ThrottlingException above them; buckets are full at the start of each phase. "
-                "loop: the same sequential loop (boto3, standard retries) to v2; then a first jobdeploy "
-                "release of v2 (untimed), and the timed plan v3, deploy v3, rollback previous (to v2). "
-                "floor: (3·rules + pages − 50) / 50 s for deploy and rollback, (rules + pages − 50) / 50 s "
-                "for plan. Goal: each ≤ 1.2 × floor + 0.5 s with ≤ 2% throttles.\n\n")
+                "Scheduler 50/s, RegisterTaskDefinition 1/s burst 20, ECS reads 20/s burst 50, ECR 10/s, IAM 10/s, "
+                "SSM 40/s, Logs 10/s, EC2 20/s burst 100) and answers ThrottlingException above them; buckets are "
+                "full at the start of each phase. loop: the same sequential loop (boto3, standard retries) to v2; "
+                "then a first jobdeploy release of v2 (untimed), and the timed plan v3, deploy v3, rollback previous "
+                "(to v2); then deploy v3 again (untimed) and rollback previous with one ThrottlingException "
+                "injected. floor: (3·rules + pages − 50) / 50 s for deploy and rollback, (rules + pages − 50) / 50 s "
+                "for plan. Goals: each ≤ 1.1 × floor + 0.5 s with ≤ 2% throttles; a lone throttle costs ≤ 0.5 s; "
+                "every phase within its request budget (in brackets).\n\n")
                if quota_text else "")
             + ("Goals: all met.\n" if not failures else "Goals missed:\n" + "".join(f"- {f}\n" for f in failures))
-            + notes
         )
     if failures:
         print("\n".join(failures), file=sys.stderr)

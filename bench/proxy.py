@@ -2,6 +2,12 @@
 Counts requests by AWS action; `GET /__stats` returns and `POST /__reset` clears the counts.
 Runs in its own process so its work does not share a GIL with the benchmark driver.
 
+`POST /__throttle_once?action=A&nth=N` answers the N-th request of action A from then on with
+a ThrottlingException (once, whatever the buckets say): a lone throttle, as AWS gives when
+another tool took the last token.
+
+Requests are forwarded whatever their action (moto answers the ones it implements).
+
 With `quotas` as the fourth argument it also enforces AWS's default per-account request quotas,
 one token bucket per quota group (full at the start and after `/__reset`, refilled at the
 sustained rate up to the burst); a request that finds its bucket empty is answered
@@ -27,6 +33,8 @@ COUNTS: Counter = Counter()
 LOCK = threading.Lock()
 LOCAL = threading.local()
 QUOTAS = len(sys.argv) > 4 and sys.argv[4] == "quotas"
+# [action, requests of it still to let through] of a pending one-shot throttle.
+ONE_SHOT: list = []
 
 # AWS's documented defaults (sustained per second, burst) per quota group.
 DEFAULT_QUOTAS = {
@@ -147,6 +155,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 COUNTS.clear()
                 reset_buckets()
+                ONE_SHOT.clear()
+            return self.reply(200, {}, b"{}")
+        if self.path.startswith("/__throttle_once"):
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            with LOCK:
+                ONE_SHOT[:] = [query["action"], int(query["nth"]) - 1]
             return self.reply(200, {}, b"{}")
         # IAM and EC2 speak the query protocol: `Action` and `Version` in a form body.
         form = {}
@@ -159,6 +173,12 @@ class Handler(BaseHTTPRequestHandler):
             COUNTS[action] += 1
             group = group_of(self, action) if QUOTAS else None
             throttled = group is not None and not BUCKETS[group].take()
+            if ONE_SHOT and ONE_SHOT[0] == action:
+                if ONE_SHOT[1] == 0:
+                    throttled = True
+                    ONE_SHOT.clear()
+                else:
+                    ONE_SHOT[1] -= 1
             if throttled:
                 COUNTS["__throttled"] += 1
                 COUNTS[f"__throttled:{action}"] += 1

@@ -279,13 +279,19 @@ impl Plan {
     }
 }
 
+/// Whether a deploy registers `rendered`: no live revision, or one that differs once both
+/// are normalized. What the plan decides per family, known as soon as the family is read.
+pub fn registers(rendered: &Rendered, live: Option<&LiveTaskDef>) -> bool {
+    !live.is_some_and(|l| normalize(&l.body) == normalize(&rendered.body))
+}
+
 fn family_plan(rendered: &Rendered, live: Option<&LiveTaskDef>) -> FamilyPlan {
     let file = rendered.path.display().to_string();
     let live_revision = live.map(|l| Revision {
         arn: l.arn.clone(),
         revision: l.revision,
     });
-    let unchanged = live.is_some_and(|l| normalize(&l.body) == normalize(&rendered.body));
+    let unchanged = !registers(rendered, live);
     let diff = (!unchanged).then(|| {
         let old = live.map(|l| canonical_text(&l.body)).unwrap_or_default();
         let new = canonical_text(&rendered.body);

@@ -3,10 +3,11 @@
 //! AWS meters API calls per account and region in token buckets, one per quota group, shared
 //! with every other tool in the account, and answers `ThrottlingException` when a bucket is
 //! empty. jobdeploy keeps a bucket of its own per group at the documented rate and burst, so
-//! a run spends the budget evenly instead of drawing throttles. When a throttle still comes
-//! (another tool is spending the same budget), that group's rate is halved at once and
-//! recovers linearly (AIMD), and the throttled call is sent again as soon as the slower bucket
-//! has a token for it: no blind sleep that stacks, and no failure while the throttling clears.
+//! a run spends the budget evenly instead of drawing throttles. When a throttle comes
+//! anyway, AWS's bucket is empty, so that group's bucket is emptied and the throttled call is
+//! sent again as soon as a token is free; when throttles repeat (another tool is spending the
+//! same budget) the group's rate is halved and recovers linearly (AIMD). No blind sleep that
+//! stacks, and no failure while the throttling clears.
 //! Transient failures (5xx, timeouts, dropped connections) are retried with capped
 //! exponential backoff and full jitter, `AWS_MAX_ATTEMPTS` attempts in all.
 //!
@@ -30,7 +31,7 @@ mod groups;
 use bucket::ARRIVAL_SLACK;
 pub use bucket::Bucket;
 #[cfg(test)]
-use bucket::DECREASE_COOLDOWN;
+use bucket::{DECREASE_COOLDOWN, REPEAT_WINDOW};
 pub use calls::{CallCount, CallStats, Failure, THROTTLING_CODES, classify};
 pub use groups::{Group, Quota, QuotaOverrides, QuotaSetting};
 
@@ -126,6 +127,7 @@ impl Pacer {
                 }
             }
             self.count(group, operation, |c| c.requests += 1);
+            let sent = self.now();
             let err = match attempt().await {
                 Ok(out) => return Ok(out),
                 Err(err) => err,
@@ -133,7 +135,7 @@ impl Pacer {
             match classify(&err) {
                 Failure::Throttled => {
                     self.count(group, operation, |c| c.throttled += 1);
-                    self.with_bucket(group, Bucket::throttled);
+                    self.with_bucket(group, |b, now| b.throttled(now, sent));
                     let since = *throttled_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= self.throttle_timeout {
                         return Err(err);

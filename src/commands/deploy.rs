@@ -12,7 +12,12 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
         return super::plan::run(ctx, &PlanArgs { exit_code: false }).await;
     }
     let wait_for = super::wait_for_k8s(args.wait_for_k8s.as_ref())?;
-    let planned = ctx.plan(Preflight::Image).await?;
+    // The gate unless `--no-verify` (or `[verify] before_deploy = false`) turns it off.
+    let planned = ctx
+        .plan(Preflight::Image {
+            verify: !args.no_verify,
+        })
+        .await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
     let config = &planned.local.config;
@@ -25,8 +30,8 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
         // The plan is what the log reader needs first; the outcome follows.
         crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));
     }
-    if config.config.verify.before_deploy && !args.no_verify {
-        let checks = super::verify::of_plan(&planned.aws, plan).await?;
+    if let Some(facts) = &planned.facts {
+        let checks = super::verify::of_plan(&planned.aws, plan, facts);
         super::verify::gate(ctx, &checks, masker)?;
     }
     // The k8s gate: after plan and verify, before the first write (and so before any smoke

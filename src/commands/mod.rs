@@ -159,6 +159,9 @@ pub struct Planned {
     pub local: Local,
     pub aws: Aws,
     pub plan: Plan,
+    /// What verify's checks read, when the preflight asked for them: read beside the plan's
+    /// own reads, checked against the plan by `verify::of_plan`.
+    pub facts: Option<crate::verify::Facts>,
 }
 
 /// What a plan also checks before it is used.
@@ -167,8 +170,10 @@ pub enum Preflight {
     /// Reads only what the plan shows.
     None,
     /// `plan` and `deploy`: the image must exist (read-only), checked beside the live reads,
-    /// so that a PR's plan catches a tag that was never pushed.
-    Image,
+    /// so that a PR's plan catches a tag that was never pushed; with `verify` (and unless
+    /// `[verify] before_deploy = false`), verify's reads run beside them too: the gate of
+    /// `deploy`, the notes of `plan`.
+    Image { verify: bool },
 }
 
 async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
@@ -180,32 +185,94 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
         )
         .await?;
     let families: Vec<String> = local.rendered.iter().map(|r| r.family.clone()).collect();
-    let (state, earlier_ids) = match preflight {
-        Preflight::None => (live::read(&aws, &local.config, &families).await?, None),
-        Preflight::Image => {
-            // Three budgets side by side: the targets (EventBridge, Scheduler); the families,
-            // the image (ECR) and, when the new release's number needs them, older revisions
-            // (ECS).
+    let (state, earlier_ids, facts) = match preflight {
+        Preflight::None => (
+            live::read(&aws, &local.config, &families).await?,
+            None,
+            None,
+        ),
+        Preflight::Image { verify } => {
+            let verify = verify && local.config.config.verify.before_deploy;
+            // Budgets side by side: the targets (EventBridge, Scheduler), then verify's reads
+            // of their roles and networks; the families, the image (ECR), then verify's reads
+            // of what the families that will register use, and, when the new release's
+            // number needs them, older revisions (ECS). Nothing waits on verify but the plan
+            // at the very end.
             let tag = local.release.tag.clone();
+            let rendered = &local.rendered;
+            let region = aws.region.clone();
+            let aws = &aws;
             let numbering = async {
                 let (newest, image) = futures::future::try_join(
-                    live::describe_families(&aws, &families),
-                    crate::apply::preflight(&aws, &local.release),
+                    live::describe_families(aws, &families),
+                    crate::apply::preflight(aws, &local.release),
                 )
                 .await?;
-                let ids = match image.pushed_at {
-                    Some(pushed_at) if needs_older_revisions(&newest, &tag, pushed_at) => {
-                        Some(release_ids_since(&aws, &families, pushed_at).await?)
-                    }
-                    _ => None,
+                let older = async {
+                    let ids = match image.pushed_at {
+                        Some(pushed_at) if needs_older_revisions(&newest, &tag, pushed_at) => {
+                            Some(release_ids_since(aws, &families, pushed_at).await?)
+                        }
+                        _ => None,
+                    };
+                    Ok::<_, crate::error::Error>(ids)
                 };
-                Ok::<_, crate::error::Error>((newest, image, ids))
+                let family_facts = async {
+                    if !verify {
+                        return Ok(crate::verify::Facts::default());
+                    }
+                    let registering = rendered
+                        .iter()
+                        .filter(|r| {
+                            crate::plan::registers(
+                                r,
+                                newest.get(&r.family).and_then(Option::as_ref),
+                            )
+                        })
+                        .map(|r| (r.family.as_str(), &r.body))
+                        .collect();
+                    crate::verify::gather::gather(
+                        aws,
+                        &crate::verify::Scope {
+                            families: registering,
+                            targets: Vec::new(),
+                            bodies: BTreeMap::new(),
+                            region: region.clone(),
+                        },
+                    )
+                    .await
+                };
+                let (ids, family_facts) = futures::future::try_join(older, family_facts).await?;
+                Ok::<_, crate::error::Error>((newest, image, ids, family_facts))
             };
-            let ((newest, image, ids), targets) = futures::future::try_join(
-                numbering,
-                live::read_targets(&aws, &local.config, &families),
-            )
-            .await?;
+            let targets = async {
+                let targets = live::read_targets(aws, &local.config, &families).await?;
+                let facts = if verify {
+                    // Every target of ours: which of them repoint is known only with the plan.
+                    let specs = targets
+                        .targets
+                        .iter()
+                        .map(|t| {
+                            crate::verify::TargetSpec::of(&t.at, &t.raw, &t.task_definition.family)
+                        })
+                        .collect();
+                    crate::verify::gather::gather(
+                        aws,
+                        &crate::verify::Scope {
+                            families: Vec::new(),
+                            targets: specs,
+                            bodies: BTreeMap::new(),
+                            region: region.clone(),
+                        },
+                    )
+                    .await?
+                } else {
+                    crate::verify::Facts::default()
+                };
+                Ok::<_, crate::error::Error>((targets, facts))
+            };
+            let ((newest, image, ids, family_facts), (targets, target_facts)) =
+                futures::future::try_join(numbering, targets).await?;
             if local.release.digest.is_none() {
                 local.release.digest = image.digest;
             }
@@ -213,7 +280,8 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
                 families: newest,
                 ..targets
             };
-            (state, ids)
+            let facts = verify.then(|| family_facts.merge(target_facts));
+            (state, ids, facts)
         }
     };
     report_skipped(ctx, &state);
@@ -228,7 +296,12 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
         plan.release.id =
             crate::history::next_release_id(&plan.release.tag, ids.iter().map(String::as_str));
     }
-    Ok(Planned { local, aws, plan })
+    Ok(Planned {
+        local,
+        aws,
+        plan,
+        facts,
+    })
 }
 
 /// The plan numbers a new release from the tags of each family's newest revision. When the

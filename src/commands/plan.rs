@@ -7,15 +7,15 @@ use crate::github;
 use crate::report;
 
 pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<ExitCode> {
-    let planned = ctx.plan(Preflight::Image).await?;
+    let planned = ctx.plan(Preflight::Image { verify: true }).await?;
     let plan = &planned.plan;
     let masker = &planned.local.masker;
-    // The checks deploy will run before writing; shown only when one is not `ok`, so a
-    // clean plan reads as before.
-    let checks = if planned.local.config.config.verify.before_deploy {
-        super::verify::of_plan(&planned.aws, plan).await?.notes()
-    } else {
-        crate::verify::Report::default()
+    // The checks deploy will run before writing (read beside the plan's reads unless
+    // `[verify] before_deploy = false`); shown only when one is not `ok`, so a clean plan
+    // reads as before.
+    let checks = match &planned.facts {
+        Some(facts) => super::verify::of_plan(&planned.aws, plan, facts).notes(),
+        None => crate::verify::Report::default(),
     };
     let k8s = k8s_looks(ctx, &planned).await;
     let k8s_text = |markdown: bool| {

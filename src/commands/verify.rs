@@ -78,7 +78,8 @@ pub fn gate(ctx: &Context<'_>, checks: &Report, masker: &crate::secrets::Masker)
 
 /// The checks of what `plan` changes: the families it registers and the targets it
 /// repoints (with the task definitions they will run). What deploy runs before writing.
-pub async fn of_plan(aws: &Aws, plan: &Plan) -> Result<Report> {
+/// `facts` are what was read beside the plan's own reads (`Preflight::Image { verify }`).
+pub fn of_plan(aws: &Aws, plan: &Plan, facts: &verify::Facts) -> Report {
     let bodies: BTreeMap<&str, &serde_json::Value> = plan
         .families
         .iter()
@@ -100,5 +101,5 @@ pub async fn of_plan(aws: &Aws, plan: &Plan) -> Result<Report> {
         bodies,
         region: aws.region.clone(),
     };
-    verify::verify(aws, &scope).await
+    verify::check(&scope, facts)
 }

@@ -312,6 +312,21 @@ impl Facts {
     pub fn in_vpc(items: Vec<InVpc>) -> BTreeMap<String, String> {
         items.into_iter().map(|i| (i.id, i.vpc)).collect()
     }
+
+    /// What two gathers read (the families' and the targets'), as one. A key both read is
+    /// the same fact; `other`'s network reads win where only it made them.
+    pub fn merge(mut self, other: Facts) -> Facts {
+        self.roles.extend(other.roles);
+        self.images.extend(other.images);
+        self.parameters.extend(other.parameters);
+        self.secrets.extend(other.secrets);
+        self.log_groups.extend(other.log_groups);
+        self.subnets = other.subnets.or(self.subnets);
+        self.security_groups = other.security_groups.or(self.security_groups);
+        self.routes.extend(other.routes);
+        self.endpoints.extend(other.endpoints);
+        self
+    }
 }
 
 /// Every check of every family and target in `scope`, in report order.

@@ -70,7 +70,12 @@ fn bad_input_names_the_culprit_and_writes_nothing() {
         "hourly",
         "default",
         aws_sdk_eventbridge::types::RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &td_arn("web", 2))],
+        vec![ecs_target(
+            &w.aws.net,
+            "batch",
+            &w.cluster,
+            &td_arn("web", 2),
+        )],
     );
 
     let manifests = ManifestRepo::new();
@@ -211,7 +216,12 @@ fn typos_in_templates_are_silently_dropped() {
     w.hourly_web_job();
     let app = App::new(&config("batch", ""), &["web"]);
     let typos = template(|t| {
-        t.replace("\"memory\": \"512\"", "\"memoryy\": \"512\"")
+        // The template's own logConfiguration makes way for the broken ones below.
+        t.replace(
+            ",\n      \"logConfiguration\": {\n        \"logDriver\": \"awslogs\",\n        \"options\": {\"awslogs-group\": \"/ecs/jobs\", \"awslogs-region\": \"us-east-1\", \"awslogs-stream-prefix\": \"web\"}\n      }",
+            "",
+        )
+        .replace("\"memory\": \"512\"", "\"memoryy\": \"512\"")
             .replace("\"cpu\": \"0.25 vCPU\"", "\"cpu\": 256")
             .replace("\"awsvpc\"", "\"awsvpcc\"")
             .replace(

@@ -11,11 +11,11 @@ fn iam_policy_is_scoped_to_what_the_config_and_account_name() {
         .schedule("default", "export", &w.cluster, &td_arn("web", 1));
     let app = App::new(&config("batch", ""), &[]);
     let template = APP_TEMPLATE.replace("FAMILY", "web").replace(
-        "\"cpu\"",
-        &format!("\"taskRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/web-task\", \"executionRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/ecs-exec\", \"cpu\""),
+        &format!("\"executionRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/jobs-exec\""),
+        &format!("\"taskRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/web-task\", \"executionRoleArn\": \"arn:aws:iam::{ACCOUNT}:role/ecs-exec\""),
     ).replace(
-        "\"environment\"",
-        &format!("\"secrets\": [{{\"name\": \"DB\", \"valueFrom\": \"/web/db:2\"}}, {{\"name\": \"API\", \"valueFrom\": \"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:api-AbCdEf:token::\"}}], \"environment\""),
+        r#""secrets": [{"name": "DATABASE_URL", "valueFrom": "/jobs/db"}]"#,
+        &format!("\"secrets\": [{{\"name\": \"DB\", \"valueFrom\": \"/web/db:2\"}}, {{\"name\": \"API\", \"valueFrom\": \"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:api-AbCdEf:token::\"}}]"),
     );
     app.write("taskdefs/web.json", &template);
     w.proxy.clear();

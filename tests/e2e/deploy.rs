@@ -15,7 +15,7 @@ fn deploy_changes_only_the_task_definition_of_every_target_field() {
         "nightly",
         "default",
         RuleState::Enabled,
-        vec![full_target(&w.cluster, &old)],
+        vec![full_target(&w.aws.net, &w.cluster, &old)],
     );
     let before = w.aws.targets("nightly", "default");
 
@@ -51,13 +51,16 @@ fn targets_that_are_not_ours_are_left_alone() {
     w.aws.put_targets(
         "hourly",
         "default",
-        vec![ecs_target("batch", &w.cluster, &web), sqs.clone()],
+        vec![
+            ecs_target(&w.aws.net, "batch", &w.cluster, &web),
+            sqs.clone(),
+        ],
     );
     w.aws.rule(
         "paused",
         "default",
         RuleState::Disabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &web)],
     );
     let floating = web
         .rsplit_once(':')
@@ -67,7 +70,7 @@ fn targets_that_are_not_ours_are_left_alone() {
         "floating",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &floating)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &floating)],
     );
 
     // Not ours: other cluster, family without template, excluded rule, other bus.
@@ -75,25 +78,25 @@ fn targets_that_are_not_ours_are_left_alone() {
         "other-cluster",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("x", &other_cluster, &web)],
+        vec![ecs_target(&w.aws.net, "x", &other_cluster, &web)],
     );
     w.aws.rule(
         "api-job",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("x", &w.cluster, &api)],
+        vec![ecs_target(&w.aws.net, "x", &w.cluster, &api)],
     );
     w.aws.rule(
         "legacy-cleanup",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("x", &w.cluster, &web)],
+        vec![ecs_target(&w.aws.net, "x", &w.cluster, &web)],
     );
     w.aws.rule(
         "on-data-bus",
         "data",
         RuleState::Enabled,
-        vec![ecs_target("x", &w.cluster, &web)],
+        vec![ecs_target(&w.aws.net, "x", &w.cluster, &web)],
     );
 
     let untouched = |w: &World| {
@@ -393,12 +396,12 @@ fn plan_shows_a_disabled_rule_and_schedule() {
         "paused",
         "default",
         RuleState::Disabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &web)],
     );
     w.aws.schedule_group("jobs");
     w.aws.create_schedule(
         "export",
-        &full_schedule("jobs", &w.cluster, &web, "DISABLED"),
+        &full_schedule(&w.aws.net, "jobs", &w.cluster, &web, "DISABLED"),
     );
     let app = App::new(
         &format!("{}\n[schedules]\ngroups = [\"jobs\"]\n", tag_config()),

@@ -7,11 +7,13 @@ use crate::common::proxy::Reply;
 use crate::common::scenario::{fail, fail_every_request, in_batches};
 use crate::common::*;
 use aws_sdk_eventbridge::types::{RuleState, Target};
+use serde_json::Value;
 
 const RULES: [&str; 3] = ["a-hourly", "b-nightly", "c-both"];
 
 /// Families `web` and `report` at revision 1; rule `a-hourly` with every target field set,
-/// `b-nightly`, and `c-both` with two targets of ours and an SQS target.
+/// `b-nightly`, and `c-both` with two targets of ours and an SQS target; Scheduler schedule
+/// `jobs/export` (every field set) on `report`.
 fn fault_world() -> (World, App) {
     let w = World::new();
     let web = w.aws.register("web", "v1");
@@ -20,13 +22,13 @@ fn fault_world() -> (World, App) {
         "a-hourly",
         "default",
         RuleState::Enabled,
-        vec![full_target(&w.cluster, &web)],
+        vec![full_target(&w.aws.net, &w.cluster, &web)],
     );
     w.aws.rule(
         "b-nightly",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &report)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &report)],
     );
     let sqs = sqs_target();
     w.aws.rule(
@@ -34,13 +36,45 @@ fn fault_world() -> (World, App) {
         "default",
         RuleState::Enabled,
         vec![
-            ecs_target("web", &w.cluster, &web),
-            ecs_target("report", &w.cluster, &report),
+            ecs_target(&w.aws.net, "web", &w.cluster, &web),
+            ecs_target(&w.aws.net, "report", &w.cluster, &report),
             sqs,
         ],
     );
-    let app = App::new(&config("batch", ""), &["web", "report"]);
+    w.aws.schedule_group("jobs");
+    w.aws.create_schedule(
+        "export",
+        &full_schedule(&w.aws.net, "jobs", &w.cluster, &report, "ENABLED"),
+    );
+    let app = App::new(
+        &format!(
+            "{}\n[schedules]\ngroups = [\"jobs\"]\n",
+            config("batch", "")
+        ),
+        &["web", "report"],
+    );
     (w, app)
+}
+
+/// Schedule `jobs/export` as GetSchedule returns it, without what changes on every write.
+fn schedule(w: &World) -> Value {
+    let mut s = w.aws.schedule_json("jobs", "export");
+    if let Some(fields) = s.as_object_mut() {
+        fields.remove("LastModificationDate");
+    }
+    s
+}
+
+fn schedule_arn(s: &Value) -> String {
+    s.pointer("/Target/EcsParameters/TaskDefinitionArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Every target of every rule, and the schedule, read from moto directly.
+fn state(w: &World) -> (Vec<(String, Target)>, Value) {
+    (snapshot(w), schedule(w))
 }
 
 /// Every target of every rule, read from moto directly.
@@ -64,7 +98,8 @@ fn arn_of(t: &Target) -> Option<String> {
 /// After a failed run: no field lost, nothing on an INACTIVE revision, and every target on
 /// the old release or every one on the new — unless the message names each target on the
 /// new one.
-fn assert_consistent(w: &World, before: &[(String, Target)], run: &Run, context: &str) {
+fn assert_consistent(w: &World, before: &(Vec<(String, Target)>, Value), run: &Run, context: &str) {
+    let (before, schedule_before) = before;
     let now = snapshot(w);
     assert_eq!(now.len(), before.len(), "{context}: a target disappeared");
     let mut on_new = Vec::new();
@@ -87,12 +122,37 @@ fn assert_consistent(w: &World, before: &[(String, Target)], run: &Run, context:
             }
         }
     }
-    let ours = before.iter().filter(|(_, t)| arn_of(t).is_some()).count();
+    // The schedule: every field as it was but the revision, which is ACTIVE.
+    let schedule_now = schedule(w);
+    let arn = schedule_arn(&schedule_now);
+    let mut expected = schedule_before.clone();
+    if let Some(slot) = expected.pointer_mut("/Target/EcsParameters/TaskDefinitionArn") {
+        *slot = Value::String(arn.clone());
+    }
+    assert_eq!(
+        expected, schedule_now,
+        "{context}: a field of the schedule changed"
+    );
+    assert_eq!(
+        w.aws.status_of(&arn),
+        "ACTIVE",
+        "{context}: schedule on {arn}"
+    );
+    if arn.ends_with(":2") {
+        on_new.push(("jobs/export".to_string(), String::new()));
+    } else {
+        assert!(arn.ends_with(":1"), "{context}: schedule on {arn}");
+    }
+    let ours = before.iter().filter(|(_, t)| arn_of(t).is_some()).count() + 1;
     if !on_new.is_empty() && on_new.len() != ours {
         for (rule, id) in &on_new {
+            let named = if id.is_empty() {
+                format!("schedule {rule}")
+            } else {
+                format!("rule {rule} (bus default) target {id}")
+            };
             assert!(
-                run.stderr
-                    .contains(&format!("rule {rule} (bus default) target {id}")),
+                run.stderr.contains(&named),
                 "{context}: mixed state, but the message does not name {rule}/{id}:\n{}",
                 run.stderr
             );
@@ -111,6 +171,11 @@ fn assert_converged(w: &World, app: &App, context: &str) {
             );
         }
     }
+    let arn = schedule_arn(&schedule(w));
+    assert!(
+        arn.ends_with(":2"),
+        "{context}: schedule on {arn} after re-run"
+    );
     for family in ["web", "report"] {
         assert_eq!(
             w.aws.revisions(family).len(),
@@ -170,7 +235,7 @@ fn sweep(reply: Reply) -> Vec<i32> {
 /// healed a re-run converges. Returns its exit code.
 fn deploy_with_a_fault_from(k: usize, total: usize, reply: Reply) -> i32 {
     let (w, app) = fault_world();
-    let before = snapshot(&w);
+    let before = state(&w);
     w.proxy.inject(fail_every_request().after(k).with(reply));
     let run = app.run_env(
         &w.proxy.url,

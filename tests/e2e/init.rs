@@ -28,6 +28,8 @@ fn register_report(w: &World) -> String {
                 .ecs
                 .register_task_definition()
                 .family("report")
+                // Pulls its image from ECR on Fargate: the execution role deploy's gate wants.
+                .execution_role_arn(world::role_arn(world::EXEC_ROLE))
                 .network_mode(NetworkMode::Awsvpc)
                 .requires_compatibilities(Compatibility::Fargate)
                 .cpu("256")
@@ -53,7 +55,12 @@ fn init_writes_templates_that_plan_as_unchanged() {
         "nightly-report",
         "jobs",
         RuleState::Enabled,
-        vec![ecs_target("report", &w.cluster, &td_arn("report", 1))],
+        vec![ecs_target(
+            &w.aws.net,
+            "report",
+            &w.cluster,
+            &td_arn("report", 1),
+        )],
     );
     w.aws
         .schedule("data", "export", &w.cluster, &td_arn("web", 1));
@@ -64,7 +71,7 @@ fn init_writes_templates_that_plan_as_unchanged() {
         "api-sync",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("sync", &other, &api)],
+        vec![ecs_target(&w.aws.net, "sync", &other, &api)],
     );
 
     let app = App::empty();
@@ -143,9 +150,9 @@ fn init_writes_templates_that_plan_as_unchanged() {
     )
     .ok();
 
-    // And the next release moves every job: both rules and the schedule. (This world's
-    // roles and networks are fictitious, which verify rightly fails: tests/e2e/verify.rs.)
-    let deploy = w.run(&app, &["deploy", "--tag", "v2", "--no-verify"]).ok();
+    // And the next release moves every job: both rules and the schedule, through deploy's
+    // verify gate (the templates init wrote run with the world's roles and networks).
+    let deploy = w.run(&app, &["deploy", "--tag", "v2"]).ok();
     assert!(deploy.stdout.contains("3 targets"), "{}", deploy.stdout);
     assert_eq!(
         w.aws.task_definition_of("nightly-report", "jobs", "report"),
@@ -295,7 +302,7 @@ fn init_warns_about_plaintext_secrets_without_printing_them() {
         "hourly",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &arn)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &arn)],
     );
     let app = App::empty();
     let run = w

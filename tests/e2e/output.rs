@@ -121,7 +121,7 @@ fn seeded_for_output() -> World {
             rule,
             "default",
             RuleState::Enabled,
-            vec![ecs_target("t", &w.cluster, &arns[i % 3])],
+            vec![ecs_target(&w.aws.net, "t", &w.cluster, &arns[i % 3])],
         );
     }
     w.aws.rule(
@@ -129,8 +129,8 @@ fn seeded_for_output() -> World {
         "default",
         RuleState::Enabled,
         vec![
-            ecs_target("a", &w.cluster, &arns[0]),
-            ecs_target("b", &w.cluster, &arns[1]),
+            ecs_target(&w.aws.net, "a", &w.cluster, &arns[0]),
+            ecs_target(&w.aws.net, "b", &w.cluster, &arns[1]),
         ],
     );
     w.aws.schedule("default", "nightly", &w.cluster, &arns[2]);

@@ -18,7 +18,12 @@ fn many_jobs(w: &World, families: usize, rules: usize) -> (App, Vec<String>) {
             rule,
             "default",
             RuleState::Enabled,
-            vec![ecs_target("batch", &w.cluster, &arns[r % families])],
+            vec![ecs_target(
+                &w.aws.net,
+                "batch",
+                &w.cluster,
+                &arns[r % families],
+            )],
         );
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();

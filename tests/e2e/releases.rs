@@ -17,13 +17,13 @@ pub(crate) fn two_family_world() -> (World, App) {
         "hourly",
         "default",
         RuleState::Enabled,
-        vec![full_target(&w.cluster, &web)],
+        vec![full_target(&w.aws.net, &w.cluster, &web)],
     );
     w.aws.rule(
         "nightly",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &report)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &report)],
     );
     let app = App::new(&config("batch", ""), &["web", "report"]);
     (w, app)
@@ -183,13 +183,13 @@ fn a_family_a_release_did_not_change_keeps_its_earlier_revision() {
         "hourly",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &web)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &web)],
     );
     w.aws.rule(
         "cleanup",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("batch", &w.cluster, &cleanup)],
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &cleanup)],
     );
     let on = |w: &World| {
         (
@@ -285,7 +285,7 @@ fn prune_keeps_every_revision_in_use_anywhere() {
         "reports",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("x", &analytics, &web1)],
+        vec![ecs_target(&w.aws.net, "x", &analytics, &web1)],
     );
     let app = App::new(
         &format!(
@@ -300,7 +300,7 @@ fn prune_keeps_every_revision_in_use_anywhere() {
         "legacy-export",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("x", &w.cluster, &td_arn("web", 2))],
+        vec![ecs_target(&w.aws.net, "x", &w.cluster, &td_arn("web", 2))],
     );
     w.run(&app, &["deploy", "--tag", "v3"]).ok();
     w.run(&app, &["deploy", "--tag", "v4"]).ok();
@@ -313,7 +313,7 @@ fn prune_keeps_every_revision_in_use_anywhere() {
         "nightly",
         "ops",
         RuleState::Enabled,
-        vec![ecs_target("x", &w.cluster, &td_arn("web", 5))],
+        vec![ecs_target(&w.aws.net, "x", &w.cluster, &td_arn("web", 5))],
     );
     w.run(&app, &["deploy", "--tag", "v6"]).ok();
 
@@ -401,27 +401,27 @@ fn status_and_history_json_carry_what_the_human_form_says() {
         "by-hand",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("t", &w.cluster, &td_arn("web", 2))],
+        vec![ecs_target(&w.aws.net, "t", &w.cluster, &td_arn("web", 2))],
     );
     let family_only = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/report");
     w.aws.rule(
         "floating",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("t", &w.cluster, &family_only)],
+        vec![ecs_target(&w.aws.net, "t", &w.cluster, &family_only)],
     );
     w.aws.rule(
         "gone",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("t", &w.cluster, &td_arn("web", 99))],
+        vec![ecs_target(&w.aws.net, "t", &w.cluster, &td_arn("web", 99))],
     );
     let api = w.aws.register("api", "v1");
     w.aws.rule(
         "api-job",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("t", &w.cluster, &api)],
+        vec![ecs_target(&w.aws.net, "t", &w.cluster, &api)],
     );
 
     let status_run = w.run(&app, &["status", "--format", "json"]).ok();

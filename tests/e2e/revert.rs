@@ -16,7 +16,7 @@ fn failing_deploy(reply: Reply) -> (World, String, String) {
             rule,
             "default",
             RuleState::Enabled,
-            vec![full_target(&w.cluster, &web)],
+            vec![full_target(&w.aws.net, &w.cluster, &web)],
         );
     }
     w.proxy
@@ -45,7 +45,7 @@ fn failed_entry_count_reverts_every_repointed_target() {
         );
         assert_eq!(
             w.aws.targets(rule, "default")[0],
-            full_target(&w.cluster, &web)
+            full_target(&w.aws.net, &w.cluster, &web)
         );
     }
 }
@@ -84,7 +84,7 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
             rule,
             "default",
             RuleState::Enabled,
-            vec![full_target(&w.cluster, &web)],
+            vec![full_target(&w.aws.net, &w.cluster, &web)],
         );
     }
     // The plan reads b-second once; the re-read right before writing sees another deploy's
@@ -119,7 +119,7 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
     for rule in ["a-first", "b-second"] {
         assert_eq!(
             w.aws.targets(rule, "default")[0],
-            full_target(&w.cluster, &web),
+            full_target(&w.aws.net, &w.cluster, &web),
             "{rule}"
         );
     }

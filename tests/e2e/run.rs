@@ -60,7 +60,7 @@ fn nightly(w: &World) -> String {
         "nightly",
         "default",
         aws_sdk_eventbridge::types::RuleState::Enabled,
-        vec![full_target(&w.cluster, &td)],
+        vec![full_target(&w.aws.net, &w.cluster, &td)],
     );
     td
 }
@@ -154,8 +154,10 @@ fn a_schedule_runs_with_its_target_fields_and_no_wait_prints_the_task() {
     let w = World::new();
     let td = register_report(&w);
     w.aws.schedule_group("jobs");
-    w.aws
-        .create_schedule("export", &full_schedule("jobs", &w.cluster, &td, "ENABLED"));
+    w.aws.create_schedule(
+        "export",
+        &full_schedule(&w.aws.net, "jobs", &w.cluster, &td, "ENABLED"),
+    );
     let app = app(&w, "\n[schedules]\ngroups = [\"jobs\"]\n");
     w.proxy.script_task(Script::exits("app", 0));
     let run = w.run(&app, &["run", "jobs/export", "--no-wait"]).ok();

@@ -36,7 +36,13 @@ fn rule_and_full_schedule(w: &World) -> Value {
     w.aws.schedule_group("jobs");
     w.aws.create_schedule(
         "export",
-        &full_schedule("jobs", &w.cluster, &td_arn("web", 1), "DISABLED"),
+        &full_schedule(
+            &w.aws.net,
+            "jobs",
+            &w.cluster,
+            &td_arn("web", 1),
+            "DISABLED",
+        ),
     );
     w.aws.schedule_json("jobs", "export")
 }

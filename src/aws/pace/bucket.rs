@@ -4,7 +4,12 @@ use std::time::Duration;
 
 use super::Quota;
 
-/// Halve the rate on a throttle…
+/// Halve the rate on a throttle that repeats: one sent after an earlier throttle came back,
+/// within this many seconds of it (someone else is spending the budget). A lone throttle
+/// only empties the bucket: AWS just said its bucket is empty, and ours refills at the same
+/// rate, so the next call waits about one token…
+pub(super) const REPEAT_WINDOW: f64 = 3.0;
+/// …halve the rate…
 const DECREASE: f64 = 0.5;
 /// …at most once per this many seconds (calls already in flight when the budget ran out
 /// come back throttled together: one overload, one decrease)…
@@ -35,6 +40,8 @@ pub struct Bucket {
     /// Seconds (on the caller's clock) when `tokens` and `rate` were last brought up to date.
     updated: f64,
     last_decrease: Option<f64>,
+    /// When the last throttle came back.
+    last_throttle: Option<f64>,
 }
 
 impl Bucket {
@@ -46,6 +53,7 @@ impl Bucket {
             tokens: quota.burst,
             updated: now,
             last_decrease: None,
+            last_throttle: None,
         }
     }
 
@@ -85,14 +93,23 @@ impl Bucket {
         }
     }
 
-    /// AWS answered a call of this group with a throttle: the burst is gone, and the rate
-    /// halves (once per cooldown, down to the floor).
-    pub fn throttled(&mut self, now: f64) {
+    /// AWS answered a call of this group, sent at `sent`, with a throttle at `now`: its
+    /// bucket is empty, so ours is emptied too. The rate halves (once per cooldown, down to
+    /// the floor) only when the throttle repeats: the call was sent after an earlier throttle
+    /// came back, within [`REPEAT_WINDOW`] of it. Calls that were in flight together when the
+    /// budget ran out are one overload; a lone throttle costs about one token, not a halved
+    /// rate that takes seconds to win back.
+    pub fn throttled(&mut self, now: f64, sent: f64) {
         self.advance(now);
         self.tokens = self.tokens.min(0.0);
-        if self
-            .last_decrease
-            .is_none_or(|t| now - t >= DECREASE_COOLDOWN)
+        let repeated = self
+            .last_throttle
+            .is_some_and(|t| sent > t && now - t <= REPEAT_WINDOW);
+        self.last_throttle = Some(self.last_throttle.map_or(now, |t| t.max(now)));
+        if repeated
+            && self
+                .last_decrease
+                .is_none_or(|t| now - t >= DECREASE_COOLDOWN)
         {
             let floor = (self.quota.rate * FLOOR).max(self.quota.rate.min(1.0));
             self.rate = (self.rate * DECREASE).max(floor);

@@ -12,6 +12,7 @@ pub struct App {
 
 pub const APP_TEMPLATE: &str = r#"{
   "family": "FAMILY",
+  "executionRoleArn": "arn:aws:iam::123456789012:role/jobs-exec",
   "networkMode": "awsvpc",
   "requiresCompatibilities": ["FARGATE"],
   "cpu": "0.25 vCPU",
@@ -20,7 +21,12 @@ pub const APP_TEMPLATE: &str = r#"{
     {
       "name": "app",
       "image": "{{ image }}",
-      "environment": [{"name": "RELEASE", "value": "{{ release }}"}]
+      "environment": [{"name": "RELEASE", "value": "{{ release }}"}],
+      "secrets": [{"name": "DATABASE_URL", "valueFrom": "/jobs/db"}],
+      "logConfiguration": {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "/ecs/jobs", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "FAMILY"}
+      }
     }
   ],
   "tags": [{"key": "team", "value": "batch"}]
@@ -149,11 +155,8 @@ impl Run {
     }
 }
 
-/// The suite's config. Its worlds run fictitious networks and roles (targets without
-/// subnets, templates without execution roles), which `verify` rightly fails, so deploy's
-/// verify gate is off here; tests/e2e/verify.rs runs it against worlds that are sound.
+/// The suite's config: deploy's verify gate is on, as users run it (the world seeds what
+/// the template and targets need; tests/e2e/verify/ turns the gate off to test the switch).
 pub fn config(cluster: &str, manifest: &str) -> String {
-    format!(
-        "cluster = \"{cluster}\"\n\n[manifest]\nimage = \"{IMAGE}\"\n{manifest}\n\n[verify]\nbefore_deploy = false\n"
-    )
+    format!("cluster = \"{cluster}\"\n\n[manifest]\nimage = \"{IMAGE}\"\n{manifest}\n")
 }

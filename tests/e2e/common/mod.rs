@@ -14,14 +14,16 @@ mod git;
 mod moto;
 pub mod proxy;
 pub mod scenario;
+pub mod seed;
 pub mod tasks;
-mod world;
+pub mod world;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use app::{APP_TEMPLATE, App, Run, config};
 pub use aws::{ecs_target, full_schedule, full_target, sqs_target, td_arn};
 pub use git::ManifestRepo;
+pub use seed::Seed;
 pub use world::World;
 
 pub const ACCOUNT: &str = "123456789012";

@@ -7,6 +7,7 @@ mod schedules;
 
 use aws_sdk_ecs::types::KeyValuePair;
 
+use super::world::{EXEC_ROLE, LOG_GROUP, Network, PARAMETER, role_arn};
 use super::{ACCOUNT, IMAGE, REGION};
 
 pub use rules::{ecs_target, full_target, sqs_target};
@@ -31,6 +32,8 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// Where the world's targets run (empty until the world seeds it).
+    pub net: Network,
     endpoint: String,
 }
 
@@ -46,15 +49,25 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
+            net: Network::default(),
             endpoint: endpoint.to_string(),
             rt,
         }
     }
 
+    /// A cluster with the FARGATE and FARGATE_SPOT capacity providers (targets may name
+    /// either in their strategy).
     pub fn create_cluster(&self, name: &str) -> String {
         let out = self
             .rt
-            .block_on(self.ecs.create_cluster().cluster_name(name).send())
+            .block_on(
+                self.ecs
+                    .create_cluster()
+                    .cluster_name(name)
+                    .capacity_providers("FARGATE")
+                    .capacity_providers("FARGATE_SPOT")
+                    .send(),
+            )
             .expect("create cluster");
         out.cluster()
             .and_then(|c| c.cluster_arn())
@@ -86,6 +99,22 @@ impl Aws {
             .image(format!("{IMAGE}:{tag}"))
             .essential(true)
             .environment(KeyValuePair::builder().name("RELEASE").value(tag).build())
+            .secrets(
+                aws_sdk_ecs::types::Secret::builder()
+                    .name("DATABASE_URL")
+                    .value_from(PARAMETER)
+                    .build()
+                    .expect("secret"),
+            )
+            .log_configuration(
+                aws_sdk_ecs::types::LogConfiguration::builder()
+                    .log_driver(aws_sdk_ecs::types::LogDriver::Awslogs)
+                    .options("awslogs-group", LOG_GROUP)
+                    .options("awslogs-region", REGION)
+                    .options("awslogs-stream-prefix", family)
+                    .build()
+                    .expect("log configuration"),
+            )
             .build();
         let out = self
             .rt
@@ -93,6 +122,7 @@ impl Aws {
                 self.ecs
                     .register_task_definition()
                     .family(family)
+                    .execution_role_arn(role_arn(EXEC_ROLE))
                     .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
                     .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
                     .cpu("256")

@@ -7,6 +7,7 @@ use aws_sdk_eventbridge::types::{
 };
 
 use super::Aws;
+use crate::common::world::{Network, RULE_ROLE, role_arn};
 use crate::common::{ACCOUNT, REGION};
 
 impl Aws {
@@ -96,17 +97,18 @@ impl Aws {
     }
 }
 
-/// A minimal ECS target on `cluster`.
-pub fn ecs_target(id: &str, cluster: &str, task_definition: &str) -> Target {
+/// A minimal ECS target on `cluster`: Fargate in the world's private subnets.
+pub fn ecs_target(net: &Network, id: &str, cluster: &str, task_definition: &str) -> Target {
     Target::builder()
         .id(id)
         .arn(cluster)
-        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"))
+        .role_arn(role_arn(RULE_ROLE))
         .ecs_parameters(
             aws_sdk_eventbridge::types::EcsParameters::builder()
                 .task_definition_arn(task_definition)
                 .task_count(1)
                 .launch_type(aws_sdk_eventbridge::types::LaunchType::Fargate)
+                .network_configuration(awsvpc(net, AssignPublicIp::Disabled))
                 .build()
                 .expect("ecs parameters"),
         )
@@ -114,8 +116,22 @@ pub fn ecs_target(id: &str, cluster: &str, task_definition: &str) -> Target {
         .expect("target")
 }
 
+/// The world's subnets and security group.
+fn awsvpc(net: &Network, public_ip: AssignPublicIp) -> NetworkConfiguration {
+    NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .set_subnets(Some(net.subnets.clone()))
+                .security_groups(&net.security_group)
+                .assign_public_ip(public_ip)
+                .build()
+                .expect("vpc"),
+        )
+        .build()
+}
+
 /// Every field a target can carry, so that a deploy that drops one fails.
-pub fn full_target(cluster: &str, task_definition: &str) -> Target {
+pub fn full_target(net: &Network, cluster: &str, task_definition: &str) -> Target {
     let ecs = EcsParameters::builder()
         .task_definition_arn(task_definition)
         .task_count(2)
@@ -127,19 +143,8 @@ pub fn full_target(cluster: &str, task_definition: &str) -> Target {
                 .build()
                 .expect("strategy"),
         )
-        .network_configuration(
-            NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    AwsVpcConfiguration::builder()
-                        .subnets("subnet-0a1b2c3d")
-                        .subnets("subnet-4e5f6a7b")
-                        .security_groups("sg-0123abcd")
-                        .assign_public_ip(AssignPublicIp::Enabled)
-                        .build()
-                        .expect("vpc"),
-                )
-                .build(),
-        )
+        // ENABLED on a private subnet: the field survives as set, NAT still reaches ECR.
+        .network_configuration(awsvpc(net, AssignPublicIp::Enabled))
         .platform_version("1.4.0")
         .group("family:nightly")
         .propagate_tags(PropagateTags::TaskDefinition)
@@ -170,7 +175,7 @@ pub fn full_target(cluster: &str, task_definition: &str) -> Target {
     Target::builder()
         .id("nightly")
         .arn(cluster)
-        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"))
+        .role_arn(role_arn(RULE_ROLE))
         .input(r#"{"containerOverrides":[{"name":"app","command":["bin/rake","nightly"]}]}"#)
         .retry_policy(
             RetryPolicy::builder()

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Aws;
+use crate::common::world::{Network, SCHEDULE_ROLE, role_arn};
 use crate::common::{ACCOUNT, REGION};
 
 impl Aws {
@@ -83,8 +84,16 @@ impl Aws {
                 "FlexibleTimeWindow": {"Mode": "OFF"},
                 "Target": {
                     "Arn": cluster,
-                    "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/scheduler-ecs"),
-                    "EcsParameters": {"TaskDefinitionArn": task_definition}
+                    "RoleArn": role_arn(SCHEDULE_ROLE),
+                    "EcsParameters": {
+                        "TaskDefinitionArn": task_definition,
+                        "LaunchType": "FARGATE",
+                        "NetworkConfiguration": {"awsvpcConfiguration": {
+                            "Subnets": self.net.subnets,
+                            "SecurityGroups": [self.net.security_group],
+                            "AssignPublicIp": "DISABLED"
+                        }}
+                    }
                 }
             }),
         );
@@ -92,7 +101,13 @@ impl Aws {
 }
 
 /// A CreateSchedule body with every field UpdateSchedule would drop if not sent back.
-pub fn full_schedule(group: &str, cluster: &str, task_definition: &str, state: &str) -> Value {
+pub fn full_schedule(
+    net: &Network,
+    group: &str,
+    cluster: &str,
+    task_definition: &str,
+    state: &str,
+) -> Value {
     json!({
         "GroupName": group,
         "Description": "nightly export, owned by the data team",
@@ -106,7 +121,7 @@ pub fn full_schedule(group: &str, cluster: &str, task_definition: &str, state: &
         "ActionAfterCompletion": "NONE",
         "Target": {
             "Arn": cluster,
-            "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/scheduler-ecs"),
+            "RoleArn": role_arn(SCHEDULE_ROLE),
             "Input": r#"{"containerOverrides":[{"name":"app","command":["bin/rake","export"]}]}"#,
             "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 4},
             "DeadLetterConfig": {"Arn": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:export-dlq")},
@@ -115,8 +130,8 @@ pub fn full_schedule(group: &str, cluster: &str, task_definition: &str, state: &
                 "TaskCount": 2,
                 "CapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 1}],
                 "NetworkConfiguration": {"awsvpcConfiguration": {
-                    "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
-                    "SecurityGroups": ["sg-0123abcd"],
+                    "Subnets": net.subnets,
+                    "SecurityGroups": [net.security_group],
                     "AssignPublicIp": "ENABLED"
                 }},
                 "PlatformVersion": "1.4.0",
