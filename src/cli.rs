@@ -288,6 +288,11 @@ pub struct RunArgs {
     /// [default: the first essential container]
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+    /// The event a rule driven by an event pattern would match (a JSON file, as EventBridge
+    /// delivers events): its target's InputTransformer or InputPath is applied to it. A
+    /// scheduled rule's target gets the Scheduled Event EventBridge would send now
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
     /// Print the RunTask request (secrets masked) and start nothing
     #[arg(long)]
     pub dry_run: bool,

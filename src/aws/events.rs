@@ -219,6 +219,54 @@ pub async fn rule_states(
     .await
 }
 
+/// What `run` needs to know of a rule: its ARN and whether a schedule drives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInfo {
+    pub arn: String,
+    pub schedule_expression: Option<String>,
+}
+
+/// The rule `rule` on `bus`, read with ListRules (its name as the prefix) so that `run`
+/// needs no permission beyond the ones every command has. `None`: no such rule.
+pub async fn rule_info(
+    events: &Paced<aws_sdk_eventbridge::Client>,
+    bus: &str,
+    rule: &str,
+) -> Result<Option<RuleInfo>> {
+    let found: Vec<RuleInfo> = paginate(|token| async move {
+        let out = events
+            .call(Group::Eventbridge, "ListRules", || {
+                events
+                    .list_rules()
+                    .event_bus_name(bus)
+                    .name_prefix(rule)
+                    .limit(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(aws_error(
+                "ListRules",
+                format!("rule `{rule}` on bus `{bus}`"),
+            ))?;
+        let rules = out
+            .rules()
+            .iter()
+            .filter(|r| r.name() == Some(rule))
+            .map(|r| RuleInfo {
+                arn: r.arn().unwrap_or_default().to_string(),
+                schedule_expression: r
+                    .schedule_expression()
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string),
+            })
+            .collect();
+        Ok((rules, out.next_token().map(str::to_string)))
+    })
+    .await?;
+    Ok(found.into_iter().next())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     let mut smoke_names = config.config.smoke.clone();
     smoke_names.extend(args.smoke.iter().cloned());
     let smokes = crate::run::smoke::resolve(&smoke_names, plan, &config.config.cluster)?;
+    crate::run::smoke::check_inputs(&planned.aws, &smokes).await?;
     if ctx.format == Format::Human && !ctx.cli.quiet {
         // The plan is what the log reader needs first; the outcome follows.
         crate::progress::print(&report::plan(plan, Format::Human, ctx.style, masker));

@@ -22,6 +22,7 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
     let progress = &ctx.progress;
     let config = LoadedConfig::load(cli.config.as_deref())?;
     let overrides = overrides(args)?;
+    let event = args.event.as_deref().map(runner::read_event).transpose()?;
     let timeout =
         runner::parse_duration(&args.timeout).map_err(|e| Error::new(format!("--timeout {e}")))?;
     let aws = ctx
@@ -31,6 +32,11 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
     let candidates = candidates(&aws, &config, &cluster).await?;
     let chosen = find::resolve(&args.name, args.target.as_deref(), &candidates, &cluster)?;
     let what = chosen.at.describe();
+    if event.is_some() && matches!(chosen.at.owner, crate::model::Owner::Schedule { .. }) {
+        return Err(Error::new(format!(
+            "--event: {what} is a schedule; Scheduler sends its target no event"
+        )));
+    }
     let pointer = chosen.at.owner.task_definition_pointer();
     let arn = chosen
         .slot
@@ -55,9 +61,13 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<ExitCode> {
         Error::new(format!("{what}: task definition {wanted} does not exist"))
             .hint("`jobdeploy status` shows targets on missing revisions; `jobdeploy deploy` repoints them")
     })?;
+    let delivery = runner::deliver(&aws, &chosen.at, &chosen.slot, event.as_ref()).await?;
+    if let Some(note) = &delivery.note {
+        progress.line(note.clone());
+    }
     let prepared = runner::prepare(
         &chosen.at.owner,
-        &chosen.slot,
+        &delivery.slot,
         task_definition,
         args.container.as_deref(),
         &overrides,

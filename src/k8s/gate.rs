@@ -78,7 +78,9 @@ pub fn sources(setup: &Setup<'_>, progress: &Progress) -> Result<Vec<Box<dyn Sou
     if let Some(argocd) = &setup.settings.argocd {
         sources.extend(super::argocd::sources(argocd, setup, progress)?);
     }
-    // The Kubernetes API reader (`[k8s.api]`) adds its workloads and Flux Kustomizations here.
+    if let Some(api) = &setup.settings.api {
+        sources.extend(super::kube::sources(api, setup, progress)?);
+    }
     Ok(sources)
 }
 

@@ -3,14 +3,20 @@
 //! - [`verdict`]: the shared nouns — [`Verdict`], [`ReleaseRef`], [`Observed`], [`Lineage`].
 //! - [`http`]: a small JSON client on hyper/rustls (TLS options, retries, typed errors).
 //! - [`argocd`]: Argo CD applications (REST API) and their pure verdict.
+//! - [`kube`]: the Kubernetes API: workloads (kubectl's rollout rules) and Flux
+//!   Kustomizations, their pure verdicts and their sources; [`kubeconfig`] finds the server
+//!   and credentials as kubectl does, [`eks`] makes the EKS token from the AWS credentials.
 //! - [`gate`]: the [`gate::Source`] trait every reader implements, building the sources from
 //!   `[k8s]`, and the wait loop `deploy` and `rollback` run before their first write.
 //!
 //! Pure: the verdict functions. I/O: the HTTP client, the sources' `look`, the gate's loop.
 
 pub mod argocd;
+pub mod eks;
 pub mod gate;
 pub mod http;
+pub mod kube;
+pub mod kubeconfig;
 pub mod verdict;
 
 pub use verdict::{Lineage, Observed, Relation, ReleaseRef, Verdict};

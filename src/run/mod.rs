@@ -3,6 +3,7 @@
 //! this module does the I/O (RunTask, DescribeTasks, StopTask, GetLogEvents) and the signals.
 
 pub mod find;
+pub mod input;
 pub mod logs;
 pub mod request;
 pub mod smoke;
@@ -15,7 +16,7 @@ use serde_json::Value;
 use crate::aws::{Aws, tasks};
 use crate::error::{Error, Result};
 use crate::model::LiveTaskDef;
-use crate::model::Owner;
+use crate::model::{Owner, Trigger};
 use crate::progress::Progress;
 use request::{Overrides, RunRequest};
 use wait::{Ending, Step, Waiter};
@@ -116,6 +117,142 @@ pub fn prepare(
         task_definition,
         essential,
     })
+}
+
+/// The target as RunTask will be built from it: its `Input` what EventBridge or Scheduler
+/// would hand the task now, and a line saying how it was made (`None`: the target's Input
+/// as it is).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub slot: Value,
+    pub note: Option<String>,
+}
+
+/// Applies the rule target's `InputPath`/`InputTransformer` to the event the rule would send
+/// (`event`, from `--event FILE`; else a scheduled rule's Scheduled Event, now), or fills a
+/// schedule's context attributes. Refuses, before anything is written, a transformer on a
+/// rule driven by an event pattern when no event is given, and a result EventBridge would
+/// not deliver.
+pub async fn deliver(
+    aws: &Aws,
+    at: &Trigger,
+    slot: &Value,
+    event: Option<&Value>,
+) -> Result<Delivery> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = input::seed(now.as_nanos(), std::process::id());
+    let time = crate::model::display_time(now.as_secs_f64());
+    let what = at.describe();
+    match &at.owner {
+        Owner::Schedule { group, schedule } => {
+            let target = at.owner.target_of(slot);
+            let Some(text) = target.get("Input").and_then(Value::as_str) else {
+                return Ok(Delivery {
+                    slot: slot.clone(),
+                    note: None,
+                });
+            };
+            if !text.contains("<aws.scheduler.") {
+                return Ok(Delivery {
+                    slot: slot.clone(),
+                    note: None,
+                });
+            }
+            let context = input::SchedulerContext {
+                schedule_arn: match slot.get("Arn").and_then(Value::as_str) {
+                    Some(arn) => arn.to_string(),
+                    None => input::schedule_arn(
+                        target
+                            .get("Arn")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                        group,
+                        schedule,
+                    ),
+                },
+                scheduled_time: time.clone(),
+                execution_id: input::execution_id(seed),
+                attempt_number: 1,
+            };
+            let filled = input::scheduler_input(text, &context);
+            let mut slot = slot.clone();
+            if let Some(target) = slot.get_mut("Target").and_then(Value::as_object_mut) {
+                target.insert("Input".into(), Value::String(filled));
+            }
+            Ok(Delivery {
+                slot,
+                note: Some(format!(
+                    "{what}: Scheduler's context attributes filled in (scheduled-time {time}, execution-id {}, attempt-number 1)",
+                    context.execution_id
+                )),
+            })
+        }
+        Owner::Rule { event_bus, rule } => {
+            let shaping = input::Shaping::of(slot);
+            if shaping == input::Shaping::Constant {
+                return Ok(Delivery {
+                    slot: slot.clone(),
+                    note: None,
+                });
+            }
+            let name = shaping.name();
+            let info = crate::aws::events::rule_info(&aws.events, event_bus, rule)
+                .await?
+                .ok_or_else(|| Error::new(format!("{what}: the rule no longer exists")))?;
+            let facts = input::RuleFacts {
+                name: rule.clone(),
+                arn: info.arn.clone(),
+            };
+            let (event, source) = match (event, &info.schedule_expression) {
+                (Some(event), _) => (event.clone(), "the event of --event".to_string()),
+                (None, Some(_)) => {
+                    let parts: Vec<&str> = info.arn.split(':').collect();
+                    let region = parts.get(3).copied().unwrap_or(aws.region.as_str());
+                    let account = parts.get(4).copied().unwrap_or_default();
+                    let id = input::event_id(seed);
+                    let event = input::scheduled_event(&id, account, region, &time, &info.arn);
+                    (event, format!("a Scheduled Event (id {id}, time {time})"))
+                }
+                (None, None) => {
+                    return Err(Error::new(format!(
+                        "{what}: its {name} builds the task's overrides from the event, and the rule is driven by an event pattern, not a schedule: run cannot know the event"
+                    ))
+                    .hint("give the event the rule would match with --event FILE (a JSON event as EventBridge delivers it)"));
+                }
+            };
+            let overrides = input::overrides(&shaping, &event, &facts)
+                .map_err(|r| Error::new(format!("{what}: {name}: {}", r.reason())))?;
+            let Some(overrides) = overrides else {
+                return Ok(Delivery {
+                    slot: slot.clone(),
+                    note: None,
+                });
+            };
+            Ok(Delivery {
+                slot: input::with_input(slot, false, &overrides),
+                note: Some(format!(
+                    "{what}: overrides from its {name} applied to {source}"
+                )),
+            })
+        }
+    }
+}
+
+/// Reads `--event FILE`: one JSON object, as EventBridge delivers events.
+pub fn read_event(path: &std::path::Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::new(format!("--event {}: {e}", path.display())))?;
+    let event: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("--event {}: not JSON: {e}", path.display())))?;
+    if !event.is_object() {
+        return Err(Error::new(format!(
+            "--event {}: an event is a JSON object (version, id, detail-type, source, …, detail)",
+            path.display()
+        )));
+    }
+    Ok(event)
 }
 
 /// A client token for this process's RunTask.
@@ -390,6 +527,20 @@ pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<
             progress.line(format!(
                 "task {task}: container {container} exited with code {code}"
             ));
+            Ok(ending.exit_code())
+        }
+        Ending::OutOfMemory {
+            container,
+            code,
+            reason,
+        } => {
+            let code = code.map_or_else(|| "no exit code".to_string(), |c| format!("exit code {c}"));
+            progress.line(format!(
+                "task {task}: container {container} was killed for its memory use ({code}): {reason}"
+            ));
+            progress.line(
+                "Hint: raise the container's `memory` (or the task's) in its task definition, or make the job use less",
+            );
             Ok(ending.exit_code())
         }
         Ending::NeverStarted { reason, hints } => {

@@ -55,6 +55,19 @@ pub fn resolve(names: &[String], plan: &Plan, cluster: &str) -> Result<Vec<Smoke
     Ok(smokes)
 }
 
+/// Works out, before anything is written, what each smoke's rule or schedule would hand its
+/// task — the same code as `run` — so a transformer on an event-pattern rule, or one
+/// EventBridge would not deliver, stops the deploy before it registers anything. The run
+/// itself works it out again, with the time it starts (a k8s gate may wait in between).
+pub async fn check_inputs(aws: &Aws, smokes: &[Smoke]) -> Result<()> {
+    for smoke in smokes {
+        super::deliver(aws, &smoke.candidate.at, &smoke.candidate.slot, None)
+            .await
+            .map_err(|e| e.context("--smoke"))?;
+    }
+    Ok(())
+}
+
 /// Runs every smoke in turn on its new revision; an error (exit ≠ 0, never started,
 /// interrupted, timed out) stops the deploy before any repoint.
 pub async fn run_all(
@@ -96,9 +109,13 @@ async fn run_one(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let delivery = super::deliver(aws, at, &smoke.candidate.slot, None).await?;
+    if let Some(note) = &delivery.note {
+        progress.line(format!("smoke: {note}"));
+    }
     let prepared = super::prepare(
         &at.owner,
-        &smoke.candidate.slot,
+        &delivery.slot,
         task_definition,
         None,
         &Overrides::default(),

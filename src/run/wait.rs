@@ -72,6 +72,13 @@ pub enum Ending {
     /// The container has no exit code (killed with the task, or never reported): never a
     /// success.
     NoExitCode { container: String, reason: String },
+    /// The kernel killed the container for using more memory than it may (ECS's reason
+    /// says `OutOfMemoryError`): a failure, whatever its exit code.
+    OutOfMemory {
+        container: String,
+        code: Option<i64>,
+        reason: String,
+    },
     /// The task was stopped from outside (someone's StopTask, a Spot interruption, a
     /// maintenance notice) and the container exited 0 on the SIGTERM: the job was cut short,
     /// so not a success either.
@@ -87,6 +94,10 @@ impl Ending {
     pub fn exit_code(&self) -> u8 {
         match self {
             Ending::Exited { code, .. } => u8::try_from(*code).unwrap_or(1),
+            Ending::OutOfMemory { code, .. } => code
+                .and_then(|c| u8::try_from(c).ok())
+                .filter(|c| *c != 0)
+                .unwrap_or(1),
             _ => 1,
         }
     }
@@ -100,13 +111,39 @@ const NEVER_STARTED: [&str; 4] = [
     "TaskFailedToStart",
 ];
 
+/// ECS's reason for a container killed for its memory use: "OutOfMemoryError: Container
+/// killed due to memory usage"
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/out-of-memory.html>).
+pub const OUT_OF_MEMORY: &str = "OutOfMemoryError";
+
+/// Exit codes of a container ended by a signal: SIGKILL (128 + 9) and SIGTERM (128 + 15),
+/// what an essential container gets when the task stops because another one exited.
+const ENDED_BY_SIGNAL: [i64; 2] = [137, 143];
+
+fn out_of_memory(container: &Value) -> bool {
+    text(container, "reason").contains(OUT_OF_MEMORY)
+}
+
+/// An essential container that only stopped because the task stopped: a signal's exit code
+/// and no out-of-memory reason.
+fn stopped_with_the_task(container: &Value) -> bool {
+    container
+        .get("exitCode")
+        .and_then(Value::as_i64)
+        .is_some_and(|c| ENDED_BY_SIGNAL.contains(&c))
+        && !out_of_memory(container)
+}
+
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// How the stopped `task` ended: the exit code of `chosen` (`--container`), else of the
-/// essential container that stopped it (the first essential one that failed, else the first
-/// essential one). `essential` lists the task definition's essential containers.
+/// essential container that ended it. An essential container killed for memory decides (a
+/// failure with its reason); one that only stopped because the task stopped (137/143, no
+/// out-of-memory reason) never decides while another essential container ended on its own;
+/// of the rest, the first that failed, else the first. `essential` lists the task
+/// definition's essential containers.
 pub fn ending(task: &Value, essential: &[String], chosen: Option<&str>) -> Ending {
     let containers: Vec<&Value> = task
         .get("containers")
@@ -144,11 +181,22 @@ pub fn ending(task: &Value, essential: &[String], chosen: Option<&str>) -> Endin
                 .filter(|c| essential.is_empty() || essential.iter().any(|e| e == text(c, "name")))
                 .copied()
                 .collect();
-            essentials
+            let ended_on_their_own: Vec<&Value> = essentials
                 .iter()
-                .find(|c| code(c).is_some_and(|x| x != 0))
-                .or_else(|| essentials.iter().find(|c| code(c).is_none()))
-                .or_else(|| essentials.first())
+                .filter(|c| !stopped_with_the_task(c))
+                .copied()
+                .collect();
+            let deciders = if ended_on_their_own.is_empty() {
+                essentials
+            } else {
+                ended_on_their_own
+            };
+            deciders
+                .iter()
+                .find(|c| out_of_memory(c))
+                .or_else(|| deciders.iter().find(|c| code(c).is_some_and(|x| x != 0)))
+                .or_else(|| deciders.iter().find(|c| code(c).is_none()))
+                .or_else(|| deciders.first())
                 .copied()
         }
     };
@@ -159,6 +207,13 @@ pub fn ending(task: &Value, essential: &[String], chosen: Option<&str>) -> Endin
         };
     };
     let name = text(container, "name").to_string();
+    if out_of_memory(container) {
+        return Ending::OutOfMemory {
+            container: name,
+            code: code(container),
+            reason: text(container, "reason").to_string(),
+        };
+    }
     match code(container) {
         Some(0) if !stop_code.is_empty() && stop_code != "EssentialContainerExited" => {
             Ending::CutShort {

@@ -152,3 +152,106 @@ fn a_task_stopped_from_outside_is_not_a_success_even_when_the_container_exits_0(
     let plain = json!({"containers": [{"name": "app", "exitCode": 0}]});
     assert_eq!(ending(&plain, &essential(), None).exit_code(), 0);
 }
+
+fn app_and_sidecar() -> Vec<String> {
+    vec!["app".to_string(), "log-router".to_string()]
+}
+
+fn stopped(containers: Value) -> Value {
+    json!({"lastStatus": "STOPPED", "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited", "containers": containers})
+}
+
+/// Two essential containers: the app exits, ECS stops the task, and the essential log router
+/// gets SIGTERM (143) or SIGKILL (137). The app's code is the result, not the sidecar's.
+#[test]
+fn an_essential_sidecar_stopped_with_the_task_does_not_decide() {
+    for signal in [143, 137] {
+        let ok = stopped(json!([
+            {"name": "app", "exitCode": 0},
+            {"name": "log-router", "exitCode": signal}
+        ]));
+        assert_eq!(
+            ending(&ok, &app_and_sidecar(), None),
+            Ending::Exited {
+                container: "app".into(),
+                code: 0
+            },
+            "{signal}"
+        );
+        // The sidecar listed first changes nothing.
+        let first = stopped(json!([
+            {"name": "log-router", "exitCode": signal},
+            {"name": "app", "exitCode": 3}
+        ]));
+        assert_eq!(ending(&first, &app_and_sidecar(), None).exit_code(), 3);
+    }
+    // --container still picks one: the sidecar's own code.
+    let ok = stopped(json!([
+        {"name": "app", "exitCode": 0},
+        {"name": "log-router", "exitCode": 143}
+    ]));
+    assert_eq!(
+        ending(&ok, &app_and_sidecar(), Some("log-router")).exit_code(),
+        143
+    );
+    // Every essential container killed (someone's StopTask): the signal is the answer.
+    let all = json!({"stopCode": "UserInitiated", "containers": [
+        {"name": "app", "exitCode": 143}, {"name": "log-router", "exitCode": 143}
+    ]});
+    assert_eq!(ending(&all, &app_and_sidecar(), None).exit_code(), 143);
+    // A sidecar that failed on its own (not a signal) still fails the task.
+    let crashed = stopped(json!([
+        {"name": "app", "exitCode": 143},
+        {"name": "log-router", "exitCode": 1}
+    ]));
+    assert_eq!(
+        ending(&crashed, &app_and_sidecar(), None),
+        Ending::Exited {
+            container: "log-router".into(),
+            code: 1
+        }
+    );
+}
+
+/// A container the kernel killed for memory exits 137 like one stopped with the task; ECS's
+/// reason tells them apart, and it is a failure with that reason.
+#[test]
+fn an_out_of_memory_kill_is_a_failure_with_its_reason() {
+    let reason = "OutOfMemoryError: Container killed due to memory usage";
+    let oom = stopped(json!([
+        {"name": "app", "exitCode": 137, "reason": reason},
+        {"name": "log-router", "exitCode": 143}
+    ]));
+    let e = ending(&oom, &app_and_sidecar(), None);
+    assert_eq!(
+        e,
+        Ending::OutOfMemory {
+            container: "app".into(),
+            code: Some(137),
+            reason: reason.into()
+        }
+    );
+    assert_eq!(e.exit_code(), 137);
+    // The sidecar killed for memory while the app exited 0: still a failure.
+    let sidecar = stopped(json!([
+        {"name": "app", "exitCode": 0},
+        {"name": "log-router", "exitCode": 137, "reason": reason}
+    ]));
+    let e = ending(&sidecar, &app_and_sidecar(), None);
+    assert!(
+        matches!(&e, Ending::OutOfMemory { container, .. } if container == "log-router"),
+        "{e:?}"
+    );
+    assert_ne!(e.exit_code(), 0);
+    // Without an exit code, or with 0, an out-of-memory kill is still not a success.
+    let no_code = stopped(json!([{"name": "app", "reason": reason}]));
+    assert_eq!(ending(&no_code, &essential(), None).exit_code(), 1);
+    let zero = stopped(json!([{"name": "app", "exitCode": 0, "reason": reason}]));
+    assert_eq!(ending(&zero, &essential(), None).exit_code(), 1);
+    // --container names the killed one: its reason is kept.
+    assert!(matches!(
+        ending(&oom, &app_and_sidecar(), Some("app")),
+        Ending::OutOfMemory { .. }
+    ));
+}

@@ -114,7 +114,7 @@ fn deploy_waits_through_a_sync_then_switches() {
         "PreSync Job web/db-migrate Running",
         "health Progressing, want Healthy",
         "health is stale",
-        &format!("waited "),
+        "waited ",
         &format!(
             "for argocd app web-production: Synced, Healthy at {}",
             &s.c[..7]

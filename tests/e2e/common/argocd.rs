@@ -146,7 +146,7 @@ pub fn ca_pem() -> Vec<u8> {
     fixture("ca.pem")
 }
 
-fn server_config() -> rustls::ServerConfig {
+pub fn server_config() -> rustls::ServerConfig {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> =

@@ -11,6 +11,7 @@ mod app;
 pub mod argocd;
 pub mod aws;
 mod git;
+pub mod kube_api;
 mod moto;
 pub mod proxy;
 pub mod scenario;

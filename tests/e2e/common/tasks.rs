@@ -57,6 +57,19 @@ impl Script {
         }
     }
 
+    /// Runs like [`Script::exits`], then stops with every container as listed:
+    /// `(name, exitCode, reason)`. The first one to exit ended the task
+    /// (EssentialContainerExited); the others were stopped with it or killed.
+    pub fn ends(containers: &[(&str, Option<i64>, Option<&str>)]) -> Self {
+        Self {
+            containers: containers
+                .iter()
+                .map(|(name, code, reason)| (name.to_string(), *code, reason.map(str::to_string)))
+                .collect(),
+            ..Self::exits("app", 0)
+        }
+    }
+
     /// Stopped before its containers ran (stopCode TaskFailedToStart).
     pub fn never_starts(container: &str, reason: &str) -> Self {
         Self {
