@@ -11,11 +11,32 @@ use super::pace::Group;
 use super::{Aws, Lookup, failed, is_denied, paginate};
 use crate::error::{Error, Result};
 
-/// A subnet or security group: its id and VPC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InVpc {
+/// A subnet: its id, VPC and IPv4 CIDR (what an endpoint's security group may allow).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subnet {
     pub id: String,
     pub vpc: String,
+    pub cidr: Option<String>,
+}
+
+/// A security group: its id, VPC and inbound rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub vpc: String,
+    pub ingress: Vec<Ingress>,
+}
+
+/// One inbound rule: protocol (`-1` all, `tcp`, …), port range, and its sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ingress {
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidrs: Vec<String>,
+    pub groups: Vec<String>,
+    /// Sources verify cannot resolve: prefix lists.
+    pub prefix_lists: Vec<String>,
 }
 
 /// A route table's routes, as verify needs them.
@@ -30,12 +51,41 @@ pub struct Routes {
     /// see past: a transit gateway (central egress), a NAT instance, a peering, a firewall
     /// endpoint… Its target's id.
     pub other_egress: Option<String>,
+    /// Narrower routes into other networks (a transit gateway, a peering, a virtual private
+    /// gateway…): shared VPC endpoints in a hub VPC are reached this way, which verify
+    /// cannot see past either. Their targets' ids.
+    pub private_paths: Vec<String>,
     /// Prefix-list routes (an S3 gateway endpoint adds one).
     pub prefix_lists: Vec<String>,
 }
 
-/// The VPC's endpoints that are available: service names (`com.amazonaws.REGION.ecr.dkr`).
-pub type Endpoints = Vec<String>;
+/// Whether an endpoint is an interface (PrivateLink: ENIs with security groups) or a
+/// gateway (route-table entries: S3, DynamoDB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EndpointKind {
+    #[default]
+    Interface,
+    Gateway,
+    Other,
+}
+
+/// An available VPC endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub vpc: String,
+    /// `com.amazonaws.REGION.ecr.dkr`.
+    pub service: String,
+    pub kind: EndpointKind,
+    /// Interface endpoints: whether the service's default name resolves to it.
+    pub private_dns: bool,
+    pub security_groups: Vec<String>,
+    /// Gateway endpoints: the route tables it is associated with.
+    pub route_tables: Vec<String>,
+}
+
+/// The VPC's available endpoints.
+pub type Endpoints = Vec<Endpoint>;
 
 fn filter(name: &str, values: &[String]) -> Filter {
     Filter::builder()
@@ -63,7 +113,7 @@ fn refused(denied: &AtomicBool) -> Error {
     Error::new("denied")
 }
 
-pub async fn subnets(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
+pub async fn subnets(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<Subnet>>> {
     describe("ec2:DescribeSubnets", |token, denied| async move {
         let result = aws
             .ec2
@@ -79,9 +129,10 @@ pub async fn subnets(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
             Ok(out) => Ok((
                 out.subnets()
                     .iter()
-                    .map(|s| InVpc {
+                    .map(|s| Subnet {
                         id: s.subnet_id().unwrap_or_default().to_string(),
                         vpc: s.vpc_id().unwrap_or_default().to_string(),
+                        cidr: s.cidr_block().map(str::to_string),
                     })
                     .collect(),
                 out.next_token().map(str::to_string),
@@ -93,7 +144,7 @@ pub async fn subnets(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
     .await
 }
 
-pub async fn security_groups(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InVpc>>> {
+pub async fn security_groups(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<SecurityGroup>>> {
     describe("ec2:DescribeSecurityGroups", |token, denied| async move {
         let result = aws
             .ec2
@@ -109,9 +160,10 @@ pub async fn security_groups(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InV
             Ok(out) => Ok((
                 out.security_groups()
                     .iter()
-                    .map(|g| InVpc {
+                    .map(|g| SecurityGroup {
                         id: g.group_id().unwrap_or_default().to_string(),
                         vpc: g.vpc_id().unwrap_or_default().to_string(),
+                        ingress: g.ip_permissions().iter().map(ingress_of).collect(),
                     })
                     .collect(),
                 out.next_token().map(str::to_string),
@@ -121,6 +173,29 @@ pub async fn security_groups(aws: &Aws, ids: &[String]) -> Result<Lookup<Vec<InV
         }
     })
     .await
+}
+
+fn ingress_of(p: &aws_sdk_ec2::types::IpPermission) -> Ingress {
+    Ingress {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        cidrs: p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_string))
+            .collect(),
+        groups: p
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        prefix_lists: p
+            .prefix_list_ids()
+            .iter()
+            .filter_map(|l| l.prefix_list_id().map(str::to_string))
+            .collect(),
+    }
 }
 
 /// The route table a subnet uses: its own association, else its VPC's main table.
@@ -212,6 +287,14 @@ fn routes_of(table: &aws_sdk_ec2::types::RouteTable) -> (bool, Routes) {
         if default && routes.other_egress.is_none() {
             routes.other_egress = other.map(str::to_string);
         }
+        // A gateway endpoint's own route (`vpce-…` to the S3 prefix list) is no path out.
+        if !default
+            && let Some(via) = other
+            && !via.starts_with("vpce-")
+            && !routes.private_paths.iter().any(|p| p == via)
+        {
+            routes.private_paths.push(via.to_string());
+        }
         if let Some(pl) = r.destination_prefix_list_id() {
             routes.prefix_lists.push(pl.to_string());
         }
@@ -219,10 +302,14 @@ fn routes_of(table: &aws_sdk_ec2::types::RouteTable) -> (bool, Routes) {
     (main, routes)
 }
 
-/// Service names of the VPC's available endpoints. Read unfiltered and matched here: an
-/// account has few endpoints, and not every implementation filters them by VPC.
-pub async fn endpoints(aws: &Aws, vpc: &str) -> Result<Lookup<Endpoints>> {
-    describe("ec2:DescribeVpcEndpoints", |token, denied| async move {
+/// The available endpoints of every VPC in `vpcs`, by VPC: one paged read for all of
+/// them, filtered here (an account has few endpoints, and not every implementation
+/// filters them by VPC).
+pub async fn endpoints(
+    aws: &Aws,
+    vpcs: &[String],
+) -> Result<Lookup<std::collections::BTreeMap<String, Endpoints>>> {
+    let all = describe("ec2:DescribeVpcEndpoints", |token, denied| async move {
         let result = aws
             .ec2
             .call(Group::Ec2, "DescribeVpcEndpoints", || {
@@ -236,20 +323,56 @@ pub async fn endpoints(aws: &Aws, vpc: &str) -> Result<Lookup<Endpoints>> {
             Ok(out) => Ok((
                 out.vpc_endpoints()
                     .iter()
-                    .filter(|e| e.vpc_id() == Some(vpc))
+                    .filter(|e| {
+                        e.vpc_id()
+                            .is_some_and(|v| vpcs.iter().any(|w| w.as_str() == v))
+                    })
                     .filter(|e| {
                         e.state()
                             .is_none_or(|s| s.as_str().eq_ignore_ascii_case("available"))
                     })
-                    .filter_map(|e| e.service_name().map(str::to_string))
+                    .map(endpoint_of)
                     .collect(),
                 out.next_token().map(str::to_string),
             )),
             Err(e) if is_denied(&e) => Err(refused(&denied)),
-            Err(e) => Err(failed("EC2 DescribeVpcEndpoints", vpc, &e)),
+            Err(e) => Err(failed("EC2 DescribeVpcEndpoints", vpcs.join(", "), &e)),
         }
     })
-    .await
+    .await?;
+    Ok(match all {
+        Lookup::Found(list) => {
+            let mut by_vpc: std::collections::BTreeMap<String, Endpoints> =
+                vpcs.iter().map(|v| (v.clone(), Vec::new())).collect();
+            for e in list {
+                by_vpc.entry(e.vpc.clone()).or_default().push(e);
+            }
+            Lookup::Found(by_vpc)
+        }
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Denied(p) => Lookup::Denied(p),
+    })
+}
+
+fn endpoint_of(e: &aws_sdk_ec2::types::VpcEndpoint) -> Endpoint {
+    use aws_sdk_ec2::types::VpcEndpointType;
+    Endpoint {
+        id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+        vpc: e.vpc_id().unwrap_or_default().to_string(),
+        service: e.service_name().unwrap_or_default().to_string(),
+        kind: match e.vpc_endpoint_type() {
+            Some(VpcEndpointType::Interface) | None => EndpointKind::Interface,
+            Some(VpcEndpointType::Gateway) => EndpointKind::Gateway,
+            Some(_) => EndpointKind::Other,
+        },
+        private_dns: e.private_dns_enabled().unwrap_or(false),
+        security_groups: e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        route_tables: e.route_table_ids().to_vec(),
+    }
 }
 
 #[cfg(test)]

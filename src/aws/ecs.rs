@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
-use super::{aws_error, error_code, failed, next_token};
+use super::{Lookup, aws_error, error_code, failed, is_denied, next_token};
 use crate::error::{Error, Result};
 use crate::model::LiveTaskDef;
 
@@ -78,6 +78,69 @@ pub async fn cluster_arn(ecs: &Paced<aws_sdk_ecs::Client>, cluster: &str) -> Res
             ))
             .hint("check `cluster` and `region` in jobdeploy.toml")
         })
+}
+
+/// What `verify` needs of a cluster: the capacity providers associated with it (RunTask
+/// refuses a strategy naming any other), its default strategy (what a target with neither
+/// launch type nor strategy runs on) and how many container instances are registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub arn: String,
+    pub capacity_providers: Vec<String>,
+    pub default_strategy: Vec<String>,
+    pub container_instances: i32,
+}
+
+/// Every cluster named (ARN or name) in one DescribeClusters, keyed as named; a cluster
+/// that does not exist (or is INACTIVE) is [`Lookup::Missing`], a refused read
+/// [`Lookup::Denied`] for each.
+pub async fn clusters(
+    ecs: &Paced<aws_sdk_ecs::Client>,
+    names: &[String],
+) -> Result<std::collections::BTreeMap<String, Lookup<Cluster>>> {
+    let mut out = std::collections::BTreeMap::new();
+    // DescribeClusters takes up to 100 clusters a call.
+    for batch in names.chunks(100) {
+        let result = ecs
+            .call(Group::EcsReads, "DescribeClusters", || {
+                ecs.describe_clusters()
+                    .set_clusters(Some(batch.to_vec()))
+                    .send()
+            })
+            .await;
+        let found = match result {
+            Ok(found) => found,
+            Err(e) if is_denied(&e) => {
+                for name in batch {
+                    out.insert(name.clone(), Lookup::Denied("ecs:DescribeClusters"));
+                }
+                continue;
+            }
+            Err(e) => return Err(failed("DescribeClusters", batch.join(", "), &e)),
+        };
+        for name in batch {
+            let cluster = found.clusters().iter().find(|c| {
+                c.status() != Some("INACTIVE")
+                    && (c.cluster_arn() == Some(name.as_str())
+                        || c.cluster_name() == Some(name.as_str()))
+            });
+            let lookup = match cluster {
+                Some(c) => Lookup::Found(Cluster {
+                    arn: c.cluster_arn().unwrap_or_default().to_string(),
+                    capacity_providers: c.capacity_providers().to_vec(),
+                    default_strategy: c
+                        .default_capacity_provider_strategy()
+                        .iter()
+                        .map(|s| s.capacity_provider().to_string())
+                        .collect(),
+                    container_instances: c.registered_container_instances_count(),
+                }),
+                None => Lookup::Missing,
+            };
+            out.insert(name.clone(), lookup);
+        }
+    }
+    Ok(out)
 }
 
 /// `family` (newest ACTIVE revision), `family:N` or an ARN. `None` when ECS has no such

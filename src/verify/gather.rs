@@ -17,6 +17,13 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     let (parameter_names, secret_ids) = secrets::wanted(bodies(), &scope.region);
     let log_groups = logs::wanted(bodies(), &scope.region);
     let (subnet_ids, group_ids) = network::wanted(&scope.targets);
+    let mut cluster_names: Vec<String> = scope
+        .targets
+        .iter()
+        .filter_map(|t| t.cluster.clone())
+        .collect();
+    cluster_names.sort();
+    cluster_names.dedup();
     let n = aws.concurrency;
 
     let roles = async {
@@ -72,9 +79,23 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             .await
     };
     let net = read_network(aws, subnet_ids, group_ids);
-    let (roles, images, parameters, secrets, log_groups, net) =
-        futures::try_join!(roles, images, parameters, secrets, groups, net)?;
-    let (subnets, security_groups, routes, endpoints) = net;
+    // One DescribeClusters for every cluster the targets name (in practice, one).
+    let clusters = async {
+        if cluster_names.is_empty() {
+            Ok(BTreeMap::new())
+        } else {
+            aws::ecs::clusters(&aws.ecs, &cluster_names).await
+        }
+    };
+    let (roles, images, parameters, secrets, log_groups, net, clusters) =
+        futures::try_join!(roles, images, parameters, secrets, groups, net, clusters)?;
+    let Network {
+        subnets,
+        security_groups,
+        endpoint_groups,
+        routes,
+        endpoints,
+    } = net;
     Ok(Facts {
         roles,
         images,
@@ -85,31 +106,41 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         security_groups,
         routes,
         endpoints,
+        endpoint_groups,
+        clusters,
     })
 }
 
-type Network = (
-    Option<Lookup<BTreeMap<String, String>>>,
-    Option<Lookup<BTreeMap<String, String>>>,
-    BTreeMap<String, Lookup<aws::ec2::Routes>>,
-    BTreeMap<String, Lookup<aws::ec2::Endpoints>>,
-);
+type ById<T> = Option<Lookup<BTreeMap<String, T>>>;
 
-/// Subnets and security groups (one call each), then each found subnet's route table and
-/// each VPC's endpoints.
+#[derive(Default)]
+struct Network {
+    subnets: ById<aws::ec2::Subnet>,
+    security_groups: ById<aws::ec2::SecurityGroup>,
+    endpoint_groups: ById<aws::ec2::SecurityGroup>,
+    routes: BTreeMap<String, Lookup<aws::ec2::Routes>>,
+    endpoints: BTreeMap<String, Lookup<aws::ec2::Endpoints>>,
+}
+
+fn by_id<T>(l: Lookup<Vec<T>>, id: impl Fn(&T) -> String) -> Lookup<BTreeMap<String, T>> {
+    match l {
+        Lookup::Found(items) => Lookup::Found(items.into_iter().map(|i| (id(&i), i)).collect()),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Denied(p) => Lookup::Denied(p),
+    }
+}
+
+/// Subnets and security groups (one call each); then each found subnet's route table and
+/// every VPC's endpoints (one paged call for all VPCs); then the endpoints' security groups
+/// not read already (one call).
 async fn read_network(
     aws: &Aws,
     subnet_ids: Vec<String>,
     group_ids: Vec<String>,
 ) -> Result<Network> {
     if subnet_ids.is_empty() && group_ids.is_empty() {
-        return Ok((None, None, BTreeMap::new(), BTreeMap::new()));
+        return Ok(Network::default());
     }
-    let in_vpc = |l: Lookup<Vec<aws::ec2::InVpc>>| match l {
-        Lookup::Found(items) => Lookup::Found(Facts::in_vpc(items)),
-        Lookup::Missing => Lookup::Missing,
-        Lookup::Denied(p) => Lookup::Denied(p),
-    };
     let (subnets, groups) = futures::future::try_join(
         async {
             if subnet_ids.is_empty() {
@@ -127,16 +158,17 @@ async fn read_network(
         },
     )
     .await?;
-    let subnets = in_vpc(subnets);
+    let subnets = by_id(subnets, |s: &aws::ec2::Subnet| s.id.clone());
+    let groups = by_id(groups, |g: &aws::ec2::SecurityGroup| g.id.clone());
     let found: Vec<(String, String)> = match &subnets {
-        Lookup::Found(m) => m.iter().map(|(s, v)| (s.clone(), v.clone())).collect(),
+        Lookup::Found(m) => m.values().map(|s| (s.id.clone(), s.vpc.clone())).collect(),
         _ => Vec::new(),
     };
     let mut vpcs: Vec<String> = found.iter().map(|(_, v)| v.clone()).collect();
     vpcs.sort();
     vpcs.dedup();
     let n = aws.concurrency;
-    let (routes, endpoints) = futures::future::try_join(
+    let (routes, all_endpoints) = futures::future::try_join(
         stream::iter(found)
             .map(|(subnet, vpc)| async move {
                 let routes = aws::ec2::route_table(aws, &subnet, &vpc).await?;
@@ -144,14 +176,63 @@ async fn read_network(
             })
             .buffer_unordered(n)
             .try_collect::<BTreeMap<_, _>>(),
-        stream::iter(vpcs)
-            .map(|vpc| async move {
-                let endpoints = aws::ec2::endpoints(aws, &vpc).await?;
-                Ok::<_, Error>((vpc, endpoints))
-            })
-            .buffer_unordered(n)
-            .try_collect::<BTreeMap<_, _>>(),
+        async {
+            if vpcs.is_empty() {
+                Ok(Lookup::Found(BTreeMap::new()))
+            } else {
+                aws::ec2::endpoints(aws, &vpcs).await
+            }
+        },
     )
     .await?;
-    Ok((Some(subnets), Some(in_vpc(groups)), routes, endpoints))
+    let endpoints: BTreeMap<String, Lookup<aws::ec2::Endpoints>> = vpcs
+        .iter()
+        .map(|v| {
+            let lookup = match &all_endpoints {
+                Lookup::Found(m) => Lookup::Found(m.get(v).cloned().unwrap_or_default()),
+                Lookup::Missing => Lookup::Missing,
+                Lookup::Denied(p) => Lookup::Denied(p),
+            };
+            (v.clone(), lookup)
+        })
+        .collect();
+    // The interface endpoints' security groups: those the targets use are read already.
+    let mut wanted: Vec<String> = match &all_endpoints {
+        Lookup::Found(m) => m
+            .values()
+            .flatten()
+            .filter(|e| e.kind == aws::ec2::EndpointKind::Interface)
+            .flat_map(|e| e.security_groups.iter().cloned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    wanted.sort();
+    wanted.dedup();
+    let known: BTreeMap<String, aws::ec2::SecurityGroup> = match &groups {
+        Lookup::Found(m) => m.clone(),
+        _ => BTreeMap::new(),
+    };
+    let unread: Vec<String> = wanted
+        .iter()
+        .filter(|g| !known.contains_key(*g))
+        .cloned()
+        .collect();
+    let endpoint_groups = if unread.is_empty() {
+        Lookup::Found(known)
+    } else {
+        match by_id(
+            aws::ec2::security_groups(aws, &unread).await?,
+            |g: &aws::ec2::SecurityGroup| g.id.clone(),
+        ) {
+            Lookup::Found(more) => Lookup::Found(known.into_iter().chain(more).collect()),
+            other => other,
+        }
+    };
+    Ok(Network {
+        subnets: Some(subnets),
+        security_groups: Some(groups),
+        endpoint_groups: Some(endpoint_groups),
+        routes,
+        endpoints,
+    })
 }

@@ -37,6 +37,7 @@ fn awslogs<'a>(body: &'a Value, region: &'a str) -> Vec<(&'a str, Option<&'a str
 pub fn check(
     body: &Value,
     region: &str,
+    on_fargate: bool,
     groups: &BTreeMap<(String, String), Lookup<()>>,
 ) -> Vec<(String, Outcome)> {
     let mut out = Vec::new();
@@ -57,6 +58,14 @@ pub fn check(
             Some(Lookup::Missing) if create => {
                 if body.get("executionRoleArn").is_some() {
                     Outcome::Ok
+                } else if !on_fargate {
+                    // On EC2 the awslogs driver runs with the container instance's role,
+                    // which may be allowed logs:CreateLogGroup: not certain.
+                    // https://repost.aws/knowledge-center/ecs-container-logs-cloudwatch ("EC2 launch type
+                    // tasks without task execution IAM role": the container instance role).
+                    Outcome::Warn {
+                        problem: "the group does not exist and there is no execution role: the container instance's role must be allowed logs:CreateLogGroup, or the task fails to start".to_string(),
+                    }
                 } else {
                     Outcome::fail(
                         "the group does not exist and there is no execution role to create it",
@@ -116,7 +125,7 @@ mod tests {
             json!({"awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1"}),
             true,
         );
-        let out = check(&plain, "us-east-1", &groups);
+        let out = check(&plain, "us-east-1", true, &groups);
         assert_eq!(out[0].0, "container app log group /ecs/web (eu-west-1)");
         assert!(
             matches!(&out[0].1, Outcome::Fail { fix, .. } if fix.starts_with("aws logs create-log-group --region eu-west-1 --log-group-name /ecs/web"))
@@ -125,14 +134,19 @@ mod tests {
             json!({"awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1", "awslogs-create-group": "true"}),
             true,
         );
-        assert_eq!(check(&create, "us-east-1", &groups)[0].1, Outcome::Ok);
+        assert_eq!(check(&create, "us-east-1", true, &groups)[0].1, Outcome::Ok);
         let no_role = body(
             json!({"awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1", "awslogs-create-group": "true"}),
             false,
         );
         assert!(matches!(
-            &check(&no_role, "us-east-1", &groups)[0].1,
+            &check(&no_role, "us-east-1", true, &groups)[0].1,
             Outcome::Fail { .. }
+        ));
+        // On EC2 the instance role may create it: a warning.
+        assert!(matches!(
+            &check(&no_role, "us-east-1", false, &groups)[0].1,
+            Outcome::Warn { .. }
         ));
     }
 
@@ -147,10 +161,10 @@ mod tests {
             ("us-east-1".to_string(), "/ecs/web".to_string()),
             Lookup::Found(()),
         )]);
-        assert_eq!(check(&b, "us-east-1", &groups)[0].1, Outcome::Ok);
+        assert_eq!(check(&b, "us-east-1", true, &groups)[0].1, Outcome::Ok);
         let no_group = body(json!({}), true);
         assert!(matches!(
-            &check(&no_group, "us-east-1", &groups)[0].1,
+            &check(&no_group, "us-east-1", true, &groups)[0].1,
             Outcome::Fail { .. }
         ));
     }

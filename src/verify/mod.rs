@@ -7,6 +7,7 @@
 //! rule is unit-tested without AWS. A read AWS refuses (no permission) becomes a `warn`
 //! naming the permission; it never fails the run.
 
+pub mod capacity;
 pub mod fargate;
 pub mod gather;
 pub mod image;
@@ -21,8 +22,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Lookup;
-use crate::aws::ec2::{Endpoints, InVpc, Routes};
+use crate::aws::ec2::{Endpoints, Routes, SecurityGroup, Subnet};
 use crate::aws::ecr::Manifest;
+use crate::aws::ecs::Cluster;
 use crate::aws::iam::Role;
 use crate::aws::secretsmanager::Versions;
 use crate::error::Result;
@@ -38,6 +40,10 @@ pub enum Area {
     Logs,
     Network,
     Fargate,
+    /// The cluster a target runs on: capacity providers, container instances.
+    Capacity,
+    /// What is left when a target's invocation fails: its dead-letter queue.
+    Delivery,
 }
 
 impl Area {
@@ -49,6 +55,8 @@ impl Area {
             Area::Logs => "logs",
             Area::Network => "network",
             Area::Fargate => "fargate",
+            Area::Capacity => "capacity",
+            Area::Delivery => "delivery",
         }
     }
 }
@@ -179,10 +187,43 @@ pub struct TargetSpec {
     pub service: &'static str,
     pub family: String,
     pub role_arn: Option<String>,
+    /// The cluster (ARN, as the target's `Arn` names it).
+    pub cluster: Option<String>,
     pub launch_type: Option<String>,
     pub capacity_providers: Vec<String>,
     pub platform_version: Option<String>,
     pub network: Option<Awsvpc>,
+    /// The dead-letter queue's ARN (`DeadLetterConfig.Arn`), when it has one.
+    pub dead_letter: Option<String>,
+}
+
+/// Where RunTask places a target's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// Launch type FARGATE, or a strategy of FARGATE / FARGATE_SPOT only.
+    Fargate,
+    /// On container instances: launch type EC2 (or EXTERNAL), a strategy of Auto Scaling
+    /// group capacity providers only, or neither on a cluster without a default strategy
+    /// (RunTask's default launch type is EC2).
+    Instances,
+    /// Verify cannot tell: a strategy mixing both, or the cluster's default strategy
+    /// unread.
+    Unknown,
+}
+
+/// Whether a capacity provider is one of Fargate's (the rest are Auto Scaling groups).
+pub fn is_fargate_provider(name: &str) -> bool {
+    name == "FARGATE" || name == "FARGATE_SPOT"
+}
+
+fn runs_on(providers: &[String]) -> Runs {
+    if providers.iter().all(|p| is_fargate_provider(p)) {
+        Runs::Fargate
+    } else if providers.iter().any(|p| is_fargate_provider(p)) {
+        Runs::Unknown
+    } else {
+        Runs::Instances
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +286,12 @@ impl TargetSpec {
                 .get("RoleArn")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            cluster: slot.get("Arn").and_then(Value::as_str).map(str::to_string),
+            dead_letter: slot
+                .pointer("/DeadLetterConfig/Arn")
+                .and_then(Value::as_str)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
             launch_type: ecs
                 .get("LaunchType")
                 .and_then(Value::as_str)
@@ -258,13 +305,25 @@ impl TargetSpec {
         }
     }
 
-    /// Runs on Fargate: launch type FARGATE, or a FARGATE / FARGATE_SPOT capacity provider.
-    pub fn fargate(&self) -> bool {
-        self.launch_type.as_deref() == Some("FARGATE")
-            || self
-                .capacity_providers
-                .iter()
-                .any(|c| c.starts_with("FARGATE"))
+    /// Where its task runs. A launch type decides; else its own strategy; else the
+    /// cluster's default strategy; with none of them, RunTask's default launch type, EC2.
+    /// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html>
+    /// (`capacityProviderStrategy`: "If no capacityProviderStrategy or launchType is
+    /// specified, the defaultCapacityProviderStrategy for the cluster is used").
+    pub fn runs(&self, cluster: Option<&Lookup<Cluster>>) -> Runs {
+        match self.launch_type.as_deref() {
+            Some("FARGATE") => return Runs::Fargate,
+            Some(_) => return Runs::Instances,
+            None => {}
+        }
+        if !self.capacity_providers.is_empty() {
+            return runs_on(&self.capacity_providers);
+        }
+        match cluster {
+            Some(Lookup::Found(c)) if c.default_strategy.is_empty() => Runs::Instances,
+            Some(Lookup::Found(c)) => runs_on(&c.default_strategy),
+            _ => Runs::Unknown,
+        }
     }
 }
 
@@ -299,20 +358,21 @@ pub struct Facts {
     pub secrets: BTreeMap<(String, String), Lookup<Versions>>,
     /// By `(region, log group)`.
     pub log_groups: BTreeMap<(String, String), Lookup<()>>,
-    /// Subnet id → VPC, for every subnet found; `Denied` when the read was refused.
-    pub subnets: Option<Lookup<BTreeMap<String, String>>>,
-    pub security_groups: Option<Lookup<BTreeMap<String, String>>>,
+    /// Every subnet found, by id; `Denied` when the read was refused.
+    pub subnets: Option<Lookup<BTreeMap<String, Subnet>>>,
+    /// The targets' security groups, by id (a target's group missing here does not exist).
+    pub security_groups: Option<Lookup<BTreeMap<String, SecurityGroup>>>,
+    /// The security groups of the VPCs' interface endpoints, by id.
+    pub endpoint_groups: Option<Lookup<BTreeMap<String, SecurityGroup>>>,
     /// By subnet id.
     pub routes: BTreeMap<String, Lookup<Routes>>,
     /// By VPC id.
     pub endpoints: BTreeMap<String, Lookup<Endpoints>>,
+    /// By cluster, as the targets name it (one DescribeClusters for all of them).
+    pub clusters: BTreeMap<String, Lookup<Cluster>>,
 }
 
 impl Facts {
-    pub fn in_vpc(items: Vec<InVpc>) -> BTreeMap<String, String> {
-        items.into_iter().map(|i| (i.id, i.vpc)).collect()
-    }
-
     /// What two gathers read (the families' and the targets'), as one. A key both read is
     /// the same fact; `other`'s network reads win where only it made them.
     pub fn merge(mut self, other: Facts) -> Facts {
@@ -323,8 +383,10 @@ impl Facts {
         self.log_groups.extend(other.log_groups);
         self.subnets = other.subnets.or(self.subnets);
         self.security_groups = other.security_groups.or(self.security_groups);
+        self.endpoint_groups = other.endpoint_groups.or(self.endpoint_groups);
         self.routes.extend(other.routes);
         self.endpoints.extend(other.endpoints);
+        self.clusters.extend(other.clusters);
         self
     }
 }
@@ -332,13 +394,13 @@ impl Facts {
 /// Every check of every family and target in `scope`, in report order.
 pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
     let mut findings = Vec::new();
+    let runs = |t: &TargetSpec| t.runs(t.cluster.as_ref().and_then(|c| facts.clusters.get(c)));
     for (family, body) in &scope.families {
-        let targets: Vec<&TargetSpec> = scope
-            .targets
-            .iter()
-            .filter(|t| t.family == *family)
-            .collect();
-        let on_fargate = fargate::requires_fargate(body) || targets.iter().any(|t| t.fargate());
+        let on_fargate = fargate::requires_fargate(body)
+            || scope
+                .targets
+                .iter()
+                .any(|t| t.family == *family && runs(t) == Runs::Fargate);
         let mut push = |area: Area, check: String, outcome: Outcome| {
             findings.push(Finding {
                 subject: family.to_string(),
@@ -356,7 +418,7 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         for (check, outcome) in secrets::check(body, &scope.region, facts) {
             push(Area::Secrets, check, outcome);
         }
-        for (check, outcome) in logs::check(body, &scope.region, &facts.log_groups) {
+        for (check, outcome) in logs::check(body, &scope.region, on_fargate, &facts.log_groups) {
             push(Area::Logs, check, outcome);
         }
         for (check, outcome) in fargate::task(body, on_fargate) {
@@ -365,6 +427,7 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
     }
     for target in &scope.targets {
         let body = scope.bodies.get(target.family.as_str()).copied();
+        let runs = runs(target);
         let mut push = |area: Area, check: String, outcome: Outcome| {
             findings.push(Finding {
                 subject: target.label.clone(),
@@ -375,12 +438,17 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         };
         let (check, outcome) = roles::target_role(target, &facts.roles);
         push(Area::Roles, check, outcome);
-        for (check, outcome) in network::check(target, body, facts) {
+        for (check, outcome) in network::check(target, runs, body, &scope.region, facts) {
             push(Area::Network, check, outcome);
         }
-        for (check, outcome) in fargate::target(target, body) {
+        for (check, outcome) in fargate::target(target, runs, body) {
             push(Area::Fargate, check, outcome);
         }
+        for (check, outcome) in capacity::check(target, runs, &facts.clusters) {
+            push(Area::Capacity, check, outcome);
+        }
+        let (check, outcome) = capacity::dead_letter(target);
+        push(Area::Delivery, check, outcome);
     }
     Report::new(findings)
 }

@@ -1,7 +1,10 @@
 //! Secrets: every `secrets[].valueFrom` exists. SSM parameters are asked with
 //! GetParameters, as ECS asks (names or ARNs, `:version` and `:label` selectors); Secrets
 //! Manager secrets with DescribeSecret (metadata: values are never read), the JSON key and
-//! version suffixes of the ARN understood.
+//! version suffixes of the ARN understood. A parameter under `/aws/reference/secretsmanager/`
+//! is a Secrets Manager secret that SSM hands out: it is asked with DescribeSecret on the
+//! secret's name, never through GetParameters (which would need its value decrypted).
+//! <https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html>
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,28 @@ pub enum Source {
         version_stage: Option<String>,
         version_id: Option<String>,
     },
+    /// `/aws/reference/secretsmanager/NAME[:selector]` (a name or an SSM parameter ARN): the
+    /// Secrets Manager secret NAME, which ECS fetches through SSM's GetParameters.
+    Reference {
+        secret: String,
+        region: String,
+        /// A version id or staging label after the name.
+        selector: Option<String>,
+    },
+}
+
+/// The prefix of SSM parameters that are Secrets Manager secrets.
+const REFERENCE: &str = "/aws/reference/secretsmanager/";
+
+/// `NAME[:selector]` → the secret's name and the selector.
+fn reference(rest: &str) -> (String, Option<String>) {
+    match rest.split_once(':') {
+        Some((name, selector)) if !selector.is_empty() => {
+            (name.to_string(), Some(selector.to_string()))
+        }
+        Some((name, _)) => (name.to_string(), None),
+        None => (rest.to_string(), None),
+    }
 }
 
 /// `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key[:version-stage[:version-id]]]`,
@@ -47,9 +72,25 @@ pub fn parse(value_from: &str, region: &str) -> Source {
         };
     }
     if parts.first() == Some(&"arn") && parts.get(2) == Some(&"ssm") {
+        if let Some((_, rest)) = value_from.split_once(&format!(":parameter{REFERENCE}")) {
+            let (secret, selector) = reference(rest);
+            return Source::Reference {
+                secret,
+                region: arn_region(3),
+                selector,
+            };
+        }
         return Source::Parameter {
             name: value_from.to_string(),
             region: arn_region(3),
+        };
+    }
+    if let Some(rest) = value_from.strip_prefix(REFERENCE) {
+        let (secret, selector) = reference(rest);
+        return Source::Reference {
+            secret,
+            region: region.to_string(),
+            selector,
         };
     }
     Source::Parameter {
@@ -66,8 +107,17 @@ pub fn referenced(body: &Value) -> Vec<(String, bool)> {
         .into_iter()
         .map(|(_, _, source)| match source {
             Source::Secret { arn, .. } => (arn, true),
+            Source::Reference { secret, .. } => (secret, true),
             Source::Parameter { name, .. } => (name, false),
         })
+        .collect()
+}
+
+/// Every source ECS resolves when it starts the task (for the VPC endpoints it needs).
+pub fn sources(body: &Value, region: &str) -> Vec<Source> {
+    value_froms(body, region)
+        .into_iter()
+        .map(|(_, _, source)| source)
         .collect()
 }
 
@@ -99,7 +149,7 @@ fn value_froms<'a>(body: &'a Value, region: &str) -> Vec<(&'a str, String, Sourc
         if let Some(from) = registry {
             let source = match parse(from, region) {
                 secret @ Source::Secret { .. } => secret,
-                Source::Parameter { .. } => Source::Secret {
+                Source::Parameter { .. } | Source::Reference { .. } => Source::Secret {
                     arn: from.to_string(),
                     region: region.to_string(),
                     json_key: None,
@@ -151,6 +201,16 @@ pub fn check(body: &Value, region: &str, facts: &Facts) -> Vec<(String, Outcome)
                 json_key.as_deref(),
                 version_stage.as_deref(),
                 version_id.as_deref(),
+            ),
+            Source::Reference {
+                secret,
+                region,
+                selector,
+            } => reference_outcome(
+                facts.secrets.get(&(region.clone(), secret.clone())),
+                &secret,
+                &region,
+                selector.as_deref(),
             ),
         };
         out.push((what, outcome));
@@ -217,6 +277,45 @@ fn secret_outcome(
     Outcome::Ok
 }
 
+/// A `/aws/reference/secretsmanager/NAME` parameter: the secret NAME exists (its selector,
+/// when given, is one of its version ids or staging labels).
+fn reference_outcome(
+    read: Option<&Lookup<crate::aws::secretsmanager::Versions>>,
+    secret: &str,
+    region: &str,
+    selector: Option<&str>,
+) -> Outcome {
+    let versions = match read {
+        Some(Lookup::Found(v)) => v,
+        Some(Lookup::Missing) => {
+            return Outcome::fail(
+                format!(
+                    "Secrets Manager secret {secret} (referenced through {REFERENCE}) does not exist in {region}"
+                ),
+                format!(
+                    "aws secretsmanager create-secret --region {region} --name {secret} --secret-string …, or correct valueFrom"
+                ),
+            );
+        }
+        Some(Lookup::Denied(p)) => return Outcome::denied(p),
+        None => {
+            return Outcome::Skipped {
+                why: "not read".into(),
+            };
+        }
+    };
+    match selector {
+        Some(s) if !versions.contains_key(s) && !versions.values().flatten().any(|l| l == s) => {
+            Outcome::Warn {
+                problem: format!(
+                    "secret {secret} has no version id or staging label {s}: check the selector after the name"
+                ),
+            }
+        }
+        _ => Outcome::Ok,
+    }
+}
+
 /// Parameter names per region, and every `(region, secret ARN)`.
 pub type Wanted = (BTreeMap<String, Vec<String>>, Vec<(String, String)>);
 
@@ -231,6 +330,7 @@ pub fn wanted<'a>(bodies: impl Iterator<Item = &'a Value>, region: &str) -> Want
                     parameters.entry(region).or_default().push(name)
                 }
                 Source::Secret { arn, region, .. } => secrets.push((region, arn)),
+                Source::Reference { secret, region, .. } => secrets.push((region, secret)),
             }
         }
     }
@@ -287,6 +387,59 @@ mod tests {
                 version_id: None
             }
         );
+    }
+
+    /// A parameter under /aws/reference/secretsmanager/ is a Secrets Manager secret:
+    /// DescribeSecret on its name, never GetParameters (which would need the value).
+    /// https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html
+    #[test]
+    fn a_secrets_manager_reference_parameter_is_described_not_read() {
+        let arn =
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/aws/reference/secretsmanager/web/api";
+        assert_eq!(
+            parse(arn, "us-east-1"),
+            Source::Reference {
+                secret: "web/api".into(),
+                region: "eu-west-1".into(),
+                selector: None
+            }
+        );
+        let b = body(&["/aws/reference/secretsmanager/web/db:AWSPREVIOUS", arn]);
+        let (parameters, secrets) = wanted([&b].into_iter(), "us-east-1");
+        assert!(parameters.is_empty(), "no GetParameters: {parameters:?}");
+        assert_eq!(
+            secrets,
+            [
+                ("eu-west-1".to_string(), "web/api".to_string()),
+                ("us-east-1".to_string(), "web/db".to_string())
+            ]
+        );
+        let mut facts = Facts::default();
+        let current = Lookup::Found(BTreeMap::from([(
+            "v1".to_string(),
+            vec!["AWSCURRENT".to_string()],
+        )]));
+        facts
+            .secrets
+            .insert(("eu-west-1".into(), "web/api".into()), current.clone());
+        facts
+            .secrets
+            .insert(("us-east-1".into(), "web/db".into()), current);
+        let out = check(&b, "us-east-1", &facts);
+        assert!(
+            matches!(&out[0].1, Outcome::Warn { problem } if problem.contains("AWSPREVIOUS")),
+            "{out:?}"
+        );
+        assert_eq!(out[1].1, Outcome::Ok);
+        facts
+            .secrets
+            .insert(("eu-west-1".into(), "web/api".into()), Lookup::Missing);
+        let out = check(&b, "us-east-1", &facts);
+        assert!(
+            matches!(&out[1].1, Outcome::Fail { fix, .. } if fix.contains("--region eu-west-1 --name web/api")),
+            "{out:?}"
+        );
+        assert_eq!(referenced(&b)[1], ("web/api".to_string(), true));
     }
 
     #[test]

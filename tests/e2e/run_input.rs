@@ -51,13 +51,14 @@ fn transformer(paths: &[(&str, &str)], template: &str) -> InputTransformer {
 
 /// `target` with `shape` applied to its builder (an InputTransformer or InputPath).
 fn shaped(
+    net: &crate::common::world::Network,
     cluster: &str,
     td: &str,
     shape: impl FnOnce(
         aws_sdk_eventbridge::types::builders::TargetBuilder,
     ) -> aws_sdk_eventbridge::types::builders::TargetBuilder,
 ) -> Target {
-    let base = ecs_target("report", cluster, td);
+    let base = ecs_target(net, "report", cluster, td);
     shape(
         Target::builder()
             .id(base.id())
@@ -127,7 +128,7 @@ fn an_input_transformer_target_runs_with_the_overrides_eventbridge_builds_from_t
         "nightly",
         "default",
         RuleState::Enabled,
-        vec![shaped(&w.cluster, &td, |t| {
+        vec![shaped(&w.aws.net, &w.cluster, &td, |t| {
             t.input_transformer(transformer(&paths, template))
         })],
     );
@@ -193,7 +194,9 @@ fn an_input_path_target_runs_with_the_part_of_the_event_it_selects() {
         "hourly",
         "default",
         RuleState::Enabled,
-        vec![shaped(&w.cluster, &td, |t| t.input_path("$.detail"))],
+        vec![shaped(&w.aws.net, &w.cluster, &td, |t| {
+            t.input_path("$.detail")
+        })],
     );
     let app = app_with(&w, "");
     w.proxy.script_task(Script::ends(&[
@@ -216,7 +219,7 @@ fn an_event_pattern_rule_needs_the_event_and_runs_with_the_one_given() {
         "on-upload",
         "uploads",
         RuleState::Enabled,
-        vec![shaped(&w.cluster, &td, |t| {
+        vec![shaped(&w.aws.net, &w.cluster, &td, |t| {
             t.input_transformer(transformer(
                 &[
                     ("key", "$.detail.object.key"),
@@ -291,7 +294,7 @@ fn a_schedules_context_attributes_are_filled_in_as_scheduler_does() {
     let w = World::new();
     let td = register_report(&w);
     w.aws.schedule_group("jobs");
-    let mut body = full_schedule("jobs", &w.cluster, &td, "ENABLED");
+    let mut body = full_schedule(&w.aws.net, "jobs", &w.cluster, &td, "ENABLED");
     body["Target"]["Input"] = json!(
         r#"{"containerOverrides":[{"name":"app","command":["bin/export","<aws.scheduler.scheduled-time>"],"environment":[{"name":"SCHEDULE","value":"<aws.scheduler.schedule-arn>"},{"name":"EXECUTION","value":"<aws.scheduler.execution-id>"},{"name":"ATTEMPT","value":"<aws.scheduler.attempt-number>"}]}]}"#
     );
@@ -353,7 +356,7 @@ fn the_exit_code_is_the_essential_container_that_ended_the_task_not_a_sidecar_st
         "nightly",
         "default",
         RuleState::Enabled,
-        vec![ecs_target("report", &w.cluster, &td)],
+        vec![ecs_target(&w.aws.net, "report", &w.cluster, &td)],
     );
     let app = app_with(&w, "");
     let sidecar = ("log-router", Some(143), None);
@@ -402,7 +405,7 @@ fn a_smoke_run_applies_the_targets_input_transformer_too() {
         "hourly",
         "default",
         RuleState::Enabled,
-        vec![shaped(&w.cluster, &web, |t| {
+        vec![shaped(&w.aws.net, &w.cluster, &web, |t| {
             t.input_transformer(transformer(
                 &[],
                 r#"{"containerOverrides": [{"name": "app", "environment": [{"name": "RULE", "value": <aws.events.rule-name>}]}]}"#,
@@ -423,7 +426,7 @@ fn a_smoke_run_applies_the_targets_input_transformer_too() {
         "on-upload",
         "uploads",
         RuleState::Enabled,
-        vec![shaped(&w.cluster, &web, |t| {
+        vec![shaped(&w.aws.net, &w.cluster, &web, |t| {
             t.input_transformer(transformer(&[("k", "$.detail.key")], r#"{"a": <k>}"#))
         })],
     );

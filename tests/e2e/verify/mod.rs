@@ -3,6 +3,7 @@
 //! naming its fix; a refused read is a warning; a deploy that fails verify writes nothing.
 
 mod seed;
+mod shapes;
 
 use aws_sdk_eventbridge::types::RuleState;
 use serde_json::{Value, json};
@@ -11,6 +12,7 @@ use crate::common::proxy::Reply;
 use crate::common::scenario::fail;
 use crate::common::*;
 use seed::*;
+use shapes::{Launch, container_instance, with_dead_letter};
 
 /// `(status word, area, check)` of each line of the human report.
 fn lines(stdout: &str) -> Vec<String> {
@@ -55,7 +57,7 @@ fn a_sound_job_passes_every_check_reading_only() {
     );
     assert!(out.contains("route to ECR"), "{out}");
     assert!(
-        out.contains("Verify: 13 ok, 0 failed, 0 warnings, 1 skipped."),
+        out.contains("Verify: 13 ok, 0 failed, 1 warning, 1 skipped."),
         "{out}"
     );
     for action in [
@@ -184,7 +186,7 @@ fn every_broken_check_fails_naming_its_fix_and_all_checks_run() {
         // Network: a public subnet without a public IP; a private one without NAT; a
         // security group that does not exist.
         "fix: set AssignPublicIp to ENABLED in the target's awsvpcConfiguration, or add a NAT gateway route to the subnet's route table",
-        "fix: add a 0.0.0.0/0 route to a NAT gateway in the subnet's route table, or VPC endpoints for ecr.api, ecr.dkr and S3 (gateway)",
+        "fix: add a 0.0.0.0/0 route to a NAT gateway in the subnet's route table, or: aws ec2 create-vpc-endpoint --vpc-id vpc-",
         "fix: correct SecurityGroups in the target's awsvpcConfiguration",
         // Fargate
         "fix: for cpu 1024 set memory to 2048 to 8192 in steps of 1024 (MiB)",
@@ -218,7 +220,8 @@ fn a_refused_read_is_a_warning_not_a_failure() {
         out.contains("warn    logs     container app log group /ecs/web (us-east-1): not checked: no permission for logs:DescribeLogGroups"),
         "{out}"
     );
-    assert!(out.contains("0 failed, 4 warnings"), "{out}");
+    // Three roles and the log group not read, and the target's missing dead-letter queue.
+    assert!(out.contains("0 failed, 5 warnings"), "{out}");
 }
 
 #[test]
@@ -279,11 +282,19 @@ fn deploy_refuses_to_write_when_verify_fails() {
     assert_eq!(w.proxy.count("RegisterTaskDefinition"), 1);
 }
 
+/// A private subnet (no NAT, no public IP) reaches what the task needs only through VPC
+/// endpoints: ECR's api and dkr, S3 as a gateway on the subnet's route table, logs, ssm,
+/// secretsmanager, each admitting the task on 443. ECR's endpoints alone, with an S3
+/// gateway on no route table, certainly fail. And subnets and security groups must share
+/// a VPC.
+/// https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
 #[test]
 fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() {
     let (w, seed, app) = sound_world();
     let private = seed.network("10.4.0.0/16", false);
-    seed.ecr_endpoints(&private.0);
+    shapes::private_endpoints(&seed, &private.0, &private.1);
+    let partial = seed.network("10.8.0.0/16", false);
+    seed.ecr_endpoints(&partial.0);
     let other = seed.network("10.5.0.0/16", true);
     let web = td_arn("web", 1);
     w.aws.rule(
@@ -297,6 +308,15 @@ fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() 
                 &web,
                 "events-ecs",
                 (&private.0, &private.1),
+                false,
+                "LATEST",
+            ),
+            awsvpc_target(
+                "partial",
+                &w.cluster,
+                &web,
+                "events-ecs",
+                (&partial.0, &partial.1),
                 false,
                 "LATEST",
             ),
@@ -328,14 +348,35 @@ fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() 
             .unwrap_or_default()
     };
     let endpoints = section("default/nightly target endpoints");
+    for service in ["ECR", "CloudWatch Logs", "SSM", "Secrets Manager"] {
+        assert!(
+            endpoints.contains(&format!(
+                "ok      network  subnet {} route to {service}",
+                private.0
+            )),
+            "{service}\n{out}"
+        );
+    }
+    assert!(!endpoints.contains("FAIL"), "{out}");
+    let partial_lines = section("default/nightly target partial");
     assert!(
-        endpoints.contains(&format!(
-            "ok      network  subnet {} route to ECR",
-            private.0
+        partial_lines.contains(&format!(
+            "FAIL    network  subnet {} route to ECR",
+            partial.0
+        )) && partial_lines.contains("is not associated with route table"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--add-route-table-ids rtb-"),
+        "the fix associates the S3 gateway endpoint: {out}"
+    );
+    assert!(
+        partial_lines.contains(&format!(
+            "FAIL    network  subnet {} route to CloudWatch Logs",
+            partial.0
         )),
         "{out}"
     );
-    assert!(!endpoints.contains("FAIL"), "{out}");
     let split = section("default/nightly target split");
     assert!(
         split.contains(
@@ -347,5 +388,259 @@ fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() 
         out.contains("fix: use subnets and security groups of the same VPC"),
         "{out}"
     );
-    assert!(out.contains("Verify: 23 ok, 1 failed"), "{out}");
+}
+
+/// The sound world of [`sound_world`], with every path a Fargate task takes out of a
+/// private subnet (VPC endpoints) and a cluster that has capacity.
+fn shapes_world() -> (World, Seed, App, String) {
+    let (w, seed, app) = sound_world();
+    let secret = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:web/api");
+    let secret = seed
+        .rt
+        .block_on(seed.secrets.describe_secret().secret_id(&secret).send())
+        .ok()
+        .and_then(|s| s.arn().map(str::to_string))
+        .unwrap_or(secret);
+    (w, seed, app, secret)
+}
+
+/// A sound account of every shape jobdeploy supports — Fargate x86 and ARM64, Fargate Spot
+/// x86 and ARM64, the cluster's default strategy, EC2 `bridge` and `awsvpc`, an Auto
+/// Scaling group capacity provider, a Scheduler schedule, and a secret in every form —
+/// passes verify with zero failures: a false fail would block every deploy behind the
+/// gate.
+#[test]
+fn every_sound_shape_passes_verify_with_zero_fails() {
+    let (w, seed, app, secret) = shapes_world();
+    let private = seed.network("10.4.0.0/16", false);
+    shapes::private_endpoints(&seed, &private.0, &private.1);
+    let isolated = seed.network("10.6.0.0/16", false);
+    shapes::capacity_providers(&w, &["FARGATE", "FARGATE_SPOT", "batch-asg"], &["FARGATE"]);
+    container_instance(&w, &seed);
+    let fargate = json!({"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "1024", "memory": "2048"});
+    let mut arm = fargate.clone();
+    arm["runtimePlatform"] = json!({"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"});
+    let bridge =
+        json!({"requiresCompatibilities": ["EC2"], "networkMode": "bridge", "memory": "512"});
+    let ec2vpc =
+        json!({"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc", "memory": "512"});
+    for (family, placement) in [
+        ("shaped", fargate),
+        ("arm", arm),
+        ("bridge", bridge),
+        ("ec2vpc", ec2vpc),
+    ] {
+        app.write(
+            &format!("taskdefs/{family}.json"),
+            &shapes::shape_template(family, &secret, placement),
+        );
+    }
+    let td = |family: &str| w.aws.register(family, "v1");
+    let (shaped, arm, bridge, ec2vpc) = (td("shaped"), td("arm"), td("bridge"), td("ec2vpc"));
+    let in_private = Some((private.0.as_str(), private.1.as_str()));
+    let targets = vec![
+        shapes::target(
+            "spot-arm",
+            &w.cluster,
+            &arm,
+            Launch::Strategy(&["FARGATE_SPOT", "FARGATE"]),
+            in_private,
+            Some("1.4.0"),
+        ),
+        shapes::target(
+            "spot-x86",
+            &w.cluster,
+            &shaped,
+            Launch::Strategy(&["FARGATE_SPOT", "FARGATE"]),
+            in_private,
+            Some("LATEST"),
+        ),
+        shapes::target("arm", &w.cluster, &arm, Launch::Fargate, in_private, None),
+        shapes::target(
+            "default-strategy",
+            &w.cluster,
+            &shaped,
+            Launch::ClusterDefault,
+            in_private,
+            None,
+        ),
+        shapes::target("ec2-bridge", &w.cluster, &bridge, Launch::Ec2, None, None),
+        shapes::target(
+            "ec2-awsvpc",
+            &w.cluster,
+            &ec2vpc,
+            Launch::Ec2,
+            Some((isolated.0.as_str(), isolated.1.as_str())),
+            None,
+        ),
+        shapes::target(
+            "asg",
+            &w.cluster,
+            &bridge,
+            Launch::Strategy(&["batch-asg"]),
+            None,
+            None,
+        ),
+    ];
+    w.aws.rule("shapes", "default", RuleState::Enabled, targets);
+    // The sound world's Fargate x86 target, given a dead-letter queue.
+    let hourly = w.aws.targets("hourly", "default");
+    w.aws.put_targets(
+        "hourly",
+        "default",
+        hourly.into_iter().map(with_dead_letter).collect(),
+    );
+    w.aws.create_schedule(
+        "nightly",
+        &json!({
+            "GroupName": "default",
+            "ScheduleExpression": "cron(15 3 * * ? *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": w.cluster,
+                "RoleArn": role_arn("events-ecs"),
+                "DeadLetterConfig": {"Arn": shapes::DLQ},
+                "EcsParameters": {
+                    "TaskDefinitionArn": shaped,
+                    "LaunchType": "FARGATE",
+                    "NetworkConfiguration": {"awsvpcConfiguration": {
+                        "Subnets": [private.0], "SecurityGroups": [private.1], "AssignPublicIp": "DISABLED"
+                    }}
+                }
+            }
+        }),
+    );
+    w.proxy.clear();
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    let out = &run.stdout;
+    let fails: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FAIL"))
+        .collect();
+    assert!(fails.is_empty(), "{fails:#?}\nin:\n{out}");
+    for expected in [
+        "ok      capacity capacity providers FARGATE_SPOT, FARGATE",
+        "ok      capacity capacity providers batch-asg",
+        "ok      capacity container instances",
+        "ok      fargate  Fargate Spot platform",
+        "ok      fargate  platform version 1.4.0",
+        "skipped network  route to ECR: the task runs on a container instance",
+        "ok      secrets  container app secret API_REF",
+        "ok      secrets  container app secret API_REF_ARN",
+        "ok      delivery dead-letter queue",
+        &format!(
+            "ok      network  subnet {} route to Secrets Manager",
+            private.0
+        ),
+        &format!(
+            "ok      network  subnet {} route to CloudWatch Logs",
+            private.0
+        ),
+        &format!("ok      network  subnet {} route to SSM", private.0),
+        &format!("ok      network  subnet {} route to ECR", private.0),
+    ] {
+        assert!(out.contains(expected), "{expected}\nin:\n{out}");
+    }
+    assert!(
+        out.contains("default/nightly"),
+        "the schedule is checked: {out}"
+    );
+    // A /aws/reference/secretsmanager/ parameter is described, never read.
+    assert_eq!(w.proxy.count("GetSecretValue"), 0);
+    assert!(
+        w.proxy
+            .bodies("GetParameters")
+            .iter()
+            .all(|b| !b.to_string().contains("/aws/reference/")),
+        "{:?}",
+        w.proxy.bodies("GetParameters")
+    );
+    // Whatever the number of targets: the endpoints once for every VPC, the security
+    // groups in two calls (the targets', then the endpoints'), one DescribeClusters beside
+    // the one that resolves the cluster.
+    let actions = w.proxy.actions();
+    assert_eq!(w.proxy.count("DescribeVpcEndpoints"), 1, "{actions:?}");
+    assert_eq!(w.proxy.count("DescribeSecurityGroups"), 2, "{actions:?}");
+    assert!(w.proxy.count("DescribeClusters") <= 2, "{actions:?}");
+}
+
+/// A target without a dead-letter queue loses the trace of every failed invocation: a
+/// warning saying how to add one, which does not block the deploy.
+#[test]
+fn a_target_without_a_dead_letter_queue_is_a_warning_saying_how_to_add_one() {
+    let (w, _seed, app) = sound_world();
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    assert!(
+        run.stdout.contains("warn    delivery dead-letter queue: no dead-letter queue: an invocation EventBridge cannot deliver leaves no trace but the FailedInvocations metric; add DeadLetterConfig"),
+        "{}",
+        run.stdout
+    );
+    w.proxy.clear();
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.proxy.count("RegisterTaskDefinition"), 1);
+}
+
+/// RunTask refuses a capacity provider the cluster does not have: verify fails naming it,
+/// and deploy writes nothing.
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html
+#[test]
+fn an_unassociated_capacity_provider_fails_and_deploy_writes_nothing() {
+    let (w, seed, app) = sound_world();
+    let public = seed.network("10.7.0.0/16", true);
+    shapes::capacity_providers(&w, &["FARGATE"], &[]);
+    let web = td_arn("web", 1);
+    let spot = shapes::target(
+        "spot",
+        &w.cluster,
+        &web,
+        Launch::Strategy(&["FARGATE_SPOT"]),
+        Some((public.0.as_str(), public.1.as_str())),
+        None,
+    );
+    w.aws
+        .rule("spot", "default", RuleState::Enabled, vec![spot]);
+    let run = w.run(&app, &["verify", "--tag", "v2"]).fails();
+    assert!(
+        run.stdout.contains("FAIL    capacity capacity providers FARGATE_SPOT: capacity provider FARGATE_SPOT is not associated with cluster batch: RunTask refuses the strategy"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("fix: aws ecs put-cluster-capacity-providers --cluster batch --capacity-providers FARGATE FARGATE_SPOT"),
+        "{}",
+        run.stdout
+    );
+    let before = w.aws.targets("spot", "default");
+    w.proxy.clear();
+    let deploy = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert_eq!(w.proxy.writes(), Vec::<String>::new(), "zero writes");
+    assert!(
+        deploy.stderr.contains("nothing was written"),
+        "{}",
+        deploy.stderr
+    );
+    assert_eq!(w.aws.targets("spot", "default"), before);
+}
+
+/// An EC2 target on a cluster with no container instances may still start (the group
+/// scales out by then): a warning, not a failure.
+#[test]
+fn an_ec2_target_on_a_cluster_without_container_instances_is_a_warning() {
+    let (w, _seed, app, secret) = shapes_world();
+    let ec2 = json!({"requiresCompatibilities": ["EC2"], "networkMode": "bridge", "memory": "512"});
+    app.write(
+        "taskdefs/bridge.json",
+        &shapes::shape_template("bridge", &secret, ec2),
+    );
+    let bridge = w.aws.register("bridge", "v1");
+    let target = shapes::target("ec2", &w.cluster, &bridge, Launch::Ec2, None, None);
+    w.aws
+        .rule("ec2", "default", RuleState::Enabled, vec![target]);
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    assert!(
+        run.stdout.contains("warn    capacity container instances: cluster batch has no registered container instances now"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
 }
