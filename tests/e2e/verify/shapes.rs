@@ -8,7 +8,7 @@ use aws_sdk_eventbridge::types::{
 };
 use serde_json::{Value, json};
 
-use super::seed::{Seed, role_arn};
+use super::seed::role_arn;
 use crate::common::*;
 
 pub const DLQ: &str = "arn:aws:sqs:us-east-1:123456789012:batch-dlq";
