@@ -60,7 +60,10 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     // leaves (render's tests render back what it writes).
     ("config", &["aws::pace", "error", "image", "model"]),
     ("live", &["aws", "aws::*", "config", "error", "model"]),
-    ("history", &["aws", "aws::*", "error", "image", "live", "model"]),
+    (
+        "history",
+        &["aws", "aws::*", "error", "image", "live", "model"],
+    ),
     ("init", &["config", "error", "image", "model"]),
     (
         "manifest",
