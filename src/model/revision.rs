@@ -14,8 +14,9 @@ pub struct RevisionInfo {
     pub revision: i64,
     pub arn: String,
     pub status: EcsStatus,
-    /// Seconds since the epoch: ECS's `registeredAt`, else the `jobdeploy:registered-at`
-    /// tag (emulators do not report `registeredAt`).
+    /// Seconds since the epoch: ECS's `registeredAt` (AWS reports it for every revision, as
+    /// epoch seconds), else the `jobdeploy:registered-at` tag jobdeploy writes as a fallback
+    /// for emulators that do not report it.
     pub registered_at: Option<f64>,
     /// The release that registered it, from the `jobdeploy:release` tag.
     pub release: Option<String>,
@@ -72,5 +73,44 @@ mod tests {
         assert_eq!(r.registered_at, Some(1_700_000_000.0));
         assert!(!r.is_active());
         assert_eq!(r.label(), "web:3");
+    }
+
+    /// History follows AWS: `registeredAt` as ECS answers it (epoch seconds with a fraction)
+    /// orders revisions, whatever the tag says.
+    #[test]
+    fn ecs_registered_at_wins_over_the_tag() {
+        let td = LiveTaskDef::from_response(&json!({
+            "taskDefinition": {"taskDefinitionArn": "arn:td/web:3", "family": "web",
+                               "revision": 3, "status": "ACTIVE",
+                               "registeredAt": 1_700_000_100.123,
+                               "registeredBy": "arn:aws:iam::123456789012:role/ci"},
+            "tags": [{"key": TAG_REGISTERED_AT, "value": "2023-11-14T22:13:20Z"}],
+        }))
+        .expect("has a taskDefinition");
+        assert_eq!(
+            RevisionInfo::from_live(&td).registered_at,
+            Some(1_700_000_100.123)
+        );
+    }
+
+    /// The fallback: no `registeredAt` (an emulator) and the tag jobdeploy wrote.
+    #[test]
+    fn the_registered_at_tag_is_the_fallback_without_ecs_registered_at() {
+        let tagged = LiveTaskDef::from_response(&json!({
+            "taskDefinition": {"taskDefinitionArn": "arn:td/web:3", "family": "web",
+                               "revision": 3, "status": "ACTIVE"},
+            "tags": [{"key": TAG_REGISTERED_AT, "value": "2023-11-14T22:13:20Z"}],
+        }))
+        .expect("has a taskDefinition");
+        assert_eq!(
+            RevisionInfo::from_live(&tagged).registered_at,
+            Some(1_700_000_000.0)
+        );
+        let neither = LiveTaskDef::from_response(&json!({
+            "taskDefinition": {"taskDefinitionArn": "arn:td/web:1", "family": "web",
+                               "revision": 1, "status": "ACTIVE"},
+        }))
+        .expect("has a taskDefinition");
+        assert_eq!(RevisionInfo::from_live(&neither).registered_at, None);
     }
 }

@@ -18,8 +18,15 @@ fn action() -> Value {
     serde_saphyr::from_str(&text).expect("action.yml is YAML")
 }
 
-/// A release directory as GitHub serves it: the archive and its `.sha256`.
-fn release_dir(root: &Path, tamper: bool) -> PathBuf {
+/// A release directory as GitHub serves it (the archive and its `.sha256`), and the checksum
+/// the tests give the action as `JOBDEPLOY_RELEASE_SHA256`.
+struct Release {
+    dir: PathBuf,
+    sha256: String,
+}
+
+/// `tamper`: the published `.sha256` is wrong.
+fn release_dir(root: &Path, tamper: bool) -> Release {
     let dir = root.join("releases");
     let version_dir = dir.join(VERSION);
     let staging = root.join("staging");
@@ -42,11 +49,12 @@ fn release_dir(root: &Path, tamper: bool) -> PathBuf {
         .output()
         .expect("sha256sum");
     let mut sum = String::from_utf8_lossy(&out.stdout).to_string();
+    let sha256 = sum[..64].to_string();
     if tamper {
         sum = format!("{}{}", "0".repeat(64), &sum[64..]);
     }
     std::fs::write(version_dir.join(format!("{archive}.sha256")), sum).expect("write sum");
-    dir
+    Release { dir, sha256 }
 }
 
 /// Resolves the `${{ … }}` expressions the action may use; any other is a test failure.
@@ -89,7 +97,7 @@ struct ActionRun {
     summary: String,
 }
 
-fn run_action(w: &World, app: &App, given: &[(&str, &str)], releases: &Path) -> ActionRun {
+fn run_action(w: &World, app: &App, given: &[(&str, &str)], release: &Release) -> ActionRun {
     let action = action();
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();
     for (name, spec) in action["inputs"].as_object().expect("inputs") {
@@ -150,8 +158,9 @@ fn run_action(w: &World, app: &App, given: &[(&str, &str)], releases: &Path) -> 
             .env("RUNNER_TEMP", &runner)
             .env(
                 "JOBDEPLOY_RELEASE_BASE_URL",
-                format!("file://{}", releases.display()),
+                format!("file://{}", release.dir.display()),
             )
+            .env("JOBDEPLOY_RELEASE_SHA256", &release.sha256)
             .env("AWS_ENDPOINT_URL", &w.proxy.url)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -211,7 +220,7 @@ fn the_action_installs_a_verified_binary_and_deploys() {
         "service/taskdefs/web.json",
         &APP_TEMPLATE.replace("FAMILY", "web"),
     );
-    let releases = release_dir(app.path(), false);
+    let release = release_dir(app.path(), false);
     let run = run_action(
         &w,
         &app,
@@ -220,7 +229,7 @@ fn the_action_installs_a_verified_binary_and_deploys() {
             ("args", "--tag v2"),
             ("working-directory", "service"),
         ],
-        &releases,
+        &release,
     );
     for (name, code, text) in &run.steps {
         assert_eq!(*code, 0, "step `{name}`:\n{text}");
@@ -253,7 +262,7 @@ fn the_action_installs_a_verified_binary_and_deploys() {
     );
 
     // Bad input to the action fails in its own step, before jobdeploy runs.
-    let bad = run_action(&w, &app, &[("command", "destroy")], &releases);
+    let bad = run_action(&w, &app, &[("command", "destroy")], &release);
     let (_, code, text) = bad.steps.last().expect("steps");
     assert_ne!(*code, 0);
     assert!(
@@ -266,8 +275,9 @@ fn the_action_installs_a_verified_binary_and_deploys() {
 fn the_action_refuses_a_binary_whose_checksum_does_not_match() {
     let w = World::new();
     let app = App::new(&config("batch", ""), &["web"]);
-    let releases = release_dir(app.path(), true);
-    let run = run_action(&w, &app, &[("command", "plan")], &releases);
+    let mut release = release_dir(app.path(), true);
+    release.sha256 = "0".repeat(64);
+    let run = run_action(&w, &app, &[("command", "plan")], &release);
     assert_eq!(run.steps.len(), 1, "nothing runs after a failed install");
     let (_, code, text) = &run.steps[0];
     assert_eq!(*code, 1, "{text}");
@@ -281,7 +291,7 @@ fn the_action_passes_smoke_through_to_deploy() {
     let w = World::new();
     w.hourly_web_job();
     let app = App::new(&config("batch", ""), &["web"]);
-    let releases = release_dir(app.path(), false);
+    let release = release_dir(app.path(), false);
     w.proxy
         .script_task(crate::common::tasks::Script::exits("app", 1));
     let run = run_action(
@@ -292,7 +302,7 @@ fn the_action_passes_smoke_through_to_deploy() {
             ("args", "--tag v2"),
             ("smoke", "hourly"),
         ],
-        &releases,
+        &release,
     );
     let (_, code, text) = run.steps.last().expect("steps");
     assert_eq!(*code, 1, "{text}");
@@ -313,7 +323,7 @@ fn the_action_passes_smoke_through_to_deploy() {
         &w,
         &app,
         &[("command", "plan"), ("smoke", "hourly")],
-        &releases,
+        &release,
     );
     let (_, code, text) = bad.steps.last().expect("steps");
     assert_eq!(*code, 1, "{text}");
@@ -323,12 +333,112 @@ fn the_action_passes_smoke_through_to_deploy() {
     );
 }
 
+/// The install step alone (action/install.sh), with `env` on top of a runner's.
+fn install(
+    root: &Path,
+    name: &str,
+    release: &Release,
+    env: &[(&str, &str)],
+) -> (i32, String, PathBuf) {
+    let runner = root.join(name);
+    std::fs::create_dir_all(&runner).expect("runner dir");
+    let path_file = runner.join("path");
+    std::fs::write(&path_file, "").expect("touch");
+    let mut cmd = Command::new("bash");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", root)
+        .env("GITHUB_PATH", &path_file)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", &runner)
+        .env("INPUT_VERSION", VERSION)
+        .env("ACTION_REF", VERSION)
+        .env("ACTION_REPOSITORY", "acme/jobdeploy")
+        .env(
+            "JOBDEPLOY_RELEASE_BASE_URL",
+            format!("file://{}", release.dir.display()),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        text,
+        runner.join("jobdeploy/bin/jobdeploy"),
+    )
+}
+
+/// Issue 23: `JOBDEPLOY_RELEASE_BASE_URL` redirected both the binary and the checksum it was
+/// checked against, undocumented, inside Actions too. Now in Actions it needs the checksum
+/// given explicitly; outside Actions (a local mirror) the mirror's `.sha256` is used.
+#[test]
+fn a_redirected_release_url_was_trusted_for_its_own_checksum_inside_actions() {
+    let root = tempfile::tempdir().expect("tempdir");
+    // The mirror publishes a wrong .sha256: only an explicit checksum can install from it.
+    let release = release_dir(root.path(), true);
+
+    let (code, text, bin) = install(
+        root.path(),
+        "no-sum",
+        &release,
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("::error::jobdeploy: JOBDEPLOY_RELEASE_BASE_URL")
+            && text.contains("set JOBDEPLOY_RELEASE_SHA256"),
+        "{text}"
+    );
+    assert!(!bin.exists(), "installed without a trusted checksum");
+
+    let (code, text, bin) = install(
+        root.path(),
+        "bad-sum",
+        &release,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("JOBDEPLOY_RELEASE_SHA256", "abc"),
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("64 lowercase hex digits"), "{text}");
+    assert!(!bin.exists());
+
+    // The explicit checksum is what the archive is checked against, not the mirror's file.
+    let (code, text, bin) = install(
+        root.path(),
+        "pinned",
+        &release,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("JOBDEPLOY_RELEASE_SHA256", &release.sha256),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(bin.exists());
+    assert!(text.contains("jobdeploy 0.1.0"), "{text}");
+
+    // Outside Actions a mirror is trusted for its own .sha256 — here a wrong one, refused.
+    let (code, text, bin) = install(root.path(), "local", &release, &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("checksum mismatch"), "{text}");
+    assert!(!bin.exists());
+}
+
 #[test]
 fn the_wait_for_k8s_input_becomes_the_gate_flag() {
     let w = World::new();
     w.hourly_web_job();
     let app = App::new(&config("batch", ""), &["web"]);
-    let releases = release_dir(app.path(), false);
+    let release = release_dir(app.path(), false);
     let given = |wait: &str, command: &str| {
         let run = run_action(
             &w,
@@ -338,7 +448,7 @@ fn the_wait_for_k8s_input_becomes_the_gate_flag() {
                 ("args", "--tag v2"),
                 ("wait-for-k8s", wait),
             ],
-            &releases,
+            &release,
         );
         let (_, code, text) = run.steps.last().expect("steps").clone();
         (code, text)

@@ -172,7 +172,10 @@ fn bad_input_names_the_culprit_and_writes_nothing() {
         case("unknown release for rollback", &["release `v9` not found"]).args(&["rollback", "v9"]),
         case("no release before the live one", &["no older release"]).args(&["rollback", "previous"]),
     ];
-    assert!(cases.len() >= 25);
+    // Exactly these cases, each once: `>= 25` guarded 31 and would not notice six going.
+    assert_eq!(cases.len(), 31);
+    let names: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.name).collect();
+    assert_eq!(names.len(), cases.len(), "a case name is used twice");
 
     let mut failures = Vec::new();
     for c in &cases {

@@ -282,6 +282,33 @@ fn a_missing_cluster_is_named() {
     );
 }
 
+/// Issue 23: the seeded images had no layers, so moto gave every tag the digest of the empty
+/// string (`sha256:e3b0c442…`) and `v2@<v1's digest>` passed the tag@digest check by accident.
+/// Each seeded tag now has a manifest of its own.
+#[test]
+fn every_seeded_tag_had_the_empty_digest_so_another_tags_digest_passed() {
+    let w = World::new();
+    let web = w.hourly_web_job();
+    let digests: Vec<String> = ["v1", "v2", "v3"]
+        .iter()
+        .map(|tag| w.aws.image_digest("web", tag))
+        .collect();
+    let empty = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert!(!digests.iter().any(|d| d == empty), "{digests:?}");
+    assert_ne!(digests[0], digests[1]);
+    assert_ne!(digests[1], digests[2]);
+    let app = App::new(&tag_config(), &["web"]);
+    let wrong = format!("v2@{}", digests[0]);
+    let run = w.run(&app, &["deploy", "--tag", &wrong]).fails();
+    assert!(
+        run.stderr.contains(&digests[0]) && run.stderr.contains(&digests[1]),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.proxy.writes(), Vec::<String>::new());
+    assert_eq!(w.aws.task_definition_of("hourly", "default", "batch"), web);
+}
+
 /// Issue 13 item 3: `--tag v2@sha256:…` was accepted when tag v2 in ECR is another image.
 #[test]
 fn a_tag_pinned_to_another_digest_is_refused_naming_both() {

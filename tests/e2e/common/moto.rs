@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::proxy::Proxy;
+
 fn moto_server() -> PathBuf {
     if let Some(p) = std::env::var_os("JOBDEPLOY_TEST_MOTO_SERVER") {
         return PathBuf::from(p);
@@ -12,10 +14,13 @@ fn moto_server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
 }
 
-/// A moto server of this test's own, stopped on drop.
+/// A moto server of this test's own, stopped on drop. `url` is a proxy in front of it that
+/// adds what AWS reports and moto does not (`registeredAt`, see `proxy/registered.rs`), so
+/// every client — the seeding ones, and each test proxy — sees moto as AWS answers.
 pub struct Moto {
     child: Child,
     pub url: String,
+    _front: Option<Proxy>,
 }
 
 impl Moto {
@@ -55,6 +60,7 @@ impl Moto {
         let mut moto = Self {
             child,
             url: String::new(),
+            _front: None,
         };
         match port_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(port) => moto.url = format!("http://127.0.0.1:{port}"),
@@ -64,6 +70,9 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(moto.url.trim_start_matches("http://")).is_ok() {
+                let front = Proxy::start(&moto.url);
+                moto.url = front.url.clone();
+                moto._front = Some(front);
                 return moto;
             }
             std::thread::sleep(Duration::from_millis(50));

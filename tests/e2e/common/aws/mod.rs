@@ -79,10 +79,7 @@ impl Aws {
         let _ = self
             .rt
             .block_on(self.ecr.create_repository().repository_name(repo).send());
-        let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:{:0>64}"}},"layers":[]}}"#,
-            tag.len()
-        );
+        let manifest = image_manifest(repo, tag);
         self.rt
             .block_on(
                 self.ecr
@@ -230,6 +227,32 @@ impl Aws {
             .expect("digest")
             .to_string()
     }
+}
+
+/// An image manifest of its own for `repo:tag`: one layer whose digest is made from the name.
+/// moto derives the image digest from the layer digests, so with no layers every tag had the
+/// digest of the empty string (`sha256:e3b0c442…`) and any `tag@digest` of another tag passed.
+pub fn image_manifest(repo: &str, tag: &str) -> String {
+    let hex: String = format!("{repo}:{tag}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let layer = format!("{:0<64}", hex).chars().take(64).collect::<String>();
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": format!("sha256:{}", "c".repeat(64)),
+        },
+        "layers": [{
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": 1,
+            "digest": format!("sha256:{layer}"),
+        }],
+    })
+    .to_string()
 }
 
 pub fn td_arn(family: &str, revision: u32) -> String {

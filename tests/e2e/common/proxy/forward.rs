@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::faults::{Dropped, Fault, Reply};
 use super::quotas::{QuotaGroup, Quotas};
+use super::registered::Registrations;
 use crate::common::tasks::{Tasks, write_logs};
 
 // Each piece of shared state is its own handle, as the Proxy hands them out.
@@ -25,6 +26,7 @@ pub(super) async fn forward(
     latency: Arc<Mutex<Duration>>,
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
+    registrations: Arc<Mutex<Registrations>>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -151,8 +153,20 @@ pub(super) async fn forward(
     match client.request(request).await {
         Ok(_) if lose_response => Err(Dropped),
         Ok(response) => {
-            let (parts, body) = response.into_parts();
-            let bytes = read_all(body).await;
+            let (mut parts, body) = response.into_parts();
+            let mut bytes = read_all(body).await;
+            let stamped = if parts.status.is_success() {
+                registrations
+                    .lock()
+                    .ok()
+                    .and_then(|mut r| r.stamp(&action, &bytes))
+            } else {
+                None
+            };
+            if let Some(stamped) = stamped {
+                bytes = stamped;
+                parts.headers.remove(hyper::header::CONTENT_LENGTH);
+            }
             Ok(Response::from_parts(parts, Full::new(bytes)))
         }
         Err(e) => Ok(Response::builder()
@@ -200,17 +214,27 @@ fn query_error(service: &str, status: u16, code: &str) -> Response<Full<Bytes>> 
 }
 
 /// EventBridge Scheduler is a REST API (no X-Amz-Target): its calls are named from the
-/// method and path, so logs and faults use the operation names AWS documents.
-fn rest_action(method: &str, path: &str) -> String {
+/// method and path, so logs and faults use the operation names AWS documents. All twelve
+/// operations of the API, as its reference lists them
+/// (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_Operations.html; the method
+/// and path of each in botocore's scheduler/2021-06-30 model). Anything else is logged as
+/// `METHOD /path`, which [`super::is_write`] counts as a write.
+pub(super) fn rest_action(method: &str, path: &str) -> String {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let name = match (method, segments.as_slice()) {
         ("GET", ["schedules"]) => "ListSchedules",
         ("GET", ["schedules", _]) => "GetSchedule",
-        ("PUT", ["schedules", _]) => "UpdateSchedule",
         ("POST", ["schedules", _]) => "CreateSchedule",
+        ("PUT", ["schedules", _]) => "UpdateSchedule",
         ("DELETE", ["schedules", _]) => "DeleteSchedule",
         ("GET", ["schedule-groups"]) => "ListScheduleGroups",
+        ("GET", ["schedule-groups", _]) => "GetScheduleGroup",
         ("POST", ["schedule-groups", _]) => "CreateScheduleGroup",
+        ("DELETE", ["schedule-groups", _]) => "DeleteScheduleGroup",
+        // The ARN is one percent-encoded segment (`%2F` for its `/`); any more are the ARN's.
+        ("GET", ["tags", _, ..]) => "ListTagsForResource",
+        ("POST", ["tags", _, ..]) => "TagResource",
+        ("DELETE", ["tags", _, ..]) => "UntagResource",
         _ => return format!("{method} {path}"),
     };
     name.to_string()

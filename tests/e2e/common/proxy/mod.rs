@@ -22,6 +22,9 @@
 mod faults;
 mod forward;
 mod quotas;
+mod registered;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +40,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use super::tasks::{Script, Tasks};
 use forward::forward;
 use quotas::Quotas;
+use registered::Registrations;
 
 pub use faults::{Fault, Reply};
 pub use quotas::QuotaGroup;
@@ -51,23 +55,24 @@ pub struct Proxy {
     _runtime: tokio::runtime::Runtime,
 }
 
-/// Calls that change AWS state.
+/// The verbs of AWS calls that change nothing: `DescribeX`, `ListX`, `GetX`, `BatchGetX`,
+/// `SimulateX` (IAM's policy simulator), `SearchX`, `LookupX` (CloudTrail), `FilterX`
+/// (CloudWatch Logs). Chosen as what the call does, not what it is named like: no AWS API
+/// has a `Get…`/`List…`/`Describe…` call that writes.
+pub const READ_VERBS: &[&str] = &[
+    "Describe", "List", "Get", "BatchGet", "Simulate", "Search", "Lookup", "Filter",
+];
+
+/// Calls that change AWS state: every call that is not an explicit read, so a call nobody
+/// thought of (`EnableRule`, `StartExecution`, `AttachRolePolicy`, a Scheduler REST call not
+/// mapped to its name, logged as `METHOD /path`) counts as a write and "writes nothing" fails
+/// rather than passes.
 pub fn is_write(action: &str) -> bool {
-    [
-        "Register",
-        "Deregister",
-        "Put",
-        "Update",
-        "Create",
-        "Delete",
-        "Tag",
-        "Untag",
-        "Remove",
-        "Run",
-        "Stop",
-    ]
-    .iter()
-    .any(|w| action.starts_with(w))
+    !READ_VERBS.iter().any(|verb| {
+        action
+            .strip_prefix(verb)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    })
 }
 
 impl Proxy {
@@ -90,6 +95,7 @@ impl Proxy {
         let shared_quotas = quotas.clone();
         let tasks: Arc<Mutex<Tasks>> = Arc::default();
         let shared_tasks = tasks.clone();
+        let registrations: Arc<Mutex<Registrations>> = Arc::default();
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
@@ -106,6 +112,7 @@ impl Proxy {
                 let latency = shared_latency.clone();
                 let quotas = shared_quotas.clone();
                 let tasks = shared_tasks.clone();
+                let registrations = registrations.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -117,6 +124,7 @@ impl Proxy {
                             latency.clone(),
                             quotas.clone(),
                             tasks.clone(),
+                            registrations.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
