@@ -39,5 +39,6 @@ pub mod prune;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod runs;
 pub mod secrets;
 pub mod verify;

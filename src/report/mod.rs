@@ -14,6 +14,7 @@ use crate::secrets::Masker;
 pub mod calls;
 pub mod errors;
 pub mod releases;
+pub mod runs;
 pub mod verify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

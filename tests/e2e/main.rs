@@ -17,6 +17,7 @@ mod release_ids;
 mod releases;
 mod revert;
 mod run;
+mod runs;
 mod schedules;
 mod smoke;
 mod verify;
