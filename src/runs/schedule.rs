@@ -22,9 +22,9 @@
 //! keep no start) the rate's phase is unknown: the next firing is then known only to be
 //! within one period.
 
+use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
-use jiff::Timestamp;
 
 /// A parsed schedule expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +140,8 @@ pub fn parse(expression: &str) -> Result<Expression, String> {
 }
 
 fn parse_rate(body: &str) -> Result<i64, String> {
-    let bad = || format!("`rate({body})`: takes a positive number and minute(s), hour(s) or day(s)");
+    let bad =
+        || format!("`rate({body})`: takes a positive number and minute(s), hour(s) or day(s)");
     let mut parts = body.split_whitespace();
     let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
@@ -195,7 +196,7 @@ enum MonthDay {
 enum WeekDay {
     /// Days 1 (SUN) to 7 (SAT) (index 1..=7).
     Days(Vec<bool>),
-    /// `dL` (and `L` alone, which is 7 = SAT): the last such day of the month.
+    /// `dL`: the last such day of the month.
     Last(i8),
     /// `d#n`: the n-th such day of the month.
     Nth(i8, i8),
@@ -291,7 +292,10 @@ impl Cron {
                 continue;
             }
             if !self.months[date.month() as usize] {
-                date = date.first_of_month().checked_add(jiff::Span::new().months(1)).ok()?;
+                date = date
+                    .first_of_month()
+                    .checked_add(jiff::Span::new().months(1))
+                    .ok()?;
                 continue;
             }
             if self.day_matches(date) {
@@ -387,8 +391,9 @@ fn week_day(item: &str) -> Option<WeekDay> {
             .filter(|d| (1..=7).contains(d))
             .map(|d| d as i8)
     };
+    // `L` alone: the last day of the week, Saturday, every week.
     if item == "L" {
-        return Some(WeekDay::Last(7));
+        return set("7", 1, 7, &DAYS).map(WeekDay::Days);
     }
     if let Some((d, n)) = item.split_once('#') {
         let n: i8 = n.parse().ok().filter(|n| (1..=5).contains(n))?;

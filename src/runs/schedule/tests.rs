@@ -88,31 +88,55 @@ fn schedules_evaluate_cron_in_their_time_zone_across_daylight_saving() {
     // New York springs forward on 8 March 2026 at 02:00: 02:30 does not exist that day,
     // so Scheduler skips it; the next is 9 March 02:30 EDT.
     assert_eq!(
-        next("cron(30 2 * * ? *)", Some("America/New_York"), "2026-03-07T12:00:00Z"),
+        next(
+            "cron(30 2 * * ? *)",
+            Some("America/New_York"),
+            "2026-03-07T12:00:00Z"
+        ),
         Next::At(t("2026-03-09T06:30:00Z"))
     );
     // 09:00 local is 14:00 UTC before the change and 13:00 UTC after it.
     assert_eq!(
-        next("cron(0 9 * * ? *)", Some("America/New_York"), "2026-03-07T00:00:00Z"),
+        next(
+            "cron(0 9 * * ? *)",
+            Some("America/New_York"),
+            "2026-03-07T00:00:00Z"
+        ),
         Next::At(t("2026-03-07T14:00:00Z"))
     );
     assert_eq!(
-        next("cron(0 9 * * ? *)", Some("America/New_York"), "2026-03-08T00:00:00Z"),
+        next(
+            "cron(0 9 * * ? *)",
+            Some("America/New_York"),
+            "2026-03-08T00:00:00Z"
+        ),
         Next::At(t("2026-03-08T13:00:00Z"))
     );
     // Falling back on 1 November 2026, 01:30 happens twice; Scheduler runs it once (the
     // first, 05:30 UTC): after it, the next is 2 November.
     assert_eq!(
-        next("cron(30 1 * * ? *)", Some("America/New_York"), "2026-11-01T05:00:00Z"),
+        next(
+            "cron(30 1 * * ? *)",
+            Some("America/New_York"),
+            "2026-11-01T05:00:00Z"
+        ),
         Next::At(t("2026-11-01T05:30:00Z"))
     );
     assert_eq!(
-        next("cron(30 1 * * ? *)", Some("America/New_York"), "2026-11-01T05:31:00Z"),
+        next(
+            "cron(30 1 * * ? *)",
+            Some("America/New_York"),
+            "2026-11-01T05:31:00Z"
+        ),
         Next::At(t("2026-11-02T06:30:00Z"))
     );
     // Berlin springs forward on 29 March 2026.
     assert_eq!(
-        next("cron(0 8 * * ? *)", Some("Europe/Berlin"), "2026-03-29T00:00:00Z"),
+        next(
+            "cron(0 8 * * ? *)",
+            Some("Europe/Berlin"),
+            "2026-03-29T00:00:00Z"
+        ),
         Next::At(t("2026-03-29T06:00:00Z"))
     );
 }
