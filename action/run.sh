@@ -8,9 +8,9 @@ case "${INPUT_COMMAND:-}" in
     echo "jobdeploy installed; no command given"
     exit 0
     ;;
-  plan | deploy | rollback | status | history | prune | render | run | iam-policy) ;;
+  plan | deploy | rollback | status | history | prune | render | run | runs | iam-policy) ;;
   *)
-    echo "::error::jobdeploy: unknown command '${INPUT_COMMAND:-}' (plan, deploy, rollback, status, history, prune, render, run, iam-policy)"
+    echo "::error::jobdeploy: unknown command '${INPUT_COMMAND:-}' (plan, deploy, rollback, status, history, prune, render, run, runs, iam-policy)"
     exit 1
     ;;
 esac

@@ -96,7 +96,7 @@ fn inputs() -> (Release, Vec<Rendered>, LiveState) {
         families,
         targets,
         skipped: vec![],
-        states: Default::default(),
+        ..Default::default()
     };
     (release, rendered, state)
 }

@@ -15,6 +15,7 @@ use crate::report::Format;
 definition templates in taskdefs/, registers what changed and repoints every EventBridge rule \
 target and Scheduler schedule of ours at the new revisions — all or nothing.",
     after_help = "Examples:\n  jobdeploy plan                    # what the manifest's live tag would change\n  jobdeploy plan --exit-code        # exit 2 when there are changes\n  jobdeploy deploy                  # register and repoint\n  jobdeploy deploy --tag v1.4.2     # deploy a tag without reading the manifest repo\n  jobdeploy render web-batch        # the task definition as it would be registered\n  jobdeploy history                 # releases, newest first, and which one is live\n  jobdeploy status                  # every target: revision, release, drift\n  jobdeploy rollback previous       # back to the release before the live one\n  jobdeploy prune --keep 10 --dry-run\n  jobdeploy run nightly-report      # run a rule's task now, wait, exit with its code\n  jobdeploy init --cluster batch --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web\n  jobdeploy verify                  # read-only preflight: roles, images, secrets, logs, network, Fargate
+  jobdeploy runs --exit-code        # what last night's jobs did; 2 when one failed
   jobdeploy iam-policy --tag v1.4.2 > policy.json\n  jobdeploy completions zsh > ~/.zfunc/_jobdeploy"
 )]
 pub struct Cli {
@@ -26,7 +27,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "JOBDEPLOY_TAG", value_name = "TAG")]
     pub tag: Option<String>,
 
-    /// Output format of plan, deploy, rollback, history, status, prune and verify reports
+    /// Output format of plan, deploy, rollback, history, status, prune, verify and runs reports
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "JOBDEPLOY_FORMAT")]
     pub format: Format,
 
@@ -151,6 +152,18 @@ pub enum Command {
         after_help = "Examples:\n  jobdeploy verify\n  jobdeploy verify --tag v1.4.2 --format markdown >> \"$GITHUB_STEP_SUMMARY\""
     )]
     Verify,
+    /// What the jobs did: invocations, failures, tasks, dead letters, next firing
+    ///
+    /// For every rule and schedule of ours: its state, schedule expression and next firing
+    /// time (UTC and the schedule's zone); invocations and failed invocations in the window
+    /// from CloudWatch (per rule; Scheduler meters per schedule group only); the tasks of
+    /// our families ECS still shows (stopped ones for about an hour) with exit code, stop
+    /// reason, start-up and run time; the depth of each dead-letter queue. A refused read
+    /// is a warning naming the permission.
+    #[command(
+        after_help = "Examples:\n  jobdeploy runs\n  jobdeploy runs --since 7d --format json\n  jobdeploy runs --exit-code   # 2 when anything failed in the window, for a morning check\n  jobdeploy runs --format markdown >> \"$GITHUB_STEP_SUMMARY\""
+    )]
+    Runs(RunsArgs),
     /// Print the least-privilege IAM policy this config needs
     ///
     /// Scoped to the cluster, the templated families, the rules' buses, the schedule groups
@@ -205,6 +218,17 @@ pub struct HistoryArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Exit 2 when there is drift, 0 when there is none
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The window to report: a positive number and s, m, h or d (30m, 24h, 7d)
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub since: String,
+    /// Exit 2 when anything failed in the window (a failed invocation, a task that ended
+    /// non-zero or never started, a message in a dead-letter queue), 0 otherwise
     #[arg(long)]
     pub exit_code: bool,
 }

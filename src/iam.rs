@@ -30,6 +30,8 @@ pub struct Scope {
     pub parameters: BTreeSet<String>,
     /// Secrets Manager secret ARNs of the templates' secrets.
     pub secrets: BTreeSet<String>,
+    /// The SQS dead-letter queue ARNs of our targets: `runs` reads their depth.
+    pub dead_letter_queues: BTreeSet<String>,
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:` from the cluster ARN.
@@ -223,6 +225,7 @@ pub fn policy(scope: &Scope) -> Value {
         ));
     }
     statements.extend(verify_reads(scope));
+    statements.extend(runs_reads(scope));
     statements.extend(
         [
             pass_role(
@@ -288,6 +291,32 @@ fn run_tasks(scope: &Scope, ecs: &str) -> Vec<Value> {
             })
             .collect();
         out.push(statement("ReadTaskLogs", &["logs:GetLogEvents"], resources));
+    }
+    out
+}
+
+/// What `runs` reads besides the targets and the tasks' DescribeTasks (granted with `run`'s):
+/// the tasks of our families on the cluster (ListTasks, conditioned on the cluster), the
+/// invocation metrics (GetMetricData supports no resource-level permission:
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>)
+/// and the depth of the targets' dead-letter queues.
+fn runs_reads(scope: &Scope) -> Vec<Value> {
+    let mut list = statement("RunsListTasksOnTheCluster", &["ecs:ListTasks"], vec!["*".to_string()]);
+    list["Condition"] = json!({"ArnEquals": {"ecs:cluster": scope.cluster_arn}});
+    let mut out = vec![
+        list,
+        statement(
+            "RunsReadInvocationMetrics",
+            &["cloudwatch:GetMetricData"],
+            vec!["*".to_string()],
+        ),
+    ];
+    if !scope.dead_letter_queues.is_empty() {
+        out.push(statement(
+            "RunsReadDeadLetterQueueDepth",
+            &["sqs:GetQueueAttributes"],
+            scope.dead_letter_queues.iter().cloned().collect(),
+        ));
     }
     out
 }

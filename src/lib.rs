@@ -51,5 +51,6 @@ pub mod prune;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod runs;
 pub mod secrets;
 pub mod verify;

@@ -58,6 +58,9 @@ pub struct LiveState {
     /// `ENABLED` or `DISABLED` (as AWS spells it) per rule and schedule of ours: a disabled
     /// one is still repointed, and the plan says it is disabled.
     pub states: BTreeMap<Owner, String>,
+    /// The schedule expression of each rule of ours that has one (from the same ListRules):
+    /// `runs` shows when it fires next. A schedule's is in its GetSchedule answer.
+    pub rule_expressions: BTreeMap<Owner, String>,
 }
 
 pub enum Classified {
@@ -143,6 +146,7 @@ pub async fn read_targets(
     )
     .await?;
     let mut states = BTreeMap::new();
+    let mut rule_expressions = BTreeMap::new();
     for (at, found) in found {
         let raw = match found {
             Found::Slot(raw) => raw,
@@ -153,7 +157,11 @@ pub async fn read_targets(
         };
         let state = match &at.owner {
             Owner::Rule { event_bus, rule } => {
-                rule_states.get(&(event_bus.clone(), rule.clone())).cloned()
+                let summary = rule_states.get(&(event_bus.clone(), rule.clone()));
+                if let Some(expression) = summary.and_then(|s| s.schedule_expression.clone()) {
+                    rule_expressions.insert(at.owner.clone(), expression);
+                }
+                summary.map(|s| s.state.clone())
             }
             Owner::Schedule { .. } => raw.get("State").and_then(Value::as_str).map(str::to_string),
         };
@@ -178,13 +186,17 @@ pub async fn read_targets(
         targets: ours,
         skipped,
         states,
+        rule_expressions,
     })
 }
 
-/// `(bus, rule) → State` for every rule on the buses.
-async fn rule_states(aws: &Aws, buses: &[String]) -> Result<BTreeMap<(String, String), String>> {
-    let per_bus: Vec<Vec<(String, String)>> = stream::iter(buses.iter())
-        .map(|bus| events::rule_states(&aws.events, bus))
+/// `(bus, rule) → (State, ScheduleExpression)` for every rule on the buses.
+async fn rule_states(
+    aws: &Aws,
+    buses: &[String],
+) -> Result<BTreeMap<(String, String), events::RuleSummary>> {
+    let per_bus: Vec<Vec<events::RuleSummary>> = stream::iter(buses.iter())
+        .map(|bus| events::rules(&aws.events, bus))
         .buffered(aws.concurrency)
         .try_collect()
         .await?;
@@ -194,7 +206,7 @@ async fn rule_states(aws: &Aws, buses: &[String]) -> Result<BTreeMap<(String, St
         .flat_map(|(bus, rules)| {
             rules
                 .into_iter()
-                .map(move |(rule, state)| ((bus.clone(), rule), state))
+                .map(move |rule| ((bus.clone(), rule.name.clone()), rule))
         })
         .collect())
 }

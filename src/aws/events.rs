@@ -189,11 +189,55 @@ pub async fn list_rules(
         .collect())
 }
 
+/// The tags of the rule `arn`; `Denied` when the caller may not read them.
+pub async fn rule_tags(
+    events: &Paced<aws_sdk_eventbridge::Client>,
+    arn: &str,
+) -> Result<super::Lookup<Vec<(String, String)>>> {
+    let out = events
+        .call(Group::Eventbridge, "ListTagsForResource", || {
+            events.list_tags_for_resource().resource_arn(arn).send()
+        })
+        .await;
+    match out {
+        Ok(out) => Ok(super::Lookup::Found(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        )),
+        Err(e) if super::is_denied(&e) => Ok(super::Lookup::Denied("events:ListTagsForResource")),
+        Err(e) => Err(aws_error("ListTagsForResource", arn)(e)),
+    }
+}
+
 /// `(name, State)` of every rule on `bus`, 100 a page.
 pub async fn rule_states(
     events: &Paced<aws_sdk_eventbridge::Client>,
     bus: &str,
 ) -> Result<Vec<(String, String)>> {
+    Ok(rules(events, bus)
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.state))
+        .collect())
+}
+
+/// A rule as ListRules summarises it.
+#[derive(Debug, Clone)]
+pub struct RuleSummary {
+    pub name: String,
+    /// `ENABLED` or `DISABLED`, as AWS spells it.
+    pub state: String,
+    /// `rate(…)` or `cron(…)`; `None` for a rule driven by an event pattern.
+    pub schedule_expression: Option<String>,
+}
+
+/// Every rule on `bus`, 100 a page.
+pub async fn rules(
+    events: &Paced<aws_sdk_eventbridge::Client>,
+    bus: &str,
+) -> Result<Vec<RuleSummary>> {
     paginate(|token| async move {
         let out = events
             .call(Group::Eventbridge, "ListRules", || {
@@ -210,8 +254,14 @@ pub async fn rule_states(
             .rules()
             .iter()
             .filter_map(|r| {
-                let state = r.state().map_or("ENABLED", |s| s.as_str());
-                r.name().map(|n| (n.to_string(), state.to_string()))
+                Some(RuleSummary {
+                    name: r.name()?.to_string(),
+                    state: r.state().map_or("ENABLED", |s| s.as_str()).to_string(),
+                    schedule_expression: r
+                        .schedule_expression()
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_string),
+                })
             })
             .collect();
         Ok((rules, out.next_token().map(str::to_string)))

@@ -8,6 +8,8 @@
 //! returned it, so no field is lost in a typed round trip — including fields newer than this
 //! SDK.
 
+pub mod cloudformation;
+pub mod cloudwatch;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -20,6 +22,7 @@ pub mod pace;
 pub mod raw;
 pub mod scheduler;
 pub mod secretsmanager;
+pub mod sqs;
 pub mod ssm;
 pub mod tasks;
 
@@ -56,6 +59,10 @@ pub struct Aws {
     pub secrets: Paced<aws_sdk_secretsmanager::Client>,
     pub logs: Paced<aws_sdk_cloudwatchlogs::Client>,
     pub ec2: Paced<aws_sdk_ec2::Client>,
+    /// `runs`: invocation metrics and dead-letter queue depth; `init`: stacks.
+    pub cloudwatch: Paced<aws_sdk_cloudwatch::Client>,
+    pub sqs: Paced<aws_sdk_sqs::Client>,
+    pub cloudformation: Paced<aws_sdk_cloudformation::Client>,
     /// Every client's calls go through it; it also counts them.
     pub pacer: Arc<Pacer>,
     pub region: String,
@@ -111,6 +118,9 @@ impl Aws {
             secrets: Paced::new(aws_sdk_secretsmanager::Client::new(&sdk), pacer.clone()),
             logs: Paced::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), pacer.clone()),
             ec2: Paced::new(aws_sdk_ec2::Client::new(&sdk), pacer.clone()),
+            cloudwatch: Paced::new(aws_sdk_cloudwatch::Client::new(&sdk), pacer.clone()),
+            sqs: Paced::new(aws_sdk_sqs::Client::new(&sdk), pacer.clone()),
+            cloudformation: Paced::new(aws_sdk_cloudformation::Client::new(&sdk), pacer.clone()),
             pacer,
             sdk,
             region,

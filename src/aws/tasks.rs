@@ -116,6 +116,78 @@ fn found(response: &Value) -> std::result::Result<Option<Value>, String> {
     }
 }
 
+/// The ARNs of `family`'s tasks on `cluster` that ECS still lists with `desired_status`
+/// (`RUNNING` or `STOPPED`; stopped tasks stay visible for about an hour). `Denied` when the
+/// caller may not list them.
+pub async fn list(
+    ecs: &Paced<aws_sdk_ecs::Client>,
+    cluster: &str,
+    family: &str,
+    desired_status: &str,
+) -> Result<super::Lookup<Vec<String>>> {
+    use aws_sdk_ecs::types::DesiredStatus;
+    let status = DesiredStatus::from(desired_status);
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = ecs
+            .call(Group::EcsReads, "ListTasks", || {
+                ecs.list_tasks()
+                    .cluster(cluster)
+                    .family(family)
+                    .desired_status(status.clone())
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if super::is_denied(&e) => return Ok(super::Lookup::Denied("ecs:ListTasks")),
+            Err(e) => return Err(failed("ListTasks", format!("of family {family}"), &e)),
+        };
+        arns.extend(out.task_arns().iter().cloned());
+        token = super::next_token(out.next_token());
+        if token.is_none() {
+            return Ok(super::Lookup::Found(arns));
+        }
+    }
+}
+
+/// DescribeTasks answers at most 100 tasks a call.
+pub const DESCRIBE_TASKS_PER_CALL: usize = 100;
+
+/// The tasks as DescribeTasks returns them (JSON), 100 a call; tasks ECS no longer knows
+/// (`MISSING`) are left out. `Denied` when the caller may not describe them.
+pub async fn describe_many(
+    ecs: &Paced<aws_sdk_ecs::Client>,
+    cluster: &str,
+    arns: &[String],
+) -> Result<super::Lookup<Vec<Value>>> {
+    let mut found = Vec::new();
+    for batch in arns.chunks(DESCRIBE_TASKS_PER_CALL) {
+        let raw = RawJson::capture();
+        let out = ecs
+            .call(Group::EcsReads, "DescribeTasks", || {
+                ecs.describe_tasks()
+                    .cluster(cluster)
+                    .set_tasks(Some(batch.to_vec()))
+                    .customize()
+                    .interceptor(raw.clone())
+                    .send()
+            })
+            .await;
+        match out {
+            Ok(_) => found.extend(tasks(&raw.response("DescribeTasks")?)),
+            Err(e) if super::is_denied(&e) => {
+                return Ok(super::Lookup::Denied("ecs:DescribeTasks"));
+            }
+            Err(e) => return Err(failed("DescribeTasks", cluster, &e)),
+        }
+    }
+    Ok(super::Lookup::Found(found))
+}
+
 /// StopTask with `reason` (shown in the console and in DescribeTasks' `stoppedReason`).
 pub async fn stop(
     ecs: &Paced<aws_sdk_ecs::Client>,

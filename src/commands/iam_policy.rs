@@ -81,6 +81,9 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
         if let Some(role) = t.raw.pointer(pointer).and_then(Value::as_str) {
             roles.insert(role.to_string());
         }
+        if let Some(queue) = crate::runs::dead_letter_arn(t) {
+            scope.dead_letter_queues.insert(queue);
+        }
     }
     let text = serde_json::to_string_pretty(&policy(&scope)).unwrap_or_default();
     crate::progress::print(&(text + "\n"));

@@ -60,6 +60,7 @@ pub async fn run(ctx: &Context<'_>, args: &InitArgs) -> Result<ExitCode> {
     for (at, td) in &found {
         progress.line(format!("found {} → {}", at.label(), td.label()));
     }
+    warn_stacks(&aws, &cluster_arn, &found, progress).await?;
 
     // Per family, the revision to template: the newest any trigger pins, else the newest.
     let chosen = choose_revisions(&found);
@@ -235,6 +236,57 @@ async fn find_triggers(aws: &Aws, cluster_arn: &str) -> Result<Vec<(Trigger, Tas
             .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
+}
+
+/// Warns, naming the stack, about each rule or schedule a CloudFormation stack owns: rules
+/// by their `aws:cloudformation:stack-name` tag; schedules, which cannot be tagged, by
+/// DescribeStackResources with their name (the schedule's physical id). A refused read is
+/// a note, not a failure.
+async fn warn_stacks(
+    aws: &Aws,
+    cluster_arn: &str,
+    found: &[(Trigger, TaskDefRef)],
+    progress: &crate::progress::Progress,
+) -> Result<()> {
+    use crate::aws::{Lookup, cloudformation};
+    use crate::init::{STACK_TAG, rule_arn, stack_warning};
+    use crate::model::Owner;
+    let owners: BTreeSet<&Owner> = found.iter().map(|(at, _)| &at.owner).collect();
+    let answers: Vec<(&Owner, Lookup<String>)> = stream::iter(owners)
+        .map(|owner| async move {
+            let stack = match owner {
+                Owner::Rule { event_bus, rule } => {
+                    match events::rule_tags(&aws.events, &rule_arn(cluster_arn, event_bus, rule))
+                        .await?
+                    {
+                        Lookup::Found(tags) => tags
+                            .into_iter()
+                            .find(|(k, _)| k == STACK_TAG)
+                            .map_or(Lookup::Missing, |(_, v)| Lookup::Found(v)),
+                        Lookup::Denied(p) => Lookup::Denied(p),
+                        Lookup::Missing => Lookup::Missing,
+                    }
+                }
+                Owner::Schedule { schedule, .. } => {
+                    cloudformation::stack_of(&aws.cloudformation, schedule).await?
+                }
+            };
+            Ok::<_, Error>((owner, stack))
+        })
+        .buffered(aws.concurrency)
+        .try_collect()
+        .await?;
+    for (owner, stack) in answers {
+        match stack {
+            Lookup::Found(stack) => progress.warn(stack_warning(&owner.describe(), &stack)),
+            Lookup::Denied(permission) => progress.line(format!(
+                "note: could not tell whether a CloudFormation stack owns {} ({permission} was refused)",
+                owner.describe()
+            )),
+            Lookup::Missing => {}
+        }
+    }
+    Ok(())
 }
 
 /// Writes every file, creating `taskdefs`; on a write error, names the file.

@@ -10,6 +10,7 @@ pub mod prune;
 pub mod render;
 pub mod rollback;
 pub mod run;
+pub mod runs;
 pub mod status;
 pub mod verify;
 
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Prune(args) => prune::run(ctx, args).await,
         Command::Init(args) => init::run(ctx, args).await,
         Command::Run(args) => run::run(ctx, args).await,
+        Command::Runs(args) => runs::run(ctx, args).await,
         Command::Verify => verify::run(ctx).await,
         Command::IamPolicy => iam_policy::run(ctx).await,
         Command::Completions { shell } => {

@@ -56,7 +56,7 @@ fn live(families: Vec<LiveTaskDef>, targets: Vec<LiveTarget>) -> LiveState {
             .collect::<BTreeMap<_, _>>(),
         targets,
         skipped: vec![],
-        states: BTreeMap::new(),
+        ..LiveState::default()
     }
 }
 

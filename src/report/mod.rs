@@ -15,6 +15,7 @@ pub mod calls;
 pub mod errors;
 pub mod k8s;
 pub mod releases;
+pub mod runs;
 pub mod verify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

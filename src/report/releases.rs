@@ -276,8 +276,22 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
         for d in &status.drift {
             let _ = writeln!(out, "  ! {}", drift(d));
         }
+        if let Some(hint) = other_writer_hint(status) {
+            let _ = writeln!(out, "\nhint: {hint}");
+        }
     }
     out
+}
+
+/// When targets are split across releases — some on older revisions or on revisions of no
+/// release — another tool may have written them back: a Terraform apply or a stack update
+/// that declares the task definition revision.
+pub fn other_writer_hint(status: &Status) -> Option<&'static str> {
+    status
+        .drift
+        .iter()
+        .any(|d| matches!(d, Drift::Mixed { .. }))
+        .then_some("targets on older revisions, or on revisions of no release, while the rest run the newest: another tool (a Terraform apply, a CloudFormation or CDK stack update) may have written them back; see README \"Rules created by Terraform, CDK or CloudFormation\" — then `jobdeploy deploy` (or `rollback`) puts them all on one release")
 }
 
 fn status_markdown(status: &Status, cluster: &str) -> String {
@@ -312,6 +326,9 @@ fn status_markdown(status: &Status, cluster: &str) -> String {
         out.push_str("\n**Drift**\n\n");
         for d in &status.drift {
             let _ = writeln!(out, "- {}", drift(d));
+        }
+        if let Some(hint) = other_writer_hint(status) {
+            let _ = writeln!(out, "\n_Hint:_ {hint}");
         }
     }
     out

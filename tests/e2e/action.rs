@@ -473,4 +473,33 @@ fn the_wait_for_k8s_input_becomes_the_gate_flag() {
         "{text}"
     );
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+/// The morning check (`.github/workflows/batch-health.yml`): `command: runs` with
+/// `--exit-code` fails its step when a job failed, and the step summary has the table.
+#[test]
+fn the_action_runs_runs_and_fails_the_step_when_a_job_failed() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config(&w.cluster, ""), &["web"]);
+    let releases = release_dir(app.path(), false);
+    let args = [("command", "runs"), ("args", "--exit-code --since 24h")];
+    let healthy = run_action(&w, &app, &args, &releases);
+    let (_, code, text) = healthy.steps.last().expect("steps");
+    assert_eq!(*code, 0, "{text}");
+    assert!(healthy.summary.contains("### jobdeploy runs"), "{}", healthy.summary);
+    crate::runs::Seed::new(&w).metric(
+        &w,
+        "AWS/Events",
+        "FailedInvocations",
+        &[("RuleName", "hourly")],
+        1.0,
+        60,
+    );
+    let failed = run_action(&w, &app, &args, &releases);
+    let (_, code, text) = failed.steps.last().expect("steps");
+    assert_eq!(*code, 2, "{text}");
+    assert!(
+        failed.summary.contains("| `default/hourly` | `batch` | ENABLED |"),
+        "{}",
+        failed.summary
+    );
 }

@@ -322,3 +322,46 @@ fn init_warns_about_plaintext_secrets_without_printing_them() {
         assert!(!text.contains("sentry.example"), "{text}");
     }
 }
+
+/// A rule a CloudFormation stack created carries the `aws:cloudformation:stack-name` tag:
+/// init warns, naming the stack, that the next stack update undoes releases. A schedule
+/// (which cannot be tagged) of no stack, or one jobdeploy may not look up, is no warning.
+#[test]
+fn init_warns_naming_the_stack_when_a_rule_belongs_to_cloudformation() {
+    let w = World::new();
+    w.hourly_web_job();
+    w.aws
+        .schedule("data", "export", &w.cluster, &td_arn("web", 1));
+    let rule_arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/hourly");
+    w.aws
+        .rt
+        .block_on(
+            w.aws
+                .events
+                .tag_resource()
+                .resource_arn(&rule_arn)
+                .tags(
+                    aws_sdk_eventbridge::types::Tag::builder()
+                        .key("aws:cloudformation:stack-name")
+                        .value("batch-jobs")
+                        .build()
+                        .expect("tag"),
+                )
+                .send(),
+        )
+        .expect("tag rule");
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "batch", "--image", IMAGE])
+        .ok();
+    run.says(&[
+        "rule hourly (bus default) belongs to CloudFormation stack `batch-jobs`",
+        "Rules created by Terraform, CDK or CloudFormation",
+    ]);
+    assert!(
+        !run.stderr.contains("schedule data/export belongs"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.proxy.count("DescribeStackResources"), 1, "{:?}", w.proxy.actions());
+}

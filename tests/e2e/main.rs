@@ -20,6 +20,7 @@ mod releases;
 mod revert;
 mod run;
 mod run_input;
+mod runs;
 mod schedules;
 mod smoke;
 mod verify;

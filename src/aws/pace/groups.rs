@@ -31,10 +31,16 @@ pub enum Group {
     /// EC2 DescribeSubnets, DescribeSecurityGroups, DescribeRouteTables,
     /// DescribeVpcEndpoints (`verify`).
     Ec2,
+    /// CloudWatch GetMetricData (`runs`).
+    Cloudwatch,
+    /// SQS GetQueueAttributes (`runs`: dead-letter queue depth).
+    Sqs,
+    /// CloudFormation DescribeStackResources (`init`: which stack owns a schedule).
+    Cloudformation,
 }
 
 impl Group {
-    pub const ALL: [Group; 11] = [
+    pub const ALL: [Group; 14] = [
         Group::Eventbridge,
         Group::Scheduler,
         Group::EcsTaskDefinitionWrites,
@@ -46,6 +52,9 @@ impl Group {
         Group::Ssm,
         Group::SecretsManager,
         Group::Ec2,
+        Group::Cloudwatch,
+        Group::Sqs,
+        Group::Cloudformation,
     ];
 
     /// The key in `[aws.quotas]`.
@@ -62,6 +71,9 @@ impl Group {
             Group::Ssm => "ssm",
             Group::SecretsManager => "secrets_manager",
             Group::Ec2 => "ec2",
+            Group::Cloudwatch => "cloudwatch",
+            Group::Sqs => "sqs",
+            Group::Cloudformation => "cloudformation",
         }
     }
 
@@ -95,6 +107,17 @@ impl Group {
             Group::SecretsManager => Quota::new(50.0, 50.0),
             // EC2 non-mutating (Describe*) actions: a bucket of 100, refilled at 20/s.
             Group::Ec2 => Quota::new(20.0, 100.0),
+            // GetMetricData: 50 TPS per account and region
+            // (https://repost.aws/knowledge-center/cloudwatch-getmetricdata-api); `runs` makes
+            // one call per 500 metrics.
+            Group::Cloudwatch => Quota::new(50.0, 50.0),
+            // SQS publishes no rate for GetQueueAttributes (its quotas page,
+            // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limits.html,
+            // meters messages, not reads); `runs` reads each dead-letter queue once: kept modest.
+            Group::Sqs => Quota::new(20.0, 20.0),
+            // CloudFormation meters DescribeStackResources in its own bucket; no rate is
+            // published for it: `init` asks once per schedule it adopts, kept modest.
+            Group::Cloudformation => Quota::new(5.0, 5.0),
         }
     }
 }
@@ -128,6 +151,9 @@ pub struct QuotaOverrides {
     pub ssm: Option<QuotaSetting>,
     pub secrets_manager: Option<QuotaSetting>,
     pub ec2: Option<QuotaSetting>,
+    pub cloudwatch: Option<QuotaSetting>,
+    pub sqs: Option<QuotaSetting>,
+    pub cloudformation: Option<QuotaSetting>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -155,6 +181,9 @@ impl QuotaOverrides {
             Group::Ssm => self.ssm,
             Group::SecretsManager => self.secrets_manager,
             Group::Ec2 => self.ec2,
+            Group::Cloudwatch => self.cloudwatch,
+            Group::Sqs => self.sqs,
+            Group::Cloudformation => self.cloudformation,
         }
     }
 

@@ -8,6 +8,7 @@ mod errors;
 mod outcome;
 mod plan;
 mod releases;
+mod runs;
 
 use std::collections::{BTreeMap, BTreeSet};
 

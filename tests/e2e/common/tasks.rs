@@ -138,6 +138,9 @@ pub struct LogWrite {
 pub struct Tasks {
     queue: VecDeque<Script>,
     tasks: Vec<Task>,
+    /// Tasks ECS still shows from earlier runs (`jobdeploy runs`), as DescribeTasks
+    /// returns them: ListTasks and DescribeTasks answer them.
+    recent: Vec<Value>,
 }
 
 impl Tasks {
@@ -145,11 +148,72 @@ impl Tasks {
         self.queue.push_back(script);
     }
 
+    /// A task ECS shows from an earlier run (see [`recent_task`]).
+    pub fn remember(&mut self, task: Value) {
+        self.recent.push(task);
+    }
+
+    /// ListTasks by family and desired status, as ECS answers it (ARNs of the remembered
+    /// tasks), 100 a page.
+    fn list(&self, body: &Value) -> Option<(Value, Vec<LogWrite>)> {
+        if self.recent.is_empty() {
+            return None;
+        }
+        let family = body.get("family").and_then(Value::as_str);
+        let desired = body.get("desiredStatus").and_then(Value::as_str).unwrap_or("RUNNING");
+        let start: usize = body
+            .get("nextToken")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let arns: Vec<&Value> = self
+            .recent
+            .iter()
+            .filter(|t| {
+                let td = t.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
+                let task_family = td.rsplit('/').next().and_then(|f| f.rsplit_once(':')).map(|(f, _)| f);
+                family.is_none_or(|f| task_family == Some(f))
+                    && t.get("desiredStatus").and_then(Value::as_str) == Some(desired)
+            })
+            .filter_map(|t| t.get("taskArn"))
+            .collect();
+        let page: Vec<&Value> = arns.iter().skip(start).take(100).copied().collect();
+        let mut answer = json!({"taskArns": page});
+        if start + 100 < arns.len() {
+            answer["nextToken"] = json!((start + 100).to_string());
+        }
+        Some((answer, Vec::new()))
+    }
+
     /// The answer to a RunTask, DescribeTasks or StopTask this plays, and the log lines to
     /// write first; `None`: not ours, forward it.
     pub fn answer(&mut self, action: &str, body: &Value) -> Option<(Value, Vec<LogWrite>)> {
         match action {
             "RunTask" => self.run(body),
+            "ListTasks" => self.list(body),
+            "DescribeTasks"
+                if body
+                    .pointer("/tasks/0")
+                    .and_then(Value::as_str)
+                    .is_some_and(|arn| self.recent.iter().any(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn))) =>
+            {
+                let wanted: Vec<&str> = body
+                    .get("tasks")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let mut found = Vec::new();
+                let mut failures = Vec::new();
+                for arn in wanted {
+                    match self.recent.iter().find(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn)) {
+                        Some(t) => found.push(t.clone()),
+                        None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
+                    }
+                }
+                Some((json!({"tasks": found, "failures": failures}), Vec::new()))
+            }
             "DescribeTasks" => {
                 let arn = body.pointer("/tasks/0").and_then(Value::as_str)?;
                 let task = self.tasks.iter_mut().find(|t| t.arn == arn)?;
@@ -365,4 +429,39 @@ pub async fn write_logs(
         // Create* answers "already exists" the second time; that is fine.
         let _ = client.request(request).await;
     }
+}
+
+/// A task as DescribeTasks shows it after a rule or schedule started it: `family:revision`
+/// on cluster `batch`, created `age` seconds ago, `startedBy`; stopped after 172.5 s
+/// (start-up 52.5 s, of it 30 s pulling the image) with `exit` from container `app`, or
+/// still running when `exit` is `None`.
+pub fn recent_task(id: &str, family: &str, revision: u32, started_by: &str, age: f64, exit: Option<i64>) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+        .floor();
+    let created = now - age;
+    let mut task = json!({
+        "taskArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/batch/{id}"),
+        "clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/batch"),
+        "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}"),
+        "startedBy": started_by,
+        "group": format!("family:{family}"),
+        "createdAt": created,
+        "pullStartedAt": created + 10.0,
+        "pullStoppedAt": created + 40.0,
+        "startedAt": created + 52.5,
+        "lastStatus": "RUNNING",
+        "desiredStatus": "RUNNING",
+        "containers": [{"name": "app", "lastStatus": "RUNNING"}],
+    });
+    if let Some(code) = exit {
+        task["lastStatus"] = json!("STOPPED");
+        task["desiredStatus"] = json!("STOPPED");
+        task["stoppedAt"] = json!(created + 172.5);
+        task["stopCode"] = json!("EssentialContainerExited");
+        task["stoppedReason"] = json!("Essential container in task exited");
+        task["containers"] = json!([{"name": "app", "lastStatus": "STOPPED", "exitCode": code}]);
+    }
+    task
 }

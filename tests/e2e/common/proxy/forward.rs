@@ -10,6 +10,7 @@ use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 
+use super::cbor;
 use super::faults::{Dropped, Fault, Reply};
 use super::quotas::{QuotaGroup, Quotas};
 use super::registered::Registrations;
@@ -39,20 +40,32 @@ pub(super) async fn forward(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // CloudWatch speaks Smithy RPC v2 CBOR: translated for moto (see cbor.rs).
+    let rpc_cbor = parts
+        .headers
+        .get("smithy-protocol")
+        .is_some_and(|v| v.as_bytes() == b"rpc-v2-cbor")
+        .then(|| cbor::call(parts.uri.path()))
+        .flatten();
     // IAM and EC2 speak the query protocol: a form body with `Action` and `Version`.
     let query = query_call(&body);
-    let service = match &query {
-        Some((_, service)) => *service,
-        None => target.split('.').next().unwrap_or_default(),
+    let service = match (&query, &rpc_cbor) {
+        (Some((_, service)), _) => *service,
+        (None, Some((service, _))) => service.as_str(),
+        (None, None) => target.split('.').next().unwrap_or_default(),
     };
-    let action = match &query {
-        Some((action, _)) => action.clone(),
-        None => target
+    let action = match (&query, &rpc_cbor) {
+        (Some((action, _)), _) => action.clone(),
+        (None, Some((_, operation))) => operation.clone(),
+        (None, None) => target
             .rsplit_once('.')
             .map(|(_, a)| a.to_string())
             .unwrap_or_else(|| rest_action(parts.method.as_str(), parts.uri.path())),
     };
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let json: serde_json::Value = match &rpc_cbor {
+        Some(_) => cbor::to_json(&body),
+        None => serde_json::from_slice(&body).unwrap_or_default(),
+    };
     if let Ok(mut l) = log.lock() {
         l.push((action.clone(), json.clone()));
     }
@@ -61,6 +74,9 @@ pub(super) async fn forward(
         .is_ok_and(|mut q| q.throttles(QuotaGroup::of(service, &action)));
     if throttled && query.is_some() {
         return Ok(query_error(service, 400, "Throttling"));
+    }
+    if throttled && rpc_cbor.is_some() {
+        return Ok(cbor_reply(400, cbor::error("ThrottlingException", "Rate exceeded")));
     }
     if throttled {
         return Ok(Response::builder()
@@ -107,10 +123,16 @@ pub(super) async fn forward(
                     serde_json::json!({"FailedEntryCount": 1, "FailedEntries": [{"TargetId": id, "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "injected by the test proxy"}]}),
                 )
             }
+            Reply::Json(value) if rpc_cbor.is_some() => {
+                return Ok(cbor_reply(200, cbor::from_json(&value)));
+            }
             Reply::Json(value) => (200, value),
             Reply::LoseResponse => return Err(Dropped),
             Reply::Error(status, kind) if query.is_some() => {
                 return Ok(query_error(service, status, kind));
+            }
+            Reply::Error(status, kind) if rpc_cbor.is_some() => {
+                return Ok(cbor_reply(status, cbor::error(kind, "injected by the test proxy")));
             }
             Reply::Error(status, kind) => (
                 status,
@@ -136,6 +158,9 @@ pub(super) async fn forward(
             .header("content-type", "application/x-amz-json-1.1")
             .body(Full::new(Bytes::from(reply.to_string())))
             .unwrap_or_default());
+    }
+    if let Some((service, operation)) = &rpc_cbor {
+        return Ok(translate(&client, &upstream, &parts, service, operation, &json, lose_response).await?);
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder = Request::builder()
@@ -176,6 +201,54 @@ pub(super) async fn forward(
     }
 }
 
+/// An RPC v2 CBOR answer.
+fn cbor_reply(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .header("content-type", "application/cbor")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// Sends an RPC v2 CBOR call to moto as AWS JSON 1.0 and answers in CBOR.
+async fn translate(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    upstream: &str,
+    parts: &hyper::http::request::Parts,
+    service: &str,
+    operation: &str,
+    json: &serde_json::Value,
+    lose_response: bool,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let mut builder = Request::builder()
+        .method("POST")
+        .uri(format!("{upstream}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("{service}.{operation}"));
+    if let Some(auth) = parts.headers.get("authorization") {
+        builder = builder.header("authorization", auth);
+    }
+    let Ok(request) = builder.body(Full::new(Bytes::from(json.to_string()))) else {
+        return Ok(cbor_reply(500, cbor::error("InternalFailure", "proxy: bad request")));
+    };
+    let response = match client.request(request).await {
+        Ok(_) if lose_response => return Err(Dropped),
+        Ok(response) => response,
+        Err(e) => return Ok(cbor_reply(502, cbor::error("InternalFailure", &format!("proxy: {e}")))),
+    };
+    let status = response.status().as_u16();
+    let bytes = read_all(response.into_body()).await;
+    // An empty answer (an operation with no output) is an empty structure.
+    let answer: serde_json::Value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({}));
+    if status >= 300 {
+        let (code, message) = cbor::json_error(&answer);
+        return Ok(cbor_reply(status, cbor::error(&code, &message)));
+    }
+    Ok(cbor_reply(status, cbor::from_json(&answer)))
+}
+
 /// `(Action, service)` of a query-protocol call (IAM, EC2): a form body with `Action=` and
 /// the API `Version` that tells the service.
 fn query_call(body: &[u8]) -> Option<(String, &'static str)> {
@@ -187,6 +260,7 @@ fn query_call(body: &[u8]) -> Option<(String, &'static str)> {
             Some(("Action", a)) => action = Some(a.to_string()),
             Some(("Version", "2010-05-08")) => service = Some("iam"),
             Some(("Version", "2016-11-15")) => service = Some("ec2"),
+            Some(("Version", "2010-05-15")) => service = Some("cloudformation"),
             _ => {}
         }
     }

@@ -19,6 +19,7 @@
 //! throttling, faults, played tasks, else forwarding to moto), `quotas.rs` the quota groups
 //! and their buckets, `faults.rs` what a fault replies.
 
+mod cbor;
 mod faults;
 mod forward;
 mod quotas;
@@ -148,6 +149,13 @@ impl Proxy {
     pub fn script_task(&self, script: Script) {
         if let Ok(mut t) = self.tasks.lock() {
             t.push(script);
+        }
+    }
+
+    /// ECS shows this task from an earlier run (see [`super::tasks::recent_task`]).
+    pub fn remember_task(&self, task: serde_json::Value) {
+        if let Ok(mut t) = self.tasks.lock() {
+            t.remember(task);
         }
     }
 

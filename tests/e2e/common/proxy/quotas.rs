@@ -20,6 +20,8 @@ pub enum QuotaGroup {
     SecretsManager,
     Logs,
     Ec2,
+    /// CloudWatch GetMetricData: 50 TPS.
+    CloudWatch,
 }
 
 impl QuotaGroup {
@@ -34,6 +36,7 @@ impl QuotaGroup {
             QuotaGroup::Ssm => (40.0, 40.0),
             QuotaGroup::SecretsManager => (50.0, 50.0),
             QuotaGroup::Ec2 => (20.0, 100.0),
+            QuotaGroup::CloudWatch => (50.0, 50.0),
         }
     }
 
@@ -46,6 +49,7 @@ impl QuotaGroup {
             "AmazonSSM" => return Some(QuotaGroup::Ssm),
             "secretsmanager" => return Some(QuotaGroup::SecretsManager),
             "Logs_20140328" => return Some(QuotaGroup::Logs),
+            "GraniteServiceVersion20100801" => return Some(QuotaGroup::CloudWatch),
             _ => {}
         }
         if service.starts_with("AWSEvents") {
