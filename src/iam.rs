@@ -296,7 +296,10 @@ fn run_tasks(scope: &Scope, ecs: &str) -> Vec<Value> {
 }
 
 /// What `runs` reads besides the targets and the tasks' DescribeTasks (granted with `run`'s):
-/// the tasks of our families on the cluster (ListTasks, conditioned on the cluster), the
+/// the tasks of our families on the cluster (ListTasks acts on container instances, so it is
+/// granted on `*` conditioned on `ecs:cluster`, as aws-cdk#3199 and the Service Authorization
+/// Reference, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html>,
+/// have it), the
 /// invocation metrics (GetMetricData supports no resource-level permission:
 /// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>)
 /// and the depth of the targets' dead-letter queues.

@@ -482,3 +482,10 @@ pub fn stack_warning(trigger: &str, stack: &str) -> String {
         "{trigger} belongs to CloudFormation stack `{stack}`: the next update of that stack puts back the task definition revision it declares, undoing jobdeploy's releases; see README \"Rules created by Terraform, CDK or CloudFormation\""
     )
 }
+
+/// The note for a rule or schedule whose stack could not be looked up.
+pub fn stack_unknown_note(trigger: &str, permission: &str) -> String {
+    format!(
+        "note: could not tell whether a CloudFormation stack owns {trigger} ({permission} was refused)"
+    )
+}

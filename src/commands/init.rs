@@ -249,7 +249,7 @@ async fn warn_stacks(
     progress: &crate::progress::Progress,
 ) -> Result<()> {
     use crate::aws::{Lookup, cloudformation};
-    use crate::init::{STACK_TAG, rule_arn, stack_warning};
+    use crate::init::{STACK_TAG, rule_arn, stack_unknown_note, stack_warning};
     use crate::model::Owner;
     let owners: BTreeSet<&Owner> = found.iter().map(|(at, _)| &at.owner).collect();
     let answers: Vec<(&Owner, Lookup<String>)> = stream::iter(owners)
@@ -279,10 +279,9 @@ async fn warn_stacks(
     for (owner, stack) in answers {
         match stack {
             Lookup::Found(stack) => progress.warn(stack_warning(&owner.describe(), &stack)),
-            Lookup::Denied(permission) => progress.line(format!(
-                "note: could not tell whether a CloudFormation stack owns {} ({permission} was refused)",
-                owner.describe()
-            )),
+            Lookup::Denied(permission) => {
+                progress.line(stack_unknown_note(&owner.describe(), permission));
+            }
             Lookup::Missing => {}
         }
     }

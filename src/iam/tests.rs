@@ -19,6 +19,7 @@ fn scoped_to_what_the_config_touches() {
         log_groups: BTreeSet::new(),
         parameters: ["arn:aws:ssm:ap-northeast-1:123456789012:parameter/web/db".to_string()].into(),
         secrets: BTreeSet::new(),
+        dead_letter_queues: BTreeSet::new(),
     };
     let p = policy(&scope);
     let text = p.to_string();

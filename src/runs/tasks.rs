@@ -91,6 +91,9 @@ impl TaskRun {
                     Some(code),
                     Some(container),
                 ),
+                Ending::OutOfMemory {
+                    container, code, ..
+                } => (Outcome::Failed, code, Some(container)),
                 Ending::CutShort { container, .. } => (Outcome::Failed, Some(0), Some(container)),
                 Ending::NoExitCode { container, .. } => (Outcome::Failed, None, Some(container)),
                 Ending::NeverStarted { .. } => (Outcome::Failed, None, None),

@@ -473,6 +473,8 @@ fn the_wait_for_k8s_input_becomes_the_gate_flag() {
         "{text}"
     );
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+}
+
 /// The morning check (`.github/workflows/batch-health.yml`): `command: runs` with
 /// `--exit-code` fails its step when a job failed, and the step summary has the table.
 #[test]

@@ -1,6 +1,8 @@
 //! `jobdeploy init` against moto: templates from what the cluster's rules and schedules run,
 //! after which a plan for the live tag shows no change.
 
+use crate::common::proxy::Reply;
+use crate::common::scenario::fail;
 use crate::common::*;
 use aws_sdk_eventbridge::types::RuleState;
 
@@ -364,4 +366,39 @@ fn init_warns_naming_the_stack_when_a_rule_belongs_to_cloudformation() {
         run.stderr
     );
     assert_eq!(w.proxy.count("DescribeStackResources"), 1, "{:?}", w.proxy.actions());
+}
+
+/// A schedule cannot be tagged: init asks CloudFormation which stack has it
+/// (DescribeStackResources with the schedule's name as `PhysicalResourceId`). moto ignores
+/// `PhysicalResourceId`, so the proxy answers as AWS does for a schedule of stack
+/// `batch-jobs`; a refused lookup is a note naming the permission, and init still writes.
+#[test]
+fn init_warns_naming_the_stack_when_a_schedule_belongs_to_cloudformation() {
+    let w = World::new();
+    w.aws.register("web", "v1");
+    w.aws
+        .schedule("data", "export", &w.cluster, &td_arn("web", 1));
+    let stack = format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/batch-jobs/1");
+    w.proxy.inject(fail("DescribeStackResources").times(1).with(Reply::Xml(format!(
+        "<DescribeStackResourcesResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStackResourcesResult><StackResources><member><StackId>{stack}</StackId><StackName>batch-jobs</StackName><LogicalResourceId>Export</LogicalResourceId><PhysicalResourceId>export</PhysicalResourceId><ResourceType>AWS::Scheduler::Schedule</ResourceType><Timestamp>2026-01-01T00:00:00Z</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member></StackResources></DescribeStackResourcesResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></DescribeStackResourcesResponse>"
+    ))));
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "batch", "--image", IMAGE])
+        .ok();
+    run.says(&["schedule data/export belongs to CloudFormation stack `batch-jobs`"]);
+    assert_eq!(w.proxy.count("DescribeStackResources"), 1);
+
+    let w = World::new();
+    w.aws.register("web", "v1");
+    w.aws
+        .schedule("data", "export", &w.cluster, &td_arn("web", 1));
+    w.proxy
+        .inject(fail("DescribeStackResources").with(Reply::access_denied_query()));
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "batch", "--image", IMAGE])
+        .ok();
+    run.says(&["cloudformation:DescribeStackResources was refused"]);
+    assert!(app.path().join("jobdeploy.toml").exists());
 }

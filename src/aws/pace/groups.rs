@@ -107,16 +107,21 @@ impl Group {
             Group::SecretsManager => Quota::new(50.0, 50.0),
             // EC2 non-mutating (Describe*) actions: a bucket of 100, refilled at 20/s.
             Group::Ec2 => Quota::new(20.0, 100.0),
-            // GetMetricData: 50 TPS per account and region
-            // (https://repost.aws/knowledge-center/cloudwatch-getmetricdata-api); `runs` makes
-            // one call per 500 metrics.
+            // GetMetricData: 50 TPS per account and region, 500 metrics and 100,800 datapoints
+            // a call (https://repost.aws/knowledge-center/cloudwatch-getmetricdata-api); `runs`
+            // makes one call per 500 metrics.
             Group::Cloudwatch => Quota::new(50.0, 50.0),
-            // SQS publishes no rate for GetQueueAttributes (its quotas page,
-            // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limits.html,
-            // meters messages, not reads); `runs` reads each dead-letter queue once: kept modest.
+            // SQS publishes no rate for GetQueueAttributes: its quotas
+            // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limits.html)
+            // meter messages, and standard queues take "a nearly unlimited number of API calls
+            // per second, per API action"
+            // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/DistributedQueues.html).
+            // `runs` reads each dead-letter queue once: kept modest.
             Group::Sqs => Quota::new(20.0, 20.0),
-            // CloudFormation meters DescribeStackResources in its own bucket; no rate is
-            // published for it: `init` asks once per schedule it adopts, kept modest.
+            // CloudFormation publishes no rate for DescribeStackResources, only that calls
+            // beyond it fail "Rate exceeded"
+            // (https://repost.aws/knowledge-center/cloudformation-rate-exceeded-error): `init`
+            // asks once per schedule it adopts, kept modest.
             Group::Cloudformation => Quota::new(5.0, 5.0),
         }
     }

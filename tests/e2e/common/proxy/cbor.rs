@@ -137,3 +137,89 @@ pub fn json_error(body: &Json) -> (String, String) {
         .to_string();
     (code, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_rpc_v2_cbor_path_names_service_and_operation() {
+        assert_eq!(
+            call("/service/GraniteServiceVersion20100801/operation/GetMetricData"),
+            Some(("GraniteServiceVersion20100801".into(), "GetMetricData".into()))
+        );
+        assert_eq!(call("/"), None);
+    }
+
+    #[test]
+    fn a_cbor_request_becomes_json_with_timestamps_as_epoch_seconds() {
+        let request = Cbor::Map(vec![
+            (
+                Cbor::Text("StartTime".into()),
+                Cbor::Tag(1, Box::new(Cbor::Integer(1_772_712_000_i64.into()))),
+            ),
+            (
+                Cbor::Text("MetricDataQueries".into()),
+                Cbor::Array(vec![Cbor::Map(vec![
+                    (Cbor::Text("Id".into()), Cbor::Text("m0_0".into())),
+                    (Cbor::Text("ReturnData".into()), Cbor::Bool(true)),
+                ])]),
+            ),
+        ]);
+        let mut body = Vec::new();
+        ciborium::into_writer(&request, &mut body).expect("encode");
+        assert_eq!(
+            to_json(&body),
+            serde_json::json!({"StartTime": 1_772_712_000, "MetricDataQueries": [{"Id": "m0_0", "ReturnData": true}]})
+        );
+        assert_eq!(to_json(&[]), serde_json::json!({}));
+    }
+
+    #[test]
+    fn a_json_answer_becomes_cbor_with_timestamps_tagged_as_cloudwatch_sends_them() {
+        let answer = serde_json::json!({"MetricDataResults": [{
+            "Id": "m0_0",
+            "Timestamps": ["2026-03-06T12:00:00Z", 1_772_798_460.0],
+            "Values": [1.0, 2.5],
+            "StatusCode": "Complete"
+        }]});
+        let decoded: Cbor = ciborium::from_reader(from_json(&answer).as_slice()).expect("decode");
+        let result = decoded.as_map().expect("map")[0].1.as_array().expect("results")[0]
+            .as_map()
+            .expect("result")
+            .clone();
+        let field = |name: &str| {
+            result
+                .iter()
+                .find(|(k, _)| k.as_text() == Some(name))
+                .map(|(_, v)| v.clone())
+                .expect(name)
+        };
+        assert_eq!(
+            field("Timestamps"),
+            Cbor::Array(vec![
+                Cbor::Tag(1, Box::new(Cbor::Float(1_772_798_400.0))),
+                Cbor::Tag(1, Box::new(Cbor::Float(1_772_798_460.0))),
+            ])
+        );
+        assert_eq!(field("Values"), Cbor::Array(vec![Cbor::Float(1.0), Cbor::Float(2.5)]));
+        assert_eq!(field("Id"), Cbor::Text("m0_0".into()));
+    }
+
+    #[test]
+    fn errors_are_cbor_maps_with_the_bare_code() {
+        let (code, message) = json_error(&serde_json::json!({
+            "__type": "com.amazonaws.cloudwatch#InvalidParameterValueException",
+            "message": "bad"
+        }));
+        assert_eq!((code.as_str(), message.as_str()), ("InvalidParameterValueException", "bad"));
+        let decoded: Cbor = ciborium::from_reader(error(&code, &message).as_slice()).expect("decode");
+        assert_eq!(
+            decoded,
+            Cbor::Map(vec![
+                (Cbor::Text("__type".into()), Cbor::Text("InvalidParameterValueException".into())),
+                (Cbor::Text("message".into()), Cbor::Text("bad".into())),
+            ])
+        );
+    }
+}

@@ -9,6 +9,9 @@ pub enum Reply {
     Error(u16, &'static str),
     /// 200 with this JSON body: what another writer would make the state look like.
     Json(serde_json::Value),
+    /// 200 with this XML body, for a query-protocol service (CloudFormation, IAM, EC2) where
+    /// moto answers otherwise than AWS.
+    Xml(String),
     /// Forward the request, then close the connection instead of answering: the call took
     /// effect but the caller cannot know.
     LoseResponse,

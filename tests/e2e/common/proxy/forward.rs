@@ -127,6 +127,13 @@ pub(super) async fn forward(
                 return Ok(cbor_reply(200, cbor::from_json(&value)));
             }
             Reply::Json(value) => (200, value),
+            Reply::Xml(xml) => {
+                return Ok(Response::builder()
+                    .status(200)
+                    .header("content-type", "text/xml")
+                    .body(Full::new(Bytes::from(xml)))
+                    .unwrap_or_default());
+            }
             Reply::LoseResponse => return Err(Dropped),
             Reply::Error(status, kind) if query.is_some() => {
                 return Ok(query_error(service, status, kind));
