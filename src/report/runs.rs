@@ -32,7 +32,9 @@ fn short_task(arn: &str) -> &str {
 }
 
 fn seconds(s: f64) -> String {
-    if s >= 120.0 {
+    if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
         format!("{:.1} min", s / 60.0)
     } else {
         format!("{s:.1} s")
