@@ -227,7 +227,12 @@ pub struct RunsArgs {
     /// The window to report: a positive number and s, m, h or d (30m, 24h, 7d)
     // Hyphen values reach the parser, so `--since -3h` is jobdeploy's exit 1 naming the flag,
     // not clap's usage error (exit 2, which belongs to `--exit-code`).
-    #[arg(long, default_value = "24h", value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "24h",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub since: String,
     /// Exit 2 when anything failed in the window (a failed invocation, a task that ended
     /// non-zero or never started, a message in a dead-letter queue), 0 otherwise

@@ -304,7 +304,11 @@ fn run_tasks(scope: &Scope, ecs: &str) -> Vec<Value> {
 /// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html>)
 /// and the depth of the targets' dead-letter queues.
 fn runs_reads(scope: &Scope) -> Vec<Value> {
-    let mut list = statement("RunsListTasksOnTheCluster", &["ecs:ListTasks"], vec!["*".to_string()]);
+    let mut list = statement(
+        "RunsListTasksOnTheCluster",
+        &["ecs:ListTasks"],
+        vec!["*".to_string()],
+    );
     list["Condition"] = json!({"ArnEquals": {"ecs:cluster": scope.cluster_arn}});
     let mut out = vec![
         list,

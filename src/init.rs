@@ -279,6 +279,37 @@ pub fn scope_of(found: &[(Trigger, TaskDefRef)]) -> (Vec<String>, Vec<String>) {
     (or_default(buses), or_default(groups))
 }
 
+/// The tag CloudFormation puts on every resource of a stack that can be tagged.
+pub const STACK_TAG: &str = "aws:cloudformation:stack-name";
+
+/// The ARN of rule `rule` on `bus` (a name or an ARN), in the cluster's partition, region
+/// and account.
+pub fn rule_arn(cluster_arn: &str, bus: &str, rule: &str) -> String {
+    let parts: Vec<&str> = cluster_arn.split(':').collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or("*");
+    let bus = bus.rsplit_once("event-bus/").map_or(bus, |(_, name)| name);
+    let path = if bus == "default" {
+        format!("rule/{rule}")
+    } else {
+        format!("rule/{bus}/{rule}")
+    };
+    format!("arn:{}:events:{}:{}:{path}", part(1), part(3), part(4))
+}
+
+/// The warning for a rule or schedule that a CloudFormation stack owns.
+pub fn stack_warning(trigger: &str, stack: &str) -> String {
+    format!(
+        "{trigger} belongs to CloudFormation stack `{stack}`: the next update of that stack puts back the task definition revision it declares, undoing jobdeploy's releases; see README \"Rules created by Terraform, CDK or CloudFormation\""
+    )
+}
+
+/// The note for a rule or schedule whose stack could not be looked up.
+pub fn stack_unknown_note(trigger: &str, permission: &str) -> String {
+    format!(
+        "note: could not tell whether a CloudFormation stack owns {trigger} ({permission} was refused)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,35 +488,4 @@ mod tests {
             (vec!["default".to_string()], vec!["nightly".to_string()])
         );
     }
-}
-
-/// The tag CloudFormation puts on every resource of a stack that can be tagged.
-pub const STACK_TAG: &str = "aws:cloudformation:stack-name";
-
-/// The ARN of rule `rule` on `bus` (a name or an ARN), in the cluster's partition, region
-/// and account.
-pub fn rule_arn(cluster_arn: &str, bus: &str, rule: &str) -> String {
-    let parts: Vec<&str> = cluster_arn.split(':').collect();
-    let part = |i: usize| parts.get(i).copied().unwrap_or("*");
-    let bus = bus.rsplit_once("event-bus/").map_or(bus, |(_, name)| name);
-    let path = if bus == "default" {
-        format!("rule/{rule}")
-    } else {
-        format!("rule/{bus}/{rule}")
-    };
-    format!("arn:{}:events:{}:{}:{path}", part(1), part(3), part(4))
-}
-
-/// The warning for a rule or schedule that a CloudFormation stack owns.
-pub fn stack_warning(trigger: &str, stack: &str) -> String {
-    format!(
-        "{trigger} belongs to CloudFormation stack `{stack}`: the next update of that stack puts back the task definition revision it declares, undoing jobdeploy's releases; see README \"Rules created by Terraform, CDK or CloudFormation\""
-    )
-}
-
-/// The note for a rule or schedule whose stack could not be looked up.
-pub fn stack_unknown_note(trigger: &str, permission: &str) -> String {
-    format!(
-        "note: could not tell whether a CloudFormation stack owns {trigger} ({permission} was refused)"
-    )
 }

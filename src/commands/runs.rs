@@ -77,12 +77,23 @@ async fn read_metrics(
     }
     let queries: Vec<cloudwatch::MetricQuery> = plan.into_iter().map(|(_, _, q)| q).collect();
     let period = metrics::period(window.until - window.since);
-    cloudwatch::sums(&aws.cloudwatch, &queries, window.since, window.until, period).await
+    cloudwatch::sums(
+        &aws.cloudwatch,
+        &queries,
+        window.since,
+        window.until,
+        period,
+    )
+    .await
 }
 
 /// The tasks of our families ECS still lists, running and stopped: two ListTasks per family
 /// side by side, then DescribeTasks 100 at a time.
-async fn read_tasks(aws: &Aws, cluster: &str, families: &[String]) -> Result<Lookup<Vec<serde_json::Value>>> {
+async fn read_tasks(
+    aws: &Aws,
+    cluster: &str,
+    families: &[String],
+) -> Result<Lookup<Vec<serde_json::Value>>> {
     let lists: Vec<Lookup<Vec<String>>> = stream::iter(
         families
             .iter()

@@ -232,7 +232,10 @@ fn a_secret_named_without_an_arn_is_granted_in_the_tasks_region_and_account() {
 fn runs_may_list_tasks_on_the_cluster_read_metrics_and_its_dead_letter_queues_only() {
     let mut s = scope(&["default"], false);
     let p = policy(&s);
-    assert_eq!(grants(&p, "cloudwatch:GetMetricData"), BTreeSet::from(["*".to_string()]));
+    assert_eq!(
+        grants(&p, "cloudwatch:GetMetricData"),
+        BTreeSet::from(["*".to_string()])
+    );
     let list = p["Statement"]
         .as_array()
         .unwrap()
@@ -247,5 +250,8 @@ fn runs_may_list_tasks_on_the_cluster_read_metrics_and_its_dead_letter_queues_on
     assert!(grants(&p, "sqs:GetQueueAttributes").is_empty());
     let dlq = "arn:aws:sqs:us-east-1:123456789012:jobs-dlq".to_string();
     s.dead_letter_queues = [dlq.clone()].into();
-    assert_eq!(grants(&policy(&s), "sqs:GetQueueAttributes"), BTreeSet::from([dlq]));
+    assert_eq!(
+        grants(&policy(&s), "sqs:GetQueueAttributes"),
+        BTreeSet::from([dlq])
+    );
 }

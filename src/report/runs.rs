@@ -14,17 +14,15 @@ pub fn runs(report: &RunsReport, format: Format, style: Style) -> String {
     }
 }
 
-const GROUP_NOTE: &str = "Scheduler meters invocations per schedule group only: a schedule's numbers are its group's.";
+const GROUP_NOTE: &str =
+    "Scheduler meters invocations per schedule group only: a schedule's numbers are its group's.";
 
 fn headline(report: &RunsReport) -> String {
     let failures = match report.failures {
         0 => "no failures".to_string(),
         n => plural(n as usize, "failure", "failures"),
     };
-    format!(
-        "Runs from {} to {}: {failures}",
-        report.since, report.until
-    )
+    format!("Runs from {} to {}: {failures}", report.since, report.until)
 }
 
 fn short_task(arn: &str) -> &str {
@@ -164,9 +162,9 @@ fn human(report: &RunsReport, style: Style) -> String {
     }
     let width = label_width(report.triggers.iter().map(|t| &t.at));
     for t in &report.triggers {
-        let revision = t
-            .revision
-            .map_or(format!("{} (floating)", t.family), |r| format!("{}:{r}", t.family));
+        let revision = t.revision.map_or(format!("{} (floating)", t.family), |r| {
+            format!("{}:{r}", t.family)
+        });
         let release = t.release.as_deref().unwrap_or("no release");
         let _ = writeln!(
             out,
@@ -185,7 +183,10 @@ fn human(report: &RunsReport, style: Style) -> String {
             let _ = writeln!(out, "  {painted}");
         }
         if t.tasks.is_empty() {
-            let _ = writeln!(out, "  no task in the window (ECS shows stopped tasks for about an hour)");
+            let _ = writeln!(
+                out,
+                "  no task in the window (ECS shows stopped tasks for about an hour)"
+            );
         }
         for task in &t.tasks {
             let line = task_line(task);
@@ -249,11 +250,14 @@ fn markdown(report: &RunsReport) -> String {
         } else {
             ""
         };
-        let dead = t.dead_letter.as_ref().map_or("—".to_string(), |d| match d.messages {
-            Some(n) if n > 0 => format!("**{n}** in `{}`", d.queue),
-            Some(n) => format!("{n} in `{}`", d.queue),
-            None => format!("? in `{}`", d.queue),
-        });
+        let dead = t
+            .dead_letter
+            .as_ref()
+            .map_or("—".to_string(), |d| match d.messages {
+                Some(n) if n > 0 => format!("**{n}** in `{}`", d.queue),
+                Some(n) => format!("{n} in `{}`", d.queue),
+                None => format!("? in `{}`", d.queue),
+            });
         let _ = writeln!(
             out,
             "{} {} | {} | {} | {}{scope} | {failed}{scope} | {} | {dead} |",

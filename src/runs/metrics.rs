@@ -103,7 +103,11 @@ pub fn plan(subjects: &[Subject]) -> Vec<(Subject, Role, MetricQuery)> {
                 }
                 ("AWS/Events", &EVENTS, d)
             }
-            Subject::Group(group) => ("AWS/Scheduler", &SCHEDULER, vec![("ScheduleGroup", group.clone())]),
+            Subject::Group(group) => (
+                "AWS/Scheduler",
+                &SCHEDULER,
+                vec![("ScheduleGroup", group.clone())],
+            ),
         };
         for (j, (metric, role)) in metrics.iter().enumerate() {
             out.push((
@@ -112,7 +116,7 @@ pub fn plan(subjects: &[Subject]) -> Vec<(Subject, Role, MetricQuery)> {
                 MetricQuery {
                     id: format!("m{i}_{j}"),
                     namespace,
-                    metric: *metric,
+                    metric,
                     dimensions: dimensions.clone(),
                 },
             ));

@@ -213,7 +213,9 @@ impl RunsReport {
 }
 
 fn denied(permission: &str, what: &str) -> String {
-    format!("could not read {what}: {permission} was refused (grant it: `jobdeploy iam-policy` lists it)")
+    format!(
+        "could not read {what}: {permission} was refused (grant it: `jobdeploy iam-policy` lists it)"
+    )
 }
 
 fn format_time_secs(at: i64) -> String {
@@ -318,7 +320,9 @@ pub fn dead_letter_arn(target: &LiveTarget) -> Option<String> {
 pub fn parse_since(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let bad = || {
-        format!("--since `{text}`: expected a positive duration such as 30m, 24h or 7d (units s, m, h, d)")
+        format!(
+            "--since `{text}`: expected a positive duration such as 30m, 24h or 7d (units s, m, h, d)"
+        )
     };
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
@@ -333,7 +337,9 @@ pub fn parse_since(text: &str) -> Result<i64, String> {
     // CloudWatch keeps hourly datapoints for 455 days.
     n.checked_mul(unit)
         .filter(|s| *s <= 455 * 86_400)
-        .ok_or_else(|| format!("--since `{text}`: at most 455d (CloudWatch keeps metrics 15 months)"))
+        .ok_or_else(|| {
+            format!("--since `{text}`: at most 455d (CloudWatch keeps metrics 15 months)")
+        })
 }
 
 #[cfg(test)]

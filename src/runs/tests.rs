@@ -40,7 +40,14 @@ pub fn schedule(group: &str, name: &str, family: &str, revision: i64, raw: Value
     }
 }
 
-pub fn task(family: &str, revision: i64, started_by: &str, status: &str, exit: Option<i64>, created: i64) -> Value {
+pub fn task(
+    family: &str,
+    revision: i64,
+    started_by: &str,
+    status: &str,
+    exit: Option<i64>,
+    created: i64,
+) -> Value {
     let mut t = json!({
         "taskArn": format!("arn:aws:ecs:eu-west-1:123456789012:task/batch/{family}{created}"),
         "taskDefinitionArn": format!("{TD}/{family}:{revision}"),
@@ -115,13 +122,48 @@ pub fn observed() -> Observed {
     ]
     .into();
     let tasks = vec![
-        task("report", 7, "events-rule/nightly-report", "STOPPED", Some(1), NOW - 32_400),
-        task("sync", 3, "events-rule/hourly-sync", "STOPPED", Some(0), NOW - 1_800),
-        task("sync", 2, "events-rule/hourly-sync", "RUNNING", None, NOW - 90_000),
-        task("export", 2, "chronos-schedule/export", "STOPPED", Some(0), NOW - 10_800),
+        task(
+            "report",
+            7,
+            "events-rule/nightly-report",
+            "STOPPED",
+            Some(1),
+            NOW - 32_400,
+        ),
+        task(
+            "sync",
+            3,
+            "events-rule/hourly-sync",
+            "STOPPED",
+            Some(0),
+            NOW - 1_800,
+        ),
+        task(
+            "sync",
+            2,
+            "events-rule/hourly-sync",
+            "RUNNING",
+            None,
+            NOW - 90_000,
+        ),
+        task(
+            "export",
+            2,
+            "chronos-schedule/export",
+            "STOPPED",
+            Some(0),
+            NOW - 10_800,
+        ),
         task("report", 7, "someone", "STOPPED", Some(0), NOW - 600),
         // Stopped before the window: not shown.
-        task("sync", 3, "events-rule/hourly-sync", "STOPPED", Some(1), NOW - 200_000),
+        task(
+            "sync",
+            3,
+            "events-rule/hourly-sync",
+            "STOPPED",
+            Some(1),
+            NOW - 200_000,
+        ),
     ];
     Observed {
         targets,
@@ -167,11 +209,23 @@ fn tasks_go_to_the_trigger_that_started_them_and_the_rest_apart() {
     assert_eq!(nightly.tasks[0].run_seconds, Some(120.0));
     assert_eq!(nightly.tasks[0].release.as_deref(), Some("v1.4.2"));
     let sync = &report.triggers[1];
-    assert_eq!(sync.tasks.len(), 2, "the one stopped before the window is left out");
-    let running = sync.tasks.iter().find(|t| t.outcome == Outcome::Running).unwrap();
+    assert_eq!(
+        sync.tasks.len(),
+        2,
+        "the one stopped before the window is left out"
+    );
+    let running = sync
+        .tasks
+        .iter()
+        .find(|t| t.outcome == Outcome::Running)
+        .unwrap();
     assert!(running.older_revision);
     assert_eq!(running.release.as_deref(), Some("v1.4.1"));
-    assert_eq!(report.triggers[2].tasks.len(), 1, "chronos-schedule/ names the schedule");
+    assert_eq!(
+        report.triggers[2].tasks.len(),
+        1,
+        "chronos-schedule/ names the schedule"
+    );
     // Started by hand, of a family two rules run: no trigger can be named.
     assert_eq!(report.other_tasks.len(), 1);
     assert_eq!(report.other_tasks[0].started_by.as_deref(), Some("someone"));
@@ -185,7 +239,10 @@ fn next_firing_in_utc_and_the_schedules_zone_and_never_for_a_past_at() {
         report.triggers[0].next_firing.as_deref(),
         Some("2026-03-07T03:00:00Z")
     );
-    assert!(!report.triggers[1].next_firing_exact, "a rule's rate has no known phase");
+    assert!(
+        !report.triggers[1].next_firing_exact,
+        "a rule's rate has no known phase"
+    );
     assert_eq!(
         report.triggers[2].next_firing.as_deref(),
         Some("2026-03-07T08:00:00Z")
@@ -208,9 +265,16 @@ fn refused_reads_are_warnings_naming_the_permission_and_null_counts() {
     assert_eq!(report.failures, 0);
     assert_eq!(report.triggers[0].invocations, None);
     assert_eq!(report.triggers[0].failed_invocations, None);
-    assert_eq!(report.triggers[0].dead_letter.as_ref().unwrap().messages, None);
+    assert_eq!(
+        report.triggers[0].dead_letter.as_ref().unwrap().messages,
+        None
+    );
     let all = report.warnings.join("\n");
-    for permission in ["cloudwatch:GetMetricData", "ecs:ListTasks", "sqs:GetQueueAttributes"] {
+    for permission in [
+        "cloudwatch:GetMetricData",
+        "ecs:ListTasks",
+        "sqs:GetQueueAttributes",
+    ] {
         assert!(all.contains(permission), "{all}");
     }
 }

@@ -487,7 +487,11 @@ fn the_action_runs_runs_and_fails_the_step_when_a_job_failed() {
     let healthy = run_action(&w, &app, &args, &releases);
     let (_, code, text) = healthy.steps.last().expect("steps");
     assert_eq!(*code, 0, "{text}");
-    assert!(healthy.summary.contains("### jobdeploy runs"), "{}", healthy.summary);
+    assert!(
+        healthy.summary.contains("### jobdeploy runs"),
+        "{}",
+        healthy.summary
+    );
     crate::runs::Seed::new(&w).metric(
         &w,
         "AWS/Events",
@@ -500,7 +504,9 @@ fn the_action_runs_runs_and_fails_the_step_when_a_job_failed() {
     let (_, code, text) = failed.steps.last().expect("steps");
     assert_eq!(*code, 2, "{text}");
     assert!(
-        failed.summary.contains("| `default/hourly` | `batch` | ENABLED |"),
+        failed
+            .summary
+            .contains("| `default/hourly` | `batch` | ENABLED |"),
         "{}",
         failed.summary
     );

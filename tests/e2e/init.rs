@@ -365,7 +365,12 @@ fn init_warns_naming_the_stack_when_a_rule_belongs_to_cloudformation() {
         "{}",
         run.stderr
     );
-    assert_eq!(w.proxy.count("DescribeStackResources"), 1, "{:?}", w.proxy.actions());
+    assert_eq!(
+        w.proxy.count("DescribeStackResources"),
+        1,
+        "{:?}",
+        w.proxy.actions()
+    );
 }
 
 /// A schedule cannot be tagged: init asks CloudFormation which stack has it

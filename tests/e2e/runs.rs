@@ -29,7 +29,15 @@ impl Seed {
     }
 
     /// One datapoint of `value`, `age` seconds ago.
-    pub(crate) fn metric(&self, w: &World, namespace: &str, metric: &str, dims: &[(&str, &str)], value: f64, age: i64) {
+    pub(crate) fn metric(
+        &self,
+        w: &World,
+        namespace: &str,
+        metric: &str,
+        dims: &[(&str, &str)],
+        value: f64,
+        age: i64,
+    ) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -127,26 +135,92 @@ fn world() -> (World, App) {
             }
         }),
     );
-    seed.metric(&w, "AWS/Events", "Invocations", &[("RuleName", "nightly")], 1.0, 3600);
-    seed.metric(&w, "AWS/Events", "FailedInvocations", &[("RuleName", "nightly")], 1.0, 3600);
-    seed.metric(&w, "AWS/Events", "Invocations", &[("RuleName", "hourly")], 20.0, 1800);
-    seed.metric(&w, "AWS/Events", "Invocations", &[("RuleName", "hourly")], 3.0, 600);
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "Invocations",
+        &[("RuleName", "nightly")],
+        1.0,
+        3600,
+    );
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "FailedInvocations",
+        &[("RuleName", "nightly")],
+        1.0,
+        3600,
+    );
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "Invocations",
+        &[("RuleName", "hourly")],
+        20.0,
+        1800,
+    );
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "Invocations",
+        &[("RuleName", "hourly")],
+        3.0,
+        600,
+    );
     // Not ours, and one before the window.
-    seed.metric(&w, "AWS/Events", "FailedInvocations", &[("RuleName", "other")], 5.0, 600);
-    seed.metric(&w, "AWS/Events", "FailedInvocations", &[("RuleName", "hourly")], 7.0, 200_000);
-    seed.metric(&w, "AWS/Scheduler", "InvocationAttemptCount", &[("ScheduleGroup", "jobs")], 1.0, 7200);
-    seed.metric(&w, "AWS/Scheduler", "TargetErrorCount", &[("ScheduleGroup", "jobs")], 1.0, 7200);
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "FailedInvocations",
+        &[("RuleName", "other")],
+        5.0,
+        600,
+    );
+    seed.metric(
+        &w,
+        "AWS/Events",
+        "FailedInvocations",
+        &[("RuleName", "hourly")],
+        7.0,
+        200_000,
+    );
+    seed.metric(
+        &w,
+        "AWS/Scheduler",
+        "InvocationAttemptCount",
+        &[("ScheduleGroup", "jobs")],
+        1.0,
+        7200,
+    );
+    seed.metric(
+        &w,
+        "AWS/Scheduler",
+        "TargetErrorCount",
+        &[("ScheduleGroup", "jobs")],
+        1.0,
+        7200,
+    );
     for task in [
         recent_task("0nightly", "web", 2, "events-rule/nightly", 3600.0, Some(1)),
         recent_task("1hourly", "web", 2, "events-rule/hourly", 1800.0, Some(0)),
-        recent_task("2export", "export", 1, "chronos-schedule/export", 7200.0, Some(0)),
+        recent_task(
+            "2export",
+            "export",
+            1,
+            "chronos-schedule/export",
+            7200.0,
+            Some(0),
+        ),
         recent_task("3old", "web", 1, "events-rule/hourly", 200_000.0, Some(1)),
     ] {
         w.proxy.remember_task(task);
     }
     w.proxy.clear();
     let app = App::new(
-        &format!("{}\n[schedules]\ngroups = [\"jobs\"]\n", config(&w.cluster, "")),
+        &format!(
+            "{}\n[schedules]\ngroups = [\"jobs\"]\n",
+            config(&w.cluster, "")
+        ),
         &["web", "export"],
     );
     (w, app)
@@ -157,10 +231,13 @@ fn steady(text: &str) -> String {
     let bytes = text.as_bytes();
     let digits = |s: &[u8], pattern: &str| {
         s.len() >= pattern.len()
-            && pattern
-                .bytes()
-                .zip(s)
-                .all(|(p, c)| if p == b'9' { c.is_ascii_digit() } else { p == *c })
+            && pattern.bytes().zip(s).all(|(p, c)| {
+                if p == b'9' {
+                    c.is_ascii_digit()
+                } else {
+                    p == *c
+                }
+            })
     };
     let mut out = String::new();
     let mut i = 0;
@@ -218,18 +295,30 @@ fn runs_reports_invocations_per_rule_and_group_tasks_and_dead_letters_in_every_f
     // Two datapoints in the window sum; the one before it and the other rule's do not count.
     assert_eq!(hourly["invocations"], 23);
     assert_eq!(hourly["failed_invocations"], 0, "no datapoint is 0");
-    assert_eq!(hourly["tasks"].as_array().map(Vec::len), Some(1), "the old task is outside the window");
+    assert_eq!(
+        hourly["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "the old task is outside the window"
+    );
     let export = find("export");
     assert_eq!(export["metrics_scope"], "schedule_group");
     assert_eq!(export["invocations"], 1);
     assert_eq!(export["target_errors"], 1);
     assert_eq!(export["failed_invocations"], 0);
     assert_eq!(export["timezone"], "Europe/Berlin");
-    assert!(export["next_firing_local"].as_str().is_some_and(|t| t.ends_with("CET") || t.ends_with("CEST")));
+    assert!(
+        export["next_firing_local"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("CET") || t.ends_with("CEST"))
+    );
     assert_eq!(export["tasks"][0]["outcome"], "succeeded");
     // 1 failed invocation, 1 task exit 1, 2 dead letters.
     assert_eq!(report["failures"], 4);
-    assert!(w.proxy.writes().is_empty(), "runs writes nothing: {:?}", w.proxy.writes());
+    assert!(
+        w.proxy.writes().is_empty(),
+        "runs writes nothing: {:?}",
+        w.proxy.writes()
+    );
     // One GetMetricData for all 3 × 2 rule metrics and 4 group metrics.
     assert_eq!(w.proxy.count("GetMetricData"), 1);
     insta::assert_snapshot!("runs_json", steady(&run.stdout));
@@ -247,7 +336,14 @@ fn runs_exit_code_is_2_when_something_failed_in_the_window_else_0() {
     let quiet = w.run(&app, &["runs", "--exit-code"]);
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
     assert!(quiet.stdout.contains("no failures"), "{}", quiet.stdout);
-    Seed::new(&w).metric(&w, "AWS/Events", "FailedInvocations", &[("RuleName", "hourly")], 1.0, 60);
+    Seed::new(&w).metric(
+        &w,
+        "AWS/Events",
+        "FailedInvocations",
+        &[("RuleName", "hourly")],
+        1.0,
+        60,
+    );
     let failed = w.run(&app, &["runs", "--exit-code"]);
     assert_eq!(failed.code, 2, "{}\n{}", failed.stdout, failed.stderr);
     // Without --exit-code a failure is reported, not an error.
@@ -258,24 +354,36 @@ fn runs_exit_code_is_2_when_something_failed_in_the_window_else_0() {
     let mut never = recent_task("9never", "web", 1, "events-rule/hourly", 300.0, Some(0));
     never["stopCode"] = json!("TaskFailedToStart");
     never["stoppedReason"] = json!("CannotPullContainerError: pull access denied");
-    never["containers"] = json!([{"name": "app", "lastStatus": "STOPPED", "reason": "CannotPullContainerError"}]);
+    never["containers"] =
+        json!([{"name": "app", "lastStatus": "STOPPED", "reason": "CannotPullContainerError"}]);
     w.proxy.remember_task(never);
     let run = w.run(&app, &["runs", "--exit-code"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(run.stdout.contains("CannotPullContainerError"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("CannotPullContainerError"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn refused_reads_are_warnings_naming_the_permission_never_a_crash() {
     let (w, app) = world();
-    w.proxy.inject(fail("GetMetricData").with(Reply::access_denied()));
-    w.proxy.inject(fail("ListTasks").with(Reply::access_denied()));
-    w.proxy.inject(fail("GetQueueAttributes").with(Reply::access_denied()));
+    w.proxy
+        .inject(fail("GetMetricData").with(Reply::access_denied()));
+    w.proxy
+        .inject(fail("ListTasks").with(Reply::access_denied()));
+    w.proxy
+        .inject(fail("GetQueueAttributes").with(Reply::access_denied()));
     let run = w.run(&app, &["runs", "--format", "json", "--exit-code"]);
     assert_eq!(run.code, 0, "nothing known to have failed: {}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("json");
     let warnings = report["warnings"].to_string();
-    for permission in ["cloudwatch:GetMetricData", "ecs:ListTasks", "sqs:GetQueueAttributes"] {
+    for permission in [
+        "cloudwatch:GetMetricData",
+        "ecs:ListTasks",
+        "sqs:GetQueueAttributes",
+    ] {
         assert!(warnings.contains(permission), "{warnings}");
     }
     assert_eq!(report["triggers"][0]["invocations"], Value::Null);
@@ -311,9 +419,15 @@ fn runs_at_20_families_and_200_rules_reads_metrics_tasks_and_queues_in_a_few_doz
     let rules = 200;
     for i in 0..rules {
         let name = format!("job-{i:03}");
-        let mut target = ecs_target(&w.aws.net, "batch", &w.cluster, &revisions[i % families.len()]);
+        let mut target = ecs_target(
+            &w.aws.net,
+            "batch",
+            &w.cluster,
+            &revisions[i % families.len()],
+        );
         target.dead_letter_config = Some(DeadLetterConfig::builder().arn(&dlq).build());
-        w.aws.rule(&name, "default", RuleState::Enabled, vec![target]);
+        w.aws
+            .rule(&name, "default", RuleState::Enabled, vec![target]);
     }
     let tasks = 150;
     for i in 0..tasks {
@@ -339,18 +453,29 @@ fn runs_at_20_families_and_200_rules_reads_metrics_tasks_and_queues_in_a_few_doz
         .flatten()
         .map(|t| t["tasks"].as_array().map_or(0, Vec::len))
         .sum();
-    assert_eq!(attributed, tasks, "each task named for the rule that started it");
+    assert_eq!(
+        attributed, tasks,
+        "each task named for the rule that started it"
+    );
     let queues = 1;
     assert_eq!(w.proxy.count("GetMetricData"), (3 * rules).div_ceil(500));
     assert_eq!(w.proxy.count("ListTasks"), 2 * families.len());
     assert_eq!(w.proxy.count("DescribeTasks"), tasks.div_ceil(100));
     assert_eq!(w.proxy.count("GetQueueAttributes"), queues);
-    let runs_own = ["GetMetricData", "ListTasks", "DescribeTasks", "GetQueueAttributes"]
-        .iter()
-        .map(|a| w.proxy.count(a))
-        .sum::<usize>();
+    let runs_own = [
+        "GetMetricData",
+        "ListTasks",
+        "DescribeTasks",
+        "GetQueueAttributes",
+    ]
+    .iter()
+    .map(|a| w.proxy.count(a))
+    .sum::<usize>();
     let triggers = w.proxy.count("ListTargetsByRule");
-    assert_eq!(triggers, rules, "the trigger reader: one ListTargetsByRule per rule");
+    assert_eq!(
+        triggers, rules,
+        "the trigger reader: one ListTargetsByRule per rule"
+    );
     let total = w.proxy.actions().len();
     let rest = total - runs_own - triggers;
     eprintln!(

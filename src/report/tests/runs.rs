@@ -2,7 +2,7 @@
 
 use insta::assert_snapshot;
 
-use super::{PLAIN, visible, COLOR};
+use super::{COLOR, PLAIN, visible};
 use crate::report::Format;
 use crate::report::runs::runs;
 use crate::runs::RunsReport;

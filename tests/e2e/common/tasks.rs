@@ -160,7 +160,10 @@ impl Tasks {
             return None;
         }
         let family = body.get("family").and_then(Value::as_str);
-        let desired = body.get("desiredStatus").and_then(Value::as_str).unwrap_or("RUNNING");
+        let desired = body
+            .get("desiredStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("RUNNING");
         let start: usize = body
             .get("nextToken")
             .and_then(Value::as_str)
@@ -170,8 +173,15 @@ impl Tasks {
             .recent
             .iter()
             .filter(|t| {
-                let td = t.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
-                let task_family = td.rsplit('/').next().and_then(|f| f.rsplit_once(':')).map(|(f, _)| f);
+                let td = t
+                    .get("taskDefinitionArn")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let task_family = td
+                    .rsplit('/')
+                    .next()
+                    .and_then(|f| f.rsplit_once(':'))
+                    .map(|(f, _)| f);
                 family.is_none_or(|f| task_family == Some(f))
                     && t.get("desiredStatus").and_then(Value::as_str) == Some(desired)
             })
@@ -195,7 +205,11 @@ impl Tasks {
                 if body
                     .pointer("/tasks/0")
                     .and_then(Value::as_str)
-                    .is_some_and(|arn| self.recent.iter().any(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn))) =>
+                    .is_some_and(|arn| {
+                        self.recent
+                            .iter()
+                            .any(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn))
+                    }) =>
             {
                 let wanted: Vec<&str> = body
                     .get("tasks")
@@ -207,7 +221,11 @@ impl Tasks {
                 let mut found = Vec::new();
                 let mut failures = Vec::new();
                 for arn in wanted {
-                    match self.recent.iter().find(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn)) {
+                    match self
+                        .recent
+                        .iter()
+                        .find(|t| t.get("taskArn").and_then(Value::as_str) == Some(arn))
+                    {
                         Some(t) => found.push(t.clone()),
                         None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
                     }
@@ -435,7 +453,14 @@ pub async fn write_logs(
 /// on cluster `batch`, created `age` seconds ago, `startedBy`; stopped after 172.5 s
 /// (start-up 52.5 s, of it 30 s pulling the image) with `exit` from container `app`, or
 /// still running when `exit` is `None`.
-pub fn recent_task(id: &str, family: &str, revision: u32, started_by: &str, age: f64, exit: Option<i64>) -> Value {
+pub fn recent_task(
+    id: &str,
+    family: &str,
+    revision: u32,
+    started_by: &str,
+    age: f64,
+    exit: Option<i64>,
+) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

@@ -80,7 +80,11 @@ fn timestamp(value: &Json) -> Cbor {
 /// `2026-03-06T12:00:00Z` / `2026-03-06T12:00:00.000000+00:00` / `2026-03-06 12:00:00+00:00`.
 fn parse_iso(text: &str) -> Option<f64> {
     let text = text.replace(' ', "T").replace("+00:00", "Z");
-    let text = if text.ends_with('Z') { text } else { format!("{text}Z") };
+    let text = if text.ends_with('Z') {
+        text
+    } else {
+        format!("{text}Z")
+    };
     aws_smithy_types::DateTime::from_str(&text, aws_smithy_types::date_time::Format::DateTime)
         .ok()
         .map(|d| d.as_secs_f64())
@@ -146,7 +150,10 @@ mod tests {
     fn an_rpc_v2_cbor_path_names_service_and_operation() {
         assert_eq!(
             call("/service/GraniteServiceVersion20100801/operation/GetMetricData"),
-            Some(("GraniteServiceVersion20100801".into(), "GetMetricData".into()))
+            Some((
+                "GraniteServiceVersion20100801".into(),
+                "GetMetricData".into()
+            ))
         );
         assert_eq!(call("/"), None);
     }
@@ -184,7 +191,10 @@ mod tests {
             "StatusCode": "Complete"
         }]});
         let decoded: Cbor = ciborium::from_reader(from_json(&answer).as_slice()).expect("decode");
-        let result = decoded.as_map().expect("map")[0].1.as_array().expect("results")[0]
+        let result = decoded.as_map().expect("map")[0]
+            .1
+            .as_array()
+            .expect("results")[0]
             .as_map()
             .expect("result")
             .clone();
@@ -202,7 +212,10 @@ mod tests {
                 Cbor::Tag(1, Box::new(Cbor::Float(1_772_798_460.0))),
             ])
         );
-        assert_eq!(field("Values"), Cbor::Array(vec![Cbor::Float(1.0), Cbor::Float(2.5)]));
+        assert_eq!(
+            field("Values"),
+            Cbor::Array(vec![Cbor::Float(1.0), Cbor::Float(2.5)])
+        );
         assert_eq!(field("Id"), Cbor::Text("m0_0".into()));
     }
 
@@ -212,12 +225,19 @@ mod tests {
             "__type": "com.amazonaws.cloudwatch#InvalidParameterValueException",
             "message": "bad"
         }));
-        assert_eq!((code.as_str(), message.as_str()), ("InvalidParameterValueException", "bad"));
-        let decoded: Cbor = ciborium::from_reader(error(&code, &message).as_slice()).expect("decode");
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("InvalidParameterValueException", "bad")
+        );
+        let decoded: Cbor =
+            ciborium::from_reader(error(&code, &message).as_slice()).expect("decode");
         assert_eq!(
             decoded,
             Cbor::Map(vec![
-                (Cbor::Text("__type".into()), Cbor::Text("InvalidParameterValueException".into())),
+                (
+                    Cbor::Text("__type".into()),
+                    Cbor::Text("InvalidParameterValueException".into())
+                ),
                 (Cbor::Text("message".into()), Cbor::Text("bad".into())),
             ])
         );

@@ -76,7 +76,10 @@ pub(super) async fn forward(
         return Ok(query_error(service, 400, "Throttling"));
     }
     if throttled && rpc_cbor.is_some() {
-        return Ok(cbor_reply(400, cbor::error("ThrottlingException", "Rate exceeded")));
+        return Ok(cbor_reply(
+            400,
+            cbor::error("ThrottlingException", "Rate exceeded"),
+        ));
     }
     if throttled {
         return Ok(Response::builder()
@@ -139,7 +142,10 @@ pub(super) async fn forward(
                 return Ok(query_error(service, status, kind));
             }
             Reply::Error(status, kind) if rpc_cbor.is_some() => {
-                return Ok(cbor_reply(status, cbor::error(kind, "injected by the test proxy")));
+                return Ok(cbor_reply(
+                    status,
+                    cbor::error(kind, "injected by the test proxy"),
+                ));
             }
             Reply::Error(status, kind) => (
                 status,
@@ -167,7 +173,16 @@ pub(super) async fn forward(
             .unwrap_or_default());
     }
     if let Some((service, operation)) = &rpc_cbor {
-        return Ok(translate(&client, &upstream, &parts, service, operation, &json, lose_response).await?);
+        return translate(
+            &client,
+            &upstream,
+            &parts,
+            service,
+            operation,
+            &json,
+            lose_response,
+        )
+        .await;
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder = Request::builder()
@@ -237,12 +252,20 @@ async fn translate(
         builder = builder.header("authorization", auth);
     }
     let Ok(request) = builder.body(Full::new(Bytes::from(json.to_string()))) else {
-        return Ok(cbor_reply(500, cbor::error("InternalFailure", "proxy: bad request")));
+        return Ok(cbor_reply(
+            500,
+            cbor::error("InternalFailure", "proxy: bad request"),
+        ));
     };
     let response = match client.request(request).await {
         Ok(_) if lose_response => return Err(Dropped),
         Ok(response) => response,
-        Err(e) => return Ok(cbor_reply(502, cbor::error("InternalFailure", &format!("proxy: {e}")))),
+        Err(e) => {
+            return Ok(cbor_reply(
+                502,
+                cbor::error("InternalFailure", &format!("proxy: {e}")),
+            ));
+        }
     };
     let status = response.status().as_u16();
     let bytes = read_all(response.into_body()).await;
