@@ -460,9 +460,9 @@ fn kustomization(ready: (&str, &str, &str), applied: &str, attempted: &str) -> V
 }
 
 /// A manifest repo at v1 (`old`) then v2 (C); the app deploys what it says, with Flux.
-fn flux_app(w: &World, api: &KubeApi, manifests: &ManifestRepo) -> App {
+fn flux_app(w: &World, api: &KubeApi, manifests: &ManifestRepo, manifest_extra: &str) -> App {
     let manifest = format!(
-        "repo = \"{}\"\npath = \"{}\"\n",
+        "repo = \"{}\"\npath = \"{}\"\n{manifest_extra}",
         manifests.url(),
         crate::common::argocd::MANIFEST_PATH
     );
@@ -511,7 +511,7 @@ fn deploy_waits_for_flux_to_apply_the_manifest_commit() {
             ),
         ],
     );
-    let app = flux_app(&w, &api, &manifests);
+    let app = flux_app(&w, &api, &manifests, "");
     let run = w.run(&app, &["deploy"]).ok();
     let seen = api.seen();
     assert_eq!(seen.len(), 3, "{seen:?}");
@@ -553,7 +553,7 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
             &c,
         )],
     );
-    let app = flux_app(&w, &api, &manifests);
+    let app = flux_app(&w, &api, &manifests, "");
     let run = w.run(&app, &["deploy"]).fails();
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
     assert!(
@@ -570,4 +570,50 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
         run.stderr
     );
     assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
+}
+
+/// Issue 24: a Kustomization names no images, so Flux applying a later commit counted as the
+/// release being in even when that commit moved the image on: the batch jobs switched to a
+/// release k8s had already left. Now the manifest at the later commit is read: another tag
+/// there supersedes the release (exit 0, a warning, nothing written), as with Argo CD.
+#[test]
+fn flux_applying_a_later_commit_on_another_tag_supersedes_the_release() {
+    let w = World::new();
+    w.hourly_web_job();
+    let manifests = ManifestRepo::new();
+    manifests.release("v1");
+    let c = manifests.release("v2");
+    let newer = format!("main@sha1:{}", manifests.release("v3"));
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        KS,
+        vec![kustomization(
+            (
+                "True",
+                "ReconciliationSucceeded",
+                &format!("Applied revision: {newer}"),
+            ),
+            &newer,
+            &newer,
+        )],
+    );
+    // The release is C, pinned; main has moved on to v3 and Flux applied it.
+    let app = flux_app(&w, &api, &manifests, &format!("ref = \"{c}\"\n"));
+    let run = w.run(&app, &["deploy"]).ok();
+    assert!(
+        run.stdout.contains("release v2 was superseded in k8s"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{IMAGE}:v3 at {}", &newer[10..17])),
+        "{}",
+        run.stderr
+    );
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 1)
+    );
 }
