@@ -276,11 +276,11 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
     api.script(WEB, rollout_timeline());
     // The release's digest is ECR's: once the rollout is done, one pod still runs v1's
     // digest (terminating late), then every pod runs v2's.
-    // (The world's images v1 and v2 share a manifest, so the old pod's digest is made up.)
     let (v1, v2) = (
-        format!("sha256:{}", "e".repeat(64)),
+        w.aws.image_digest("web", "v1"),
         w.aws.image_digest("web", "v2"),
     );
+    assert_ne!(v1, v2, "the world's tags are distinct images");
     api.script_pods(
         "web",
         vec![
@@ -616,4 +616,132 @@ fn flux_applying_a_later_commit_on_another_tag_supersedes_the_release() {
         w.aws.task_definition_of("hourly", "default", "batch"),
         td_arn("web", 1)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// deploy with a StatefulSet and a DaemonSet
+
+const DB: &str = "/apis/apps/v1/namespaces/web/statefulsets/db";
+const AGENT: &str = "/apis/apps/v1/namespaces/web/daemonsets/agent";
+
+/// StatefulSet web/db (`kubectl rollout status` reads generation, readyReplicas,
+/// updatedReplicas and the two revisions): `counts` = [spec replicas, ready, updated].
+fn db_statefulset(tag: &str, generation: i64, counts: [i64; 3], revisions: (&str, &str)) -> Value {
+    let [spec, ready, updated] = counts;
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "web", "generation": generation},
+        "spec": {
+            "replicas": spec, "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                         "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:{tag}")}]}},
+            "updateStrategy": {"type": "RollingUpdate"},
+        },
+        "status": {"observedGeneration": generation, "replicas": spec, "readyReplicas": ready,
+                   "currentReplicas": spec, "updatedReplicas": updated,
+                   "currentRevision": revisions.0, "updateRevision": revisions.1},
+    })
+}
+
+/// DaemonSet web/agent: `counts` = [desired, updated, available].
+fn agent_daemonset(tag: &str, generation: i64, observed: i64, counts: [i64; 3]) -> Value {
+    let [desired, updated, available] = counts;
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "web", "generation": generation},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {"metadata": {"labels": {"app": "agent"}},
+                         "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:{tag}")}]}},
+            "updateStrategy": {"type": "RollingUpdate"},
+        },
+        "status": {"observedGeneration": observed, "desiredNumberScheduled": desired,
+                   "updatedNumberScheduled": updated, "numberAvailable": available},
+    })
+}
+
+fn pod_of(app: &str, name: &str, digest: &str) -> Value {
+    serde_json::json!({
+        "metadata": {"name": name, "namespace": "web", "labels": {"app": app}},
+        "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:v2")}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "web", "ready": true, "imageID": format!("{IMAGE}@{digest}")},
+        ]},
+    })
+}
+
+/// Issue 24: the gate's deploy path was exercised end to end with Deployments only. A
+/// StatefulSet and a DaemonSet are read at their own API paths, waited for by kubectl's
+/// rules for their kind, their pods checked for the release's digest by their own
+/// selectors, and nothing is written before both are done.
+#[test]
+fn deploy_waits_for_a_statefulset_and_a_daemonset_by_their_own_rules() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        DB,
+        vec![
+            db_statefulset("v1", 1, [3, 3, 3], ("db-1", "db-1")),
+            db_statefulset("v2", 2, [3, 2, 1], ("db-1", "db-2")),
+            db_statefulset("v2", 2, [3, 3, 3], ("db-2", "db-2")),
+        ],
+    );
+    api.script(
+        AGENT,
+        vec![
+            agent_daemonset("v2", 2, 1, [2, 0, 2]),
+            agent_daemonset("v2", 2, 2, [2, 2, 1]),
+            agent_daemonset("v2", 2, 2, [2, 2, 2]),
+        ],
+    );
+    let v2 = w.aws.image_digest("web", "v2");
+    api.script_pods(
+        "web",
+        vec![vec![
+            pod_of("db", "db-0", &v2),
+            pod_of("db", "db-1", &v2),
+            pod_of("agent", "agent-x1", &v2),
+        ]],
+    );
+    let text = format!(
+        "{}\n[k8s]\npoll = \"1s\"\ntimeout = \"60s\"\n\n[k8s.api]\nworkloads = [\"web/statefulset/db\", \"web/daemonset/agent\"]\n",
+        config(&w.cluster, "")
+    );
+    let app = App::new(&text, &["web"]);
+    api.kubeconfig(&app.path().join(".kube"), "ci-token");
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).ok();
+
+    let seen = api.seen();
+    let count = |path: &str| {
+        seen.iter()
+            .filter(|(r, _)| r == &format!("GET {path}"))
+            .count()
+    };
+    assert_eq!(count(DB), 3, "{seen:?}");
+    assert_eq!(count(AGENT), 3, "{seen:?}");
+    // Each workload's pods by its own selector, once its rollout was done.
+    for selector in ["app%3Ddb", "app%3Dagent"] {
+        let pods = format!("/api/v1/namespaces/web/pods?labelSelector={selector}");
+        assert_eq!(count(&pods), 1, "{seen:?}");
+    }
+    let last = seen.len() - 1;
+    assert!(
+        seen[..last].iter().all(|(_, writes)| *writes == 0),
+        "{seen:?}"
+    );
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for words in [
+        format!("statefulset web/db: container web runs {IMAGE}:v1, want {IMAGE}:v2"),
+        "statefulset web/db: Waiting for 1 pods to be ready...".to_string(),
+        "daemonset web/agent: Waiting for daemon set spec update to be observed...".to_string(),
+        "daemonset web/agent: Waiting for daemon set \"agent\" rollout to finish: 1 of 2 updated pods are available...".to_string(),
+    ] {
+        assert!(out.contains(&words), "{words}:\n{out}");
+    }
 }
