@@ -220,6 +220,7 @@ fn init_help_shows_no_deploy_flags() {
             "init",
             "run",
             "verify",
+            "runs",
             "iam-policy",
             "completions",
             "help"
