@@ -16,6 +16,8 @@ pub struct Scope {
     pub ecr: Option<EcrRepository>,
     /// `taskRoleArn` and `executionRoleArn` of the rendered templates.
     pub task_roles: BTreeSet<String>,
+    /// `executionRoleArn` of the rendered templates: verify simulates what they may do.
+    pub execution_roles: BTreeSet<String>,
     /// `RoleArn` of our rule targets.
     pub rule_roles: BTreeSet<String>,
     /// `Target.RoleArn` of our schedules.
@@ -309,6 +311,21 @@ fn verify_reads(scope: &Scope) -> Vec<Value> {
             "VerifyRoles",
             &["iam:GetRole"],
             roles.into_iter().cloned().collect(),
+        ));
+    }
+    // verify asks IAM what the roles that start and feed the tasks may do: the targets'
+    // roles and the execution roles, no other.
+    let simulated: BTreeSet<&String> = scope
+        .rule_roles
+        .iter()
+        .chain(&scope.schedule_roles)
+        .chain(&scope.execution_roles)
+        .collect();
+    if !simulated.is_empty() {
+        out.push(statement(
+            "VerifyRolePermissions",
+            &["iam:SimulatePrincipalPolicy"],
+            simulated.into_iter().cloned().collect(),
         ));
     }
     if !scope.parameters.is_empty() {

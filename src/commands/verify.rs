@@ -16,18 +16,17 @@ use crate::report;
 use crate::verify::{self, Report, Scope, TargetSpec};
 
 pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
-    let (local, aws, state) = ctx.local_with_targets().await?;
+    // The plan says which revision each target runs after a deploy of this release: the
+    // one its role must be allowed to run.
+    let planned = ctx.plan(super::Preflight::None).await?;
+    let (local, aws, plan) = (&planned.local, &planned.aws, &planned.plan);
     let scope = Scope {
         families: local
             .rendered
             .iter()
             .map(|r| (r.family.as_str(), &r.body))
             .collect(),
-        targets: state
-            .targets
-            .iter()
-            .map(|t| TargetSpec::of(&t.at, &t.raw, &t.task_definition.family))
-            .collect(),
+        targets: specs(plan, false),
         bodies: local
             .rendered
             .iter()
@@ -35,7 +34,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
             .collect(),
         region: aws.region.clone(),
     };
-    let report = verify::verify(&aws, &scope).await?;
+    let report = verify::verify(aws, &scope).await?;
     if ctx.cli.verbose > 0 {
         ctx.progress
             .line(crate::report::calls::summary(&aws.pacer.stats(), 0));
@@ -91,14 +90,19 @@ pub async fn of_plan(aws: &Aws, plan: &Plan) -> Result<Report> {
             .filter(|f| f.change == FamilyChange::Register)
             .map(|f| (f.family.as_str(), &f.body))
             .collect(),
-        targets: plan
-            .targets
-            .iter()
-            .filter(|t| t.action != TargetAction::Keep)
-            .map(|t| TargetSpec::of(&t.at, &t.raw, &t.family))
-            .collect(),
+        targets: specs(plan, true),
         bodies,
         region: aws.region.clone(),
     };
     verify::verify(aws, &scope).await
+}
+
+/// The plan's targets (only those it repoints, when `changed`) as verify reads them, each
+/// with the revision it runs after the deploy.
+fn specs(plan: &Plan, changed: bool) -> Vec<TargetSpec> {
+    plan.targets
+        .iter()
+        .filter(|t| !changed || t.action != TargetAction::Keep)
+        .map(|t| TargetSpec::of(&t.at, &t.raw, &t.family).running(t.revision_arn()))
+        .collect()
 }

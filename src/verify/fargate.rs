@@ -225,6 +225,7 @@ mod tests {
             capacity_providers: Vec::new(),
             platform_version: Some(version.into()),
             network: None,
+            start: Default::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{Facts, Scope, image, logs, network, roles, secrets};
+use super::{Facts, Scope, image, logs, network, permissions, roles, secrets};
 use crate::aws::{self, Aws, Lookup};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
@@ -54,11 +54,11 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     let secrets = async {
         stream::iter(secret_ids)
             .map(|(region, arn)| async move {
-                let found = aws::secretsmanager::describe(aws, &region, &arn).await?;
+                let found = aws::secretsmanager::describe_secret(aws, &region, &arn).await?;
                 Ok::<_, Error>(((region, arn), found))
             })
             .buffer_unordered(n)
-            .try_collect::<BTreeMap<_, _>>()
+            .try_collect::<BTreeMap<_, Lookup<aws::secretsmanager::Described>>>()
             .await
     };
     let groups = async {
@@ -75,7 +75,23 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     let (roles, images, parameters, secrets, log_groups, net) =
         futures::try_join!(roles, images, parameters, secrets, groups, net)?;
     let (subnets, security_groups, routes, endpoints) = net;
-    Ok(Facts {
+    let mut secret_meta = BTreeMap::new();
+    let secrets = secrets
+        .into_iter()
+        .map(|(key, found)| {
+            let versions = match found {
+                Lookup::Found(d) => {
+                    let versions = d.versions.clone();
+                    secret_meta.insert(key.clone(), d);
+                    Lookup::Found(versions)
+                }
+                Lookup::Missing => Lookup::Missing,
+                Lookup::Denied(p) => Lookup::Denied(p),
+            };
+            (key, versions)
+        })
+        .collect();
+    let mut facts = Facts {
         roles,
         images,
         parameters,
@@ -85,7 +101,48 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         security_groups,
         routes,
         endpoints,
-    })
+        secret_meta,
+        permissions: None,
+    };
+    // The roles' ARNs and the secrets' keys are known now: simulate what each role needs.
+    facts.permissions = simulate(aws, &super::permission_checks(scope, &facts)).await?;
+    Ok(facts)
+}
+
+/// Every role's needs, a few `SimulatePrincipalPolicy` calls per role (see
+/// [`permissions::requests`]), side by side, paced in the `iam` quota group.
+async fn simulate(
+    aws: &Aws,
+    checks: &[permissions::Check],
+) -> Result<Option<permissions::Permissions>> {
+    let questions = permissions::requests(checks.iter().flat_map(|c| &c.needs));
+    if questions.is_empty() {
+        return Ok(None);
+    }
+    let answers = stream::iter(questions)
+        .map(|q| async move {
+            let answer = aws::iam::simulate(aws, &q).await?;
+            Ok::<_, Error>((q, answer))
+        })
+        .buffer_unordered(aws.concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let mut out = permissions::Permissions::default();
+    for (question, answer) in answers {
+        match answer {
+            aws::iam::Simulated::Answered(evaluations) => {
+                out.answers
+                    .extend(permissions::read(&question, &evaluations));
+            }
+            aws::iam::Simulated::Denied => {
+                out.denied.insert(question.role);
+            }
+            aws::iam::Simulated::Refused(message) => {
+                out.refused.insert(question.role, message);
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 type Network = (

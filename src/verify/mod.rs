@@ -12,6 +12,7 @@ pub mod gather;
 pub mod image;
 pub mod logs;
 pub mod network;
+pub mod permissions;
 pub mod roles;
 pub mod secrets;
 
@@ -24,7 +25,7 @@ use crate::aws::Lookup;
 use crate::aws::ec2::{Endpoints, InVpc, Routes};
 use crate::aws::ecr::Manifest;
 use crate::aws::iam::Role;
-use crate::aws::secretsmanager::Versions;
+use crate::aws::secretsmanager::{Described, Versions};
 use crate::error::Result;
 use crate::model::{Owner, Trigger};
 
@@ -38,6 +39,8 @@ pub enum Area {
     Logs,
     Network,
     Fargate,
+    /// What a role's policies let it do (`iam:SimulatePrincipalPolicy`).
+    Iam,
 }
 
 impl Area {
@@ -49,6 +52,7 @@ impl Area {
             Area::Logs => "logs",
             Area::Network => "network",
             Area::Fargate => "fargate",
+            Area::Iam => "iam",
         }
     }
 }
@@ -183,6 +187,34 @@ pub struct TargetSpec {
     pub capacity_providers: Vec<String>,
     pub platform_version: Option<String>,
     pub network: Option<Awsvpc>,
+    /// What the target's RunTask asks of its role.
+    pub start: TaskStart,
+}
+
+/// What a target's RunTask asks of the target's role: run this revision on this cluster,
+/// pass these roles, tag the task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskStart {
+    /// The cluster the target runs its task on (the target's `Arn`).
+    pub cluster_arn: Option<String>,
+    /// The task definition revision the target will run after this deploy; set by the
+    /// caller, which knows the plan ([`TargetSpec::running`]).
+    pub revision_arn: Option<String>,
+    /// Whether RunTask will tag the task.
+    pub tags: TaskTags,
+    /// Role ARNs the target's `Input` overrides pass (`taskRoleArn`, `executionRoleArn`).
+    pub input_roles: Vec<String>,
+}
+
+/// Whether a target's RunTask tags the task it starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskTags {
+    #[default]
+    None,
+    /// `Tags`, or `PropagateTags` (jobdeploy's revisions carry tags).
+    Tagged,
+    /// Only `EnableECSManagedTags`.
+    ManagedOnly,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +266,31 @@ impl TargetSpec {
                     .collect()
             })
             .unwrap_or_default();
+        let tags = ecs
+            .get("Tags")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
+        let propagates = ecs
+            .get("PropagateTags")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p != "NONE");
+        let managed = ecs.get("EnableECSManagedTags").and_then(Value::as_bool) == Some(true);
+        // An `Input` of RunTask overrides may pass other roles.
+        let input: Value = slot
+            .get("Input")
+            .and_then(Value::as_str)
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(Value::Null);
+        let input_roles = [
+            "/taskRoleArn",
+            "/executionRoleArn",
+            "/overrides/taskRoleArn",
+            "/overrides/executionRoleArn",
+        ]
+        .iter()
+        .filter_map(|p| input.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
         Self {
             label: at.label(),
             service: match at.owner {
@@ -255,7 +312,25 @@ impl TargetSpec {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             network,
+            start: TaskStart {
+                cluster_arn: slot.get("Arn").and_then(Value::as_str).map(str::to_string),
+                revision_arn: None,
+                tags: if tags || propagates {
+                    TaskTags::Tagged
+                } else if managed {
+                    TaskTags::ManagedOnly
+                } else {
+                    TaskTags::None
+                },
+                input_roles,
+            },
         }
+    }
+
+    /// The same target, running `revision` (a task definition ARN) after the deploy.
+    pub fn running(mut self, revision: Option<String>) -> Self {
+        self.start.revision_arn = revision;
+        self
     }
 
     /// Runs on Fargate: launch type FARGATE, or a FARGATE / FARGATE_SPOT capacity provider.
@@ -306,6 +381,10 @@ pub struct Facts {
     pub routes: BTreeMap<String, Lookup<Routes>>,
     /// By VPC id.
     pub endpoints: BTreeMap<String, Lookup<Endpoints>>,
+    /// By `(region, secret ARN)` as `secrets` is keyed: the full ARN and KMS key.
+    pub secret_meta: BTreeMap<(String, String), Described>,
+    /// What the simulations answered; `None` when nothing was simulated.
+    pub permissions: Option<permissions::Permissions>,
 }
 
 impl Facts {
@@ -318,12 +397,7 @@ impl Facts {
 pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
     let mut findings = Vec::new();
     for (family, body) in &scope.families {
-        let targets: Vec<&TargetSpec> = scope
-            .targets
-            .iter()
-            .filter(|t| t.family == *family)
-            .collect();
-        let on_fargate = fargate::requires_fargate(body) || targets.iter().any(|t| t.fargate());
+        let on_fargate = on_fargate(scope, family, body);
         let mut push = |area: Area, check: String, outcome: Outcome| {
             findings.push(Finding {
                 subject: family.to_string(),
@@ -347,6 +421,13 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         for (check, outcome) in fargate::task(body, on_fargate) {
             push(Area::Fargate, check, outcome);
         }
+        if let Some(simulated) = &facts.permissions {
+            for c in permissions::family_checks(body, on_fargate, &scope.region, facts) {
+                if let Some(outcome) = permissions::outcome(&c, simulated) {
+                    push(Area::Iam, c.label, outcome);
+                }
+            }
+        }
     }
     for target in &scope.targets {
         let body = scope.bodies.get(target.family.as_str()).copied();
@@ -366,8 +447,59 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         for (check, outcome) in fargate::target(target, body) {
             push(Area::Fargate, check, outcome);
         }
+        if let Some(simulated) = &facts.permissions {
+            for c in permissions::target_checks(target, body, facts) {
+                if let Some(outcome) = permissions::outcome(&c, simulated) {
+                    push(Area::Iam, c.label, outcome);
+                }
+            }
+        }
+    }
+    // Roles jobdeploy may not simulate: one warning for the run, not one per check.
+    if let Some(simulated) = facts.permissions.as_ref().filter(|p| !p.denied.is_empty()) {
+        let roles: Vec<&str> = simulated
+            .denied
+            .iter()
+            .map(|r| crate::aws::iam::role_name(r))
+            .collect();
+        findings.push(Finding {
+            subject: "IAM permissions".to_string(),
+            area: Area::Iam,
+            check: "iam:SimulatePrincipalPolicy".to_string(),
+            outcome: Outcome::Warn {
+                problem: crate::report::permissions::simulation_denied(&roles),
+            },
+        });
     }
     Report::new(findings)
+}
+
+/// Whether a family's tasks run on Fargate: its template requires it, or a target of the
+/// scope runs it there.
+pub(crate) fn on_fargate(scope: &Scope<'_>, family: &str, body: &Value) -> bool {
+    fargate::requires_fargate(body)
+        || scope
+            .targets
+            .iter()
+            .any(|t| t.family == family && t.fargate())
+}
+
+/// Every permission check of the scope, families first: what [`gather`] simulates.
+pub fn permission_checks(scope: &Scope<'_>, facts: &Facts) -> Vec<permissions::Check> {
+    let mut out = Vec::new();
+    for (family, body) in &scope.families {
+        out.extend(permissions::family_checks(
+            body,
+            on_fargate(scope, family, body),
+            &scope.region,
+            facts,
+        ));
+    }
+    for target in &scope.targets {
+        let body = scope.bodies.get(target.family.as_str()).copied();
+        out.extend(permissions::target_checks(target, body, facts));
+    }
+    out
 }
 
 /// The containers of a task definition body.

@@ -237,6 +237,7 @@ mod tests {
                 security_groups: groups.iter().map(|s| (*s).to_string()).collect(),
                 assign_public_ip: public,
             }),
+            start: Default::default(),
         }
     }
 

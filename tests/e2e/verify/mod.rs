@@ -2,6 +2,7 @@
 //! CloudWatch Logs, EC2 and ECR: a sound job passes every check; each broken thing fails
 //! naming its fix; a refused read is a warning; a deploy that fails verify writes nothing.
 
+mod permissions;
 mod seed;
 
 use aws_sdk_eventbridge::types::RuleState;
@@ -55,7 +56,7 @@ fn a_sound_job_passes_every_check_reading_only() {
     );
     assert!(out.contains("route to ECR"), "{out}");
     assert!(
-        out.contains("Verify: 13 ok, 0 failed, 0 warnings, 1 skipped."),
+        out.contains("Verify: 19 ok, 0 failed, 0 warnings, 1 skipped."),
         "{out}"
     );
     for action in [
@@ -83,7 +84,7 @@ fn a_sound_job_passes_every_check_reading_only() {
         .ok();
     let report: Value = serde_json::from_str(&json_run.stdout).expect("json");
     assert_eq!(report["version"], 1);
-    assert_eq!(report["totals"]["ok"], 13);
+    assert_eq!(report["totals"]["ok"], 19);
     let md = w
         .run(&app, &["verify", "--tag", "v2", "--format", "markdown"])
         .ok();
@@ -104,7 +105,7 @@ fn a_sound_job_passes_every_check_reading_only() {
         multi.stdout
     );
     assert!(
-        multi.stdout.contains("Verify: 14 ok, 0 failed"),
+        multi.stdout.contains("Verify: 20 ok, 0 failed"),
         "{}",
         multi.stdout
     );
@@ -347,5 +348,5 @@ fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() 
         out.contains("fix: use subnets and security groups of the same VPC"),
         "{out}"
     );
-    assert!(out.contains("Verify: 23 ok, 1 failed"), "{out}");
+    assert!(out.contains("Verify: 33 ok, 1 failed"), "{out}");
 }

@@ -54,6 +54,63 @@ impl Seed {
             .expect("create role");
     }
 
+    /// An inline policy `name` on `role` with these statements (replacing one of that
+    /// name).
+    pub fn allow(&self, role: &str, name: &str, statements: Value) {
+        self.rt
+            .block_on(
+                self.iam
+                    .put_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .policy_document(
+                        json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+                    )
+                    .send(),
+            )
+            .expect("put role policy");
+    }
+
+    /// A customer managed policy `name` with these statements, attached to `role` (or made
+    /// its permissions boundary); returns its ARN.
+    pub fn managed(&self, role: &str, name: &str, statements: Value, boundary: bool) -> String {
+        self.rt.block_on(async {
+            let out = self
+                .iam
+                .create_policy()
+                .policy_name(name)
+                .policy_document(
+                    json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+                )
+                .send()
+                .await
+                .expect("create policy");
+            let arn = out
+                .policy()
+                .and_then(|p| p.arn())
+                .expect("policy arn")
+                .to_string();
+            if boundary {
+                self.iam
+                    .put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(&arn)
+                    .send()
+                    .await
+                    .expect("boundary");
+            } else {
+                self.iam
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(&arn)
+                    .send()
+                    .await
+                    .expect("attach");
+            }
+            arn
+        })
+    }
+
     pub fn parameter(&self, name: &str) {
         self.rt
             .block_on(
@@ -335,9 +392,28 @@ pub fn gated_config() -> String {
     format!("cluster = \"batch\"\n\n[manifest]\nimage = \"{IMAGE}\"\n")
 }
 
+/// What the rule's role needs to start `web`'s tasks on `cluster`: RunTask on any revision
+/// of the family there, PassRole on the task's roles to ECS tasks.
+pub fn run_web_statements(cluster: &str) -> Value {
+    json!([
+        {"Effect": "Allow", "Action": "ecs:RunTask",
+         "Resource": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:*"),
+         "Condition": {"ArnEquals": {"ecs:cluster": cluster}}},
+        pass_roles()
+    ])
+}
+
+pub fn pass_roles() -> Value {
+    json!({"Effect": "Allow", "Action": "iam:PassRole",
+           "Resource": [role_arn("ecs-exec"), role_arn("web-task")],
+           "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
+}
+
 /// Everything a Fargate job needs, in moto: roles (the rule's trusting EventBridge in the
-/// array form), the parameter, the secret, the log group, a public subnet; rule `hourly`
-/// runs `web:1` with a public IP.
+/// array form) with the permissions they need (the rule's inline, the execution role's a
+/// managed policy shaped like AmazonECSTaskExecutionRolePolicy plus an inline one for its
+/// secrets), the parameter, the secret, the log group, a public subnet; rule `hourly` runs
+/// `web:1` with a public IP.
 pub fn sound_world() -> (World, Seed, App) {
     let w = World::new();
     let seed = Seed::new(&w.moto.url);
@@ -347,8 +423,28 @@ pub fn sound_world() -> (World, Seed, App) {
         "events-ecs",
         trust(json!(["scheduler.amazonaws.com", "events.amazonaws.com"])),
     );
+    seed.allow("events-ecs", "run-web", run_web_statements(&w.cluster));
+    seed.managed(
+        "ecs-exec",
+        "task-execution",
+        json!([{"Effect": "Allow", "Action": [
+            "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+            "logs:CreateLogStream", "logs:PutLogEvents"
+        ], "Resource": "*"}]),
+        false,
+    );
     seed.parameter("/web/db");
     let secret = seed.secret("web/api");
+    seed.allow(
+        "ecs-exec",
+        "web-secrets",
+        json!([
+            {"Effect": "Allow", "Action": "ssm:GetParameters",
+             "Resource": format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/web/*")},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
+        ]),
+    );
     seed.log_group("/ecs/web");
     let (subnet, group) = seed.network("10.1.0.0/16", true);
     let web = w.aws.register("web", "v1");

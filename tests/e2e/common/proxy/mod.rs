@@ -13,7 +13,9 @@
 //! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
 //!
 //! And it plays the ECS task lifecycle for `jobdeploy run` (see [`super::tasks`]):
-//! [`Proxy::script_task`] queues how the next RunTask's task behaves.
+//! [`Proxy::script_task`] queues how the next RunTask's task behaves; and IAM's
+//! `SimulatePrincipalPolicy`, which moto lacks, over the role policies moto holds
+//! (`simulate.rs`).
 //!
 //! Here the server and what it recorded; `forward.rs` answers each request (recording,
 //! throttling, faults, played tasks, else forwarding to moto), `quotas.rs` the quota groups
@@ -22,6 +24,7 @@
 mod faults;
 mod forward;
 mod quotas;
+mod simulate;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,6 +96,7 @@ impl Proxy {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
+        let iam = aws_sdk_iam::Client::new(&super::aws::sdk_config(&runtime, &upstream));
         let shared_log = log.clone();
         runtime.spawn(async move {
             loop {
@@ -106,6 +110,7 @@ impl Proxy {
                 let latency = shared_latency.clone();
                 let quotas = shared_quotas.clone();
                 let tasks = shared_tasks.clone();
+                let iam = iam.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -117,6 +122,7 @@ impl Proxy {
                             latency.clone(),
                             quotas.clone(),
                             tasks.clone(),
+                            iam.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
