@@ -91,7 +91,7 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             (key, versions)
         })
         .collect();
-    let mut facts = Facts {
+    Ok(Facts {
         roles,
         images,
         parameters,
@@ -103,18 +103,19 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         endpoints,
         secret_meta,
         permissions: None,
-    };
-    // The roles' ARNs and the secrets' keys are known now: simulate what each role needs.
-    facts.permissions = simulate(aws, &super::permission_checks(scope, &facts)).await?;
-    Ok(facts)
+    })
 }
 
-/// Every role's needs, a few `SimulatePrincipalPolicy` calls per role (see
+/// What each role of `scope` may do, asked of IAM once the other reads are in (`facts`
+/// gives the roles' ARNs and the secrets' full ARNs and keys) and the targets' revisions
+/// after the deploy are known: a few `SimulatePrincipalPolicy` calls per role (see
 /// [`permissions::requests`]), side by side, paced in the `iam` quota group.
-async fn simulate(
+pub async fn simulate(
     aws: &Aws,
-    checks: &[permissions::Check],
+    scope: &Scope<'_>,
+    facts: &Facts,
 ) -> Result<Option<permissions::Permissions>> {
+    let checks = super::permission_checks(scope, facts);
     let questions = permissions::requests(checks.iter().flat_map(|c| &c.needs));
     if questions.is_empty() {
         return Ok(None);

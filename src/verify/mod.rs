@@ -2,7 +2,9 @@
 //! from the account before anything is written.
 //!
 //! Two halves. [`gather`] reads (AWS, concurrently, paced): roles, image manifests,
-//! parameters, secrets' metadata, log groups, subnets and routes. The checks — one module
+//! parameters, secrets' metadata, log groups, subnets and routes; then, once the roles'
+//! ARNs and the targets' revisions after the deploy are known, asks IAM what each role may
+//! do ([`gather::simulate`], [`permissions`]). The checks — one module
 //! per family of them — are pure functions from what was read to [`Finding`]s, so every
 //! rule is unit-tested without AWS. A read AWS refuses (no permission) becomes a `warn`
 //! naming the permission; it never fails the run.
@@ -357,7 +359,8 @@ pub struct Scope<'a> {
 
 /// Reads what the scope needs and runs every check: the whole of `verify`.
 pub async fn verify(aws: &crate::aws::Aws, scope: &Scope<'_>) -> Result<Report> {
-    let facts = gather::gather(aws, scope).await?;
+    let mut facts = gather::gather(aws, scope).await?;
+    facts.permissions = gather::simulate(aws, scope, &facts).await?;
     Ok(check(scope, &facts))
 }
 
