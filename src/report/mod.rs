@@ -13,7 +13,6 @@ use crate::secrets::Masker;
 
 pub mod calls;
 pub mod errors;
-pub mod permissions;
 pub mod releases;
 pub mod verify;
 

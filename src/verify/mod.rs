@@ -470,7 +470,7 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
             area: Area::Iam,
             check: "iam:SimulatePrincipalPolicy".to_string(),
             outcome: Outcome::Warn {
-                problem: crate::report::permissions::simulation_denied(&roles),
+                problem: permissions::text::simulation_denied(&roles),
             },
         });
     }

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use super::{Facts, Outcome, TargetSpec, TaskTags, containers, secrets};
 use crate::aws::Lookup;
 use crate::aws::iam::{Decided, Evaluation, Simulation, role_name};
-use crate::report::permissions as text;
 
 /// The service a task's roles are passed to.
 pub const ECS_TASKS: &str = "ecs-tasks.amazonaws.com";
@@ -624,6 +623,8 @@ pub fn outcome(check: &Check, permissions: &Permissions) -> Option<Outcome> {
         Outcome::Ok
     })
 }
+
+pub mod text;
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
-//! The words of verify's permission checks (`verify::permissions`): what a role may not do,
-//! why IAM says so, and the statement that fixes it.
+//! The words of the permission checks: what a role may not do, why IAM says so, and the
+//! statement that fixes it. (Here, not in report/: report reads verify's findings, so verify
+//! may not import it.)
 
 use serde_json::{Value, json};
 
-use crate::verify::permissions::{Cause, Whose};
+use super::{Cause, Whose};
 
 pub const MANAGED_TAGS: &str = "the target only turns on ECS managed tags, and AWS does not document whether those alone make RunTask ask for ecs:TagResource";
 pub const ON_EC2: &str = "on EC2 container instances the instance role may pull and log instead";
