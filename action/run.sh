@@ -30,5 +30,29 @@ if [ -n "${INPUT_SMOKE:-}" ]; then
     smoke+=(--smoke "$name")
   done
 fi
+# The wait-for-k8s input: the k8s gate of deploy and rollback.
+gate=()
+if [ -n "${INPUT_WAIT_FOR_K8S:-}" ]; then
+  case "$INPUT_COMMAND" in
+    deploy | rollback) ;;
+    *)
+      echo "::error::jobdeploy: the wait-for-k8s input applies to deploy and rollback, not '$INPUT_COMMAND'"
+      exit 1
+      ;;
+  esac
+  case "$INPUT_WAIT_FOR_K8S" in
+    true) gate=(--wait-for-k8s) ;;
+    false)
+      if [ "$INPUT_COMMAND" = deploy ]; then
+        gate=(--no-k8s-gate)
+      fi
+      ;;
+    *[!0-9hms]* )
+      echo "::error::jobdeploy: wait-for-k8s is true, false or a duration like 20m, not '$INPUT_WAIT_FOR_K8S'"
+      exit 1
+      ;;
+    *) gate=("--wait-for-k8s=$INPUT_WAIT_FOR_K8S") ;;
+  esac
+fi
 # `${args[@]+…}`: an empty array under `set -u` on the bash 3.2 of macOS runners.
-exec jobdeploy "$INPUT_COMMAND" ${args[@]+"${args[@]}"} ${smoke[@]+"${smoke[@]}"}
+exec jobdeploy "$INPUT_COMMAND" ${args[@]+"${args[@]}"} ${smoke[@]+"${smoke[@]}"} ${gate[@]+"${gate[@]}"}

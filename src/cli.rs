@@ -79,7 +79,7 @@ pub enum Command {
     /// All or nothing: if any target cannot be repointed, the ones already repointed are
     /// put back as they were and the exit code is 1.
     #[command(
-        after_help = "Examples:\n  jobdeploy deploy\n  jobdeploy deploy --tag v1.4.2        # a hotfix tag, without the manifest repo\n  JOBDEPLOY_CONCURRENCY=4 jobdeploy deploy"
+        after_help = "Examples:\n  jobdeploy deploy\n  jobdeploy deploy --wait-for-k8s=20m  # first wait until k8s runs the release\n  jobdeploy deploy --tag v1.4.2        # a hotfix tag, without the manifest repo\n  JOBDEPLOY_CONCURRENCY=4 jobdeploy deploy"
     )]
     Deploy(DeployArgs),
     /// Print rendered task definitions as they would be registered
@@ -218,6 +218,10 @@ pub struct RollbackArgs {
     /// Only print the plan
     #[arg(long)]
     pub dry_run: bool,
+    /// Before repointing, wait until k8s runs the rolled-back release's image (`[k8s]`
+    /// sources), at most DURATION (default: `[k8s] timeout`); without it rollback never waits
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true)]
+    pub wait_for_k8s: Option<Option<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +254,13 @@ pub struct DeployArgs {
     /// jobdeploy.toml)
     #[arg(long, value_name = "RULE")]
     pub smoke: Vec<String>,
+    /// Before writing, wait until k8s runs the release (`[k8s]` sources), at most DURATION
+    /// (default: `[k8s] timeout`); turns the gate on for this run even with `gate = "off"`
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true, conflicts_with = "no_k8s_gate")]
+    pub wait_for_k8s: Option<Option<String>>,
+    /// Do not ask k8s whether it runs the release (`[k8s] gate = "off"` for this run)
+    #[arg(long)]
+    pub no_k8s_gate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -218,6 +218,34 @@ fn validate_component(component: &str) -> Result<(), ImageRefError> {
     Ok(())
 }
 
+/// The tag of `reference` when it names `image_name` (`name:tag`, `name:tag@digest`;
+/// `name@digest` gives `@digest`); `None` for other images, even ones sharing a prefix.
+pub fn tag_of(reference: &str, image_name: &str) -> Option<String> {
+    let rest = reference.strip_prefix(image_name)?;
+    if let Some(tag) = rest.strip_prefix(':') {
+        let tag = tag.split('@').next().unwrap_or(tag);
+        Some(tag.to_string())
+    } else if rest.starts_with('@') {
+        Some(rest.to_string())
+    } else {
+        None
+    }
+}
+
+/// The distinct tags of `image_name` among `references`, sorted.
+pub fn tags_of<'a>(
+    references: impl IntoIterator<Item = &'a String>,
+    image_name: &str,
+) -> Vec<String> {
+    let mut tags: Vec<String> = references
+        .into_iter()
+        .filter_map(|i| tag_of(i, image_name))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ pub mod history;
 pub mod iam;
 pub mod image;
 pub mod init;
+pub mod k8s;
 #[cfg(test)]
 mod layers;
 pub mod live;

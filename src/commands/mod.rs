@@ -323,6 +323,7 @@ pub async fn finish_apply(
     aws: &Aws,
     plan: &Plan,
     masker: &Masker,
+    k8s_line: Option<&str>,
     apply: impl std::future::Future<Output = Result<crate::apply::Outcome>>,
 ) -> Result<ExitCode> {
     let group = crate::github::Group::start(&format!(
@@ -337,9 +338,10 @@ pub async fn finish_apply(
     // Human: the plan printed before already lists every move, so the result is its one line.
     crate::progress::print(&masker.mask(&crate::report::outcome(&outcome, ctx.format)));
     let changed = !outcome.registered.is_empty() || !outcome.repointed.is_empty();
+    let k8s = k8s_line.map_or(String::new(), |l| format!("{l}\n\n"));
     crate::github::publish(
         &masker.mask(&format!(
-            "{}\n{}",
+            "{k8s}{}\n{}",
             crate::report::plan_markdown(plan, masker),
             crate::report::outcome_markdown(&outcome)
         )),
@@ -347,6 +349,34 @@ pub async fn finish_apply(
         changed,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--wait-for-k8s[=DURATION]`: `None` without the flag, `Some(None)` without a duration. A
+/// bad duration is exit 1 naming the flag.
+pub fn wait_for_k8s(flag: Option<&Option<String>>) -> Result<Option<Option<std::time::Duration>>> {
+    match flag {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(text)) => match crate::model::parse_duration(text) {
+            Ok(d) if !d.is_zero() => Ok(Some(Some(d))),
+            Ok(_) => Err(crate::error::Error::new(format!(
+                "--wait-for-k8s={text}: must be longer than 0s"
+            ))),
+            Err(e) => Err(crate::error::Error::new(format!("--wait-for-k8s: {e}"))),
+        },
+    }
+}
+
+/// `--wait-for-k8s` needs `[k8s]` to say what to look at.
+pub fn require_k8s(config: &LoadedConfig, asked: bool) -> Result<()> {
+    if asked && config.k8s.is_none() {
+        return Err(crate::error::Error::new(format!(
+            "--wait-for-k8s: {} has no [k8s] table, so there is nothing to wait for",
+            config.path.display()
+        ))
+        .hint("add [k8s.argocd] (server, apps) or [k8s.api] (workloads) to jobdeploy.toml; README \"Release coherence\""));
+    }
+    Ok(())
 }
 
 /// With `-v`: what the run asked of AWS, with EventBridge requests per rule of the plan.

@@ -18,7 +18,9 @@ use crate::secrets::Masker;
 pub const PREVIOUS: &str = "previous";
 
 pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
+    let wait_for = super::wait_for_k8s(args.wait_for_k8s.as_ref())?;
     let account = ctx.account().await?;
+    super::require_k8s(&account.config, wait_for.is_some())?;
     let mut reader = Reader::new(&account.aws, &account.family_names());
     // Targets (EventBridge, Scheduler) and the newest revisions (ECS) come from different
     // quota budgets: read them side by side.
@@ -62,8 +64,50 @@ pub async fn run(ctx: &Context<'_>, args: &RollbackArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Only when asked: k8s runs the rolled-back release's image (its commit is not checked:
+    // a rollback in k8s is usually a new commit, or a sync to an old one).
+    let mut k8s_line = None;
+    if wait_for.is_some() && release.id == crate::model::ADOPTED {
+        return Err(Error::new(
+            "rollback adopted --wait-for-k8s: the adopted release has no image tag to wait for",
+        )
+        .hint("run it without --wait-for-k8s"));
+    }
+    if let Some(gate) = wait_for.and_then(|w| {
+        crate::k8s::gate::GateRun::resolve(account.config.k8s.as_ref(), Some(w), false)
+    }) {
+        let sources = crate::k8s::gate::for_release(
+            &account.config,
+            &release,
+            None,
+            Some(account.aws.sdk.clone()),
+            &ctx.progress,
+        )
+        .map_err(|e| e.note(crate::k8s::gate::nothing_written()))?;
+        match crate::k8s::gate::run(&sources, gate, &plan.release.id, &ctx.progress).await? {
+            crate::k8s::gate::GateOutcome::Done { waited, sources } => {
+                let line = report::k8s::waited_line(waited, &sources);
+                ctx.progress.line(&line);
+                k8s_line = Some(line);
+            }
+            crate::k8s::gate::GateOutcome::Superseded { sources, .. } => {
+                return Err(Error::new(report::k8s::superseded_line(
+                    &plan.release.id,
+                    &sources,
+                )));
+            }
+        }
+    }
     let apply = apply::rollback(&account.aws, &plan, &ctx.progress);
-    super::finish_apply(ctx, &account.aws, &plan, &masker, apply).await
+    super::finish_apply(
+        ctx,
+        &account.aws,
+        &plan,
+        &masker,
+        k8s_line.as_deref(),
+        apply,
+    )
+    .await
 }
 
 /// How far back to read: to the named release (or the one before the live one), and to the

@@ -28,6 +28,12 @@ pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
             &reader.history.releases(),
         ));
     }
+    if let Some(image_name) = account.config.image_name.as_ref()
+        && account.config.k8s.is_some()
+    {
+        let k8s = k8s_block(ctx, &account, &status).await;
+        status.add_k8s(&image_name.name, k8s);
+    }
     crate::progress::print(&report::releases::status(
         &status,
         &account.config.config.cluster,
@@ -57,4 +63,57 @@ fn wanted_release(cli: &Cli, account: &Account) -> Result<Option<Release>> {
         return Ok(None);
     }
     Release::from_manifest(&account.config).map(Some)
+}
+
+/// With `[k8s]`: one look per source at what k8s runs. A source that cannot be asked is a
+/// warning and an `error` in the block, not drift.
+async fn k8s_block(
+    ctx: &Context<'_>,
+    account: &Account,
+    status: &crate::history::Status,
+) -> Vec<crate::history::K8sSourceStatus> {
+    let Ok(image_name) = account.config.image_name() else {
+        return Vec::new();
+    };
+    // The image alone (no commit): status compares tags.
+    let live = status.live.release().unwrap_or("-");
+    let release = Release::recorded(live, image_name, None);
+    let sources = match crate::k8s::gate::for_release(
+        &account.config,
+        &release,
+        None,
+        Some(account.aws.sdk.clone()),
+        &ctx.progress,
+    ) {
+        Ok(sources) => sources,
+        Err(e) => {
+            ctx.progress.warn(format!("k8s: {}", e.message()));
+            return Vec::new();
+        }
+    };
+    crate::k8s::gate::look_once(&sources)
+        .await
+        .into_iter()
+        .map(|(label, look)| match look {
+            Ok(look) => crate::history::K8sSourceStatus {
+                source: look.observed.source,
+                revision: look.observed.revision,
+                sync: look.observed.sync,
+                health: look.observed.health,
+                images: look.observed.images,
+                error: None,
+            },
+            Err(e) => {
+                ctx.progress.warn(format!("k8s: {label}: {}", e.message()));
+                crate::history::K8sSourceStatus {
+                    source: label,
+                    revision: None,
+                    sync: None,
+                    health: None,
+                    images: Vec::new(),
+                    error: Some(e.message().to_string()),
+                }
+            }
+        })
+        .collect()
 }

@@ -426,4 +426,6 @@ mod status;
 mod tests;
 
 pub use reader::{Reader, Want};
-pub use status::{Drift, HistoryEntry, HistoryReport, NO_RELEASE, Status, TargetStatus, Wanted};
+pub use status::{
+    Drift, HistoryEntry, HistoryReport, K8sSourceStatus, NO_RELEASE, Status, TargetStatus, Wanted,
+};

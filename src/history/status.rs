@@ -48,6 +48,23 @@ pub struct Status {
     /// What the manifest (or `--tag`) says should be live, when it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<Wanted>,
+    /// With `[k8s]`: what each k8s source runs now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<Vec<K8sSourceStatus>>,
+}
+
+/// One k8s source in `status`: what it runs, or why it could not be asked (a warning, not
+/// drift).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct K8sSourceStatus {
+    /// `argocd app web-production`, `deployment web/web`.
+    pub source: String,
+    pub revision: Option<String>,
+    pub sync: Option<String>,
+    pub health: Option<String>,
+    pub images: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The release the manifest repo says is live, against the one that is.
@@ -136,6 +153,13 @@ pub enum Drift {
     },
     /// An ECS target on our cluster runs a family with no template: never deployed.
     Untemplated { at: Trigger, reason: String },
+    /// k8s does not run the live batch release's tag: `k8s` lists the tags of the image the
+    /// source runs.
+    K8sMismatch {
+        source: String,
+        live: String,
+        k8s: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +177,25 @@ pub struct TargetStatus {
 }
 
 impl Status {
+    /// Adds the k8s block, and `k8s_mismatch` for each source that answered and does not run
+    /// exactly the live release's tag of `image_name`. No drift without one live release.
+    pub fn add_k8s(&mut self, image_name: &str, sources: Vec<K8sSourceStatus>) {
+        if let Live::Release(id) = &self.live {
+            let live = crate::history::release_tag(id).to_string();
+            for s in sources.iter().filter(|s| s.error.is_none()) {
+                let tags = crate::image::tags_of(&s.images, image_name);
+                if tags != [live.clone()] {
+                    self.drift.push(Drift::K8sMismatch {
+                        source: s.source.clone(),
+                        live: live.clone(),
+                        k8s: tags,
+                    });
+                }
+            }
+        }
+        self.k8s = Some(sources);
+    }
+
     pub fn compute(history: &History, targets: &[LiveTarget], skipped: &[Skipped]) -> Self {
         let releases = history.releases();
         let live = history.live(&releases, targets);
@@ -224,6 +267,7 @@ impl Status {
             untemplated,
             drift,
             manifest: None,
+            k8s: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reads one path of the manifest repo at a ref, straight from the object database: remote
 //! repos are fetched into a bare cache clone, local clones are read as they are. No checkout.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use git2::{
@@ -93,6 +94,52 @@ pub fn read(
         commit: commit.id().to_string(),
         files,
     })
+}
+
+/// The manifest repo's commits around `commit` (C), for the k8s gate: `(descendants, known)`,
+/// full hex. `descendants`: every commit with C as an ancestor (C excluded); `known`: every
+/// commit reachable from the repo's refs. A remote repo is fetched again first, so commits
+/// pushed since the release was read count. At most `limit` commits are walked.
+pub fn lineage(
+    location: &RepoLocation,
+    commit: &str,
+    cache_dir: &Path,
+    limit: usize,
+) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let (repo, shown) = match location {
+        RepoLocation::Local(dir) => {
+            let repo = Repository::open(dir).map_err(|e| {
+                Error::new(format!(
+                    "manifest repo {}: cannot open: {}",
+                    dir.display(),
+                    e.message()
+                ))
+            })?;
+            (repo, dir.display().to_string())
+        }
+        RepoLocation::Remote(url) => (fetch(url, cache_dir)?.0, redact_url(url)),
+    };
+    let fail = |e: git2::Error| Error::new(format!("manifest repo {shown}: {}", e.message()));
+    let c = Oid::from_str(commit).map_err(fail)?;
+    let mut walk = repo.revwalk().map_err(fail)?;
+    walk.push_glob("refs/*").map_err(fail)?;
+    // A local clone's detached HEAD counts too.
+    let _ = walk.push_head();
+    let mut known = BTreeSet::new();
+    let mut after_c = Vec::new();
+    for oid in walk.take(limit) {
+        let oid = oid.map_err(fail)?;
+        known.insert(oid.to_string());
+        if oid != c {
+            after_c.push(oid);
+        }
+    }
+    let descendants = after_c
+        .into_iter()
+        .filter(|oid| repo.graph_descendant_of(*oid, c).unwrap_or(false))
+        .map(|oid| oid.to_string())
+        .collect();
+    Ok((descendants, known))
 }
 
 pub fn short(sha: &str) -> &str {

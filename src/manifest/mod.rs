@@ -123,6 +123,30 @@ impl Release {
     }
 }
 
+/// The manifest repo's commits after `commit` and every commit it holds, for the k8s gate's
+/// "is this a later commit?" (see `git::lineage`).
+pub fn lineage(
+    config: &LoadedConfig,
+    commit: &str,
+) -> Result<(
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+)> {
+    let repo = config
+        .config
+        .manifest
+        .as_ref()
+        .and_then(|m| m.repo.as_deref())
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{}: key `manifest.repo` is required",
+                config.path.display()
+            ))
+        })?;
+    let location = RepoLocation::parse(repo, config.base_dir());
+    git::lineage(&location, commit, &cache_dir(), 50_000)
+}
+
 /// `JOBDEPLOY_CACHE_DIR`, else the XDG cache dir, else a temp dir.
 fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("JOBDEPLOY_CACHE_DIR") {

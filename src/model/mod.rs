@@ -16,7 +16,7 @@ pub use tags::{
     TAG_REGISTERED_AT, TAG_RELEASE, TAG_SOURCE_COMMIT, split_tags, tags_json,
 };
 pub use taskdef::{EcsStatus, LiveTaskDef, TaskDefRef};
-pub use time::{display_time, format_time, parse_time};
+pub use time::{display_time, format_time, parse_duration, parse_time, short_duration};
 pub use trigger::{Owner, Trigger};
 
 /// `1 family`, `2 families`.

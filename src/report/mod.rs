@@ -13,6 +13,7 @@ use crate::secrets::Masker;
 
 pub mod calls;
 pub mod errors;
+pub mod k8s;
 pub mod releases;
 pub mod verify;
 

@@ -76,7 +76,32 @@ pub fn drift(d: &Drift) -> String {
             "{}: {reason} on our cluster, never deployed by jobdeploy",
             at.label()
         ),
+        Drift::K8sMismatch { source, live, k8s } => format!(
+            "k8s mismatch: the batch jobs run {live}, {source} runs {}",
+            if k8s.is_empty() {
+                "no tag of the image".to_string()
+            } else {
+                k8s.join(", ")
+            }
+        ),
     }
+}
+
+/// The k8s block of `status`, one line per source.
+fn k8s_lines(status: &Status) -> Vec<String> {
+    status
+        .k8s
+        .iter()
+        .flatten()
+        .map(|s| match &s.error {
+            Some(e) => format!("{}: cannot look: {e}", s.source),
+            None => format!(
+                "{}: {}",
+                s.source,
+                crate::report::k8s::state_text(&s.sync, &s.health, &s.revision, &s.images)
+            ),
+        })
+        .collect()
 }
 
 fn revisions(release: &ReleaseInfo, code: bool) -> String {
@@ -238,6 +263,12 @@ fn status_human(status: &Status, cluster: &str, style: Style) -> String {
             t.release.as_deref().unwrap_or("—")
         );
     }
+    if status.k8s.is_some() {
+        let _ = writeln!(out, "\n{}", style.paint("1", "k8s"));
+        for line in k8s_lines(status) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     if status.drift.is_empty() {
         let _ = writeln!(out, "\nNo drift.");
     } else {
@@ -268,6 +299,12 @@ fn status_markdown(status: &Status, cluster: &str) -> String {
                 .as_deref()
                 .map_or("—".into(), |r| format!("`{r}`"))
         );
+    }
+    if status.k8s.is_some() {
+        out.push_str("\n**k8s**\n\n");
+        for line in k8s_lines(status) {
+            let _ = writeln!(out, "- {line}");
+        }
     }
     if status.drift.is_empty() {
         out.push_str("\nNo drift.\n");
@@ -443,6 +480,14 @@ mod tests {
                     reason: "family `api` has no template".into(),
                 },
                 "schedule jobs/export: family `api` has no template on our cluster, never deployed by jobdeploy",
+            ),
+            (
+                Drift::K8sMismatch {
+                    source: "argocd app web-production".into(),
+                    live: "v1.4.2".into(),
+                    k8s: vec!["v1.4.3".into()],
+                },
+                "k8s mismatch: the batch jobs run v1.4.2, argocd app web-production runs v1.4.3",
             ),
         ];
         for (d, words) in cases {

@@ -413,39 +413,7 @@ pub fn conclude(ending: &Ending, task_arn: &str, progress: &Progress) -> Result<
     }
 }
 
-/// `--timeout`: `90`, `90s`, `30m`, `1h`, `1h30m`.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(format!("`{text}`: use seconds or 1h30m, 30m, 90s")),
-        };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("`{text}`: a number must come before `{c}`"))?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|d| total.checked_add(d))
-            .ok_or_else(|| format!("`{text}` is too long"))?;
-        number.clear();
-    }
-    if !number.is_empty() || text.is_empty() {
-        return Err(format!("`{text}`: use seconds or 1h30m, 30m, 90s"));
-    }
-    Ok(Duration::from_secs(total))
-}
+pub use crate::model::parse_duration;
 
 #[cfg(test)]
 mod tests {

@@ -322,3 +322,45 @@ fn the_action_passes_smoke_through_to_deploy() {
         "{text}"
     );
 }
+
+#[test]
+fn the_wait_for_k8s_input_becomes_the_gate_flag() {
+    let w = World::new();
+    w.hourly_web_job();
+    let app = App::new(&config("batch", ""), &["web"]);
+    let releases = release_dir(app.path(), false);
+    let given = |wait: &str, command: &str| {
+        let run = run_action(
+            &w,
+            &app,
+            &[
+                ("command", command),
+                ("args", "--tag v2"),
+                ("wait-for-k8s", wait),
+            ],
+            &releases,
+        );
+        let (_, code, text) = run.steps.last().expect("steps").clone();
+        (code, text)
+    };
+    // The flag reaches jobdeploy, which refuses it without a [k8s] table: nothing written.
+    let (code, text) = given("20m", "deploy");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("--wait-for-k8s: ") && text.contains("has no [k8s] table"),
+        "{text}"
+    );
+    let (code, text) = given("soon", "deploy");
+    assert_ne!(code, 0);
+    assert!(
+        text.contains("::error::jobdeploy: wait-for-k8s is true, false or a duration"),
+        "{text}"
+    );
+    let (code, text) = given("true", "status");
+    assert_ne!(code, 0);
+    assert!(
+        text.contains("applies to deploy and rollback, not 'status'"),
+        "{text}"
+    );
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+}

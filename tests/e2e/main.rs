@@ -10,6 +10,7 @@ mod cli;
 mod deploy;
 mod faults;
 mod init;
+mod k8s_gate;
 mod manifest;
 mod output;
 mod quotas;

@@ -73,6 +73,11 @@ fn drifted() -> Status {
                 at: legacy(),
                 reason: "family `api` has no template".into(),
             },
+            Drift::K8sMismatch {
+                source: "argocd app web-production".into(),
+                live: "v1.4.2".into(),
+                k8s: vec!["v1.4.3".into()],
+            },
         ],
         manifest: Some(Wanted {
             tag: "v1.4.3".into(),
@@ -80,6 +85,24 @@ fn drifted() -> Status {
             commit: Some(MANIFEST_COMMIT.into()),
             behind: true,
         }),
+        k8s: Some(vec![
+            crate::history::K8sSourceStatus {
+                source: "argocd app web-production".into(),
+                revision: Some(MANIFEST_COMMIT.into()),
+                sync: Some("Synced".into()),
+                health: Some("Healthy".into()),
+                images: vec!["123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1.4.3".into()],
+                error: None,
+            },
+            crate::history::K8sSourceStatus {
+                source: "argocd app api".into(),
+                revision: None,
+                sync: None,
+                health: None,
+                images: Vec::new(),
+                error: Some("cannot connect to https://argocd.example.com/api/v1/applications/api: connection refused".into()),
+            },
+        ]),
     }
 }
 
@@ -99,6 +122,7 @@ fn clean() -> Status {
             commit: None,
             behind: false,
         }),
+        k8s: None,
     }
 }
 

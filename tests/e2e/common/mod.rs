@@ -8,6 +8,7 @@
 //! task lifecycle it plays.
 
 mod app;
+pub mod argocd;
 pub mod aws;
 mod git;
 mod moto;

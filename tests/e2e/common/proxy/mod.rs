@@ -192,6 +192,17 @@ impl Proxy {
         self.actions().into_iter().filter(|a| is_write(a)).collect()
     }
 
+    /// Counts the writes recorded so far, from another thread (the Argo CD stand-in asks it
+    /// at each request it answers).
+    pub fn write_counter(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let log = self.log.clone();
+        move || {
+            log.lock()
+                .map(|l| l.iter().filter(|(a, _)| is_write(a)).count())
+                .unwrap_or(0)
+        }
+    }
+
     pub fn count(&self, action: &str) -> usize {
         self.actions().iter().filter(|a| *a == action).count()
     }

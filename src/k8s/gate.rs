@@ -1,0 +1,472 @@
+//! The gate: `deploy` (and `rollback --wait-for-k8s`) ask every configured source whether k8s
+//! runs the release, before their first write, and wait for it.
+//!
+//! A source is anything that can look at k8s and answer with a [`Verdict`]: an Argo CD app
+//! ([`super::argocd::AppSource`]), a workload or a Flux Kustomization (the Kubernetes API
+//! reader). Each look costs one GET; the loop only fetches, compares and prints on change.
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use super::verdict::{Lineage, Observed, ReleaseRef, Verdict};
+use crate::config::{GateMode, K8sSettings};
+use crate::error::Error;
+use crate::progress::Progress;
+
+/// One look at one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub verdict: Verdict,
+    pub observed: Observed,
+}
+
+/// A look that got no answer. `transient`: the server may answer next time (connection
+/// refused, 5xx, timeout) — the wait goes on past it, but not on its first look; anything
+/// else (401/403/404, bad TLS, bad JSON) ends the gate at once.
+#[derive(Debug)]
+pub struct SourceError {
+    pub error: Error,
+    pub transient: bool,
+}
+
+impl SourceError {
+    /// From the HTTP client's error, with what the request was about (`Argo CD app web`,
+    /// `token from JOBDEPLOY_ARGOCD_TOKEN`) and what to do.
+    pub fn from_http(err: super::http::K8sError, about: &str, hint: Option<String>) -> Self {
+        let transient = err.is_transient();
+        let mut error = Error::new(format!("{about}: {err}"));
+        if let Some(hint) = hint {
+            error = error.hint(hint);
+        }
+        SourceError { error, transient }
+    }
+}
+
+/// What the gate asks of k8s: one implementation per kind of source.
+pub trait Source: Send + Sync {
+    /// `argocd app web-production`, `deployment web/web`: how lines and errors name it.
+    fn label(&self) -> String;
+    /// One GET and the verdict on what it returned. `first`: the gate's first look (Argo CD
+    /// is asked to refresh the app from git then).
+    fn look(&self, first: bool) -> BoxFuture<'_, Result<Look, SourceError>>;
+}
+
+/// Everything a source is built from.
+pub struct Setup<'a> {
+    pub settings: &'a K8sSettings,
+    /// The release k8s must run. For `status`, the live batch release's tag (no commit).
+    pub release: ReleaseRef,
+    /// The manifest repo as configured (URL or path), to pick a multi-source app's source.
+    pub manifest_repo: Option<String>,
+    /// C's descendants and the commits the manifest repo holds (empty without a commit).
+    pub lineage: Lineage,
+    /// When the gate started (seconds since the epoch): an operation for an older commit
+    /// started after it is a rollback.
+    pub wait_started: f64,
+    /// The AWS SDK config, for `[k8s.api] eks_cluster`'s token (no AWS call is made; the
+    /// credentials sign a presigned URL).
+    pub aws: Option<aws_config::SdkConfig>,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+}
+
+/// Every source `[k8s]` names, in config order: Argo CD apps, then workloads, then Flux.
+/// Bad CA files, missing tokens and bad kubeconfigs are errors here, before any look.
+pub fn sources(setup: &Setup<'_>, progress: &Progress) -> Result<Vec<Box<dyn Source>>, Error> {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    if let Some(argocd) = &setup.settings.argocd {
+        sources.extend(super::argocd::sources(argocd, setup, progress)?);
+    }
+    // The Kubernetes API reader (`[k8s.api]`) adds its workloads and Flux Kustomizations here.
+    Ok(sources)
+}
+
+/// The sources for a release, ready to look: the release as k8s sees it (`commit`: check the
+/// manifest commit too; `None` for `rollback` and `status`, image only), the manifest repo's
+/// lineage around the commit (read here, once), and the AWS SDK config for EKS tokens.
+pub fn for_release(
+    config: &crate::config::LoadedConfig,
+    release: &crate::manifest::Release,
+    commit: Option<&str>,
+    aws: Option<aws_config::SdkConfig>,
+    progress: &Progress,
+) -> Result<Vec<Box<dyn Source>>, Error> {
+    let Some(settings) = &config.k8s else {
+        return Ok(Vec::new());
+    };
+    let lineage = match commit {
+        Some(c) => {
+            let (descendants, known) = crate::manifest::lineage(config, c)?;
+            Lineage { descendants, known }
+        }
+        None => Lineage::default(),
+    };
+    let setup = Setup {
+        settings,
+        release: ReleaseRef {
+            image_name: release.image.name.clone(),
+            tag: release.tag.clone(),
+            digest: release.digest.clone(),
+            commit: commit.map(str::to_string),
+        },
+        manifest_repo: config.config.manifest.as_ref().and_then(|m| m.repo.clone()),
+        lineage,
+        wait_started: now(),
+        aws,
+        request_timeout: REQUEST_TIMEOUT,
+    };
+    sources(&setup, progress)
+}
+
+/// One HTTP request's budget (retries included are each this long).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// One look at every source, for `plan` and `status`: what k8s runs now. A source that
+/// cannot be asked gives its error instead (a warning there, not a failure).
+pub async fn look_once(sources: &[Box<dyn Source>]) -> Vec<(String, Result<Look, Error>)> {
+    let looks = futures::future::join_all(sources.iter().map(|s| s.look(false))).await;
+    sources
+        .iter()
+        .zip(looks)
+        .map(|(s, l)| (s.label(), l.map_err(|e| e.error)))
+        .collect()
+}
+
+/// How `deploy` runs the gate this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateRun {
+    /// `Wait` or `Check` (never `Off`: the caller skips the gate then).
+    pub mode: GateMode,
+    pub timeout: Duration,
+    pub poll: Duration,
+}
+
+impl GateRun {
+    /// `[k8s]` with `--wait-for-k8s[=DURATION]` / `--no-k8s-gate` applied; `None`: no gate.
+    pub fn resolve(
+        settings: Option<&K8sSettings>,
+        wait_for: Option<Option<Duration>>,
+        no_gate: bool,
+    ) -> Option<GateRun> {
+        let settings = settings?;
+        if no_gate {
+            return None;
+        }
+        match wait_for {
+            Some(duration) => Some(GateRun {
+                mode: GateMode::Wait,
+                timeout: duration.unwrap_or(settings.timeout),
+                poll: settings.poll,
+            }),
+            None if settings.gate == GateMode::Off => None,
+            None => Some(GateRun {
+                mode: settings.gate,
+                timeout: settings.timeout,
+                poll: settings.poll,
+            }),
+        }
+    }
+}
+
+/// How the gate ended, when it lets the command go on (or stop without failing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateOutcome {
+    /// k8s runs the release: `(source, summary)` per source.
+    Done {
+        waited: Duration,
+        sources: Vec<(String, String)>,
+    },
+    /// A newer commit runs another tag: nothing is to be written (`(source, by)`).
+    Superseded {
+        waited: Duration,
+        sources: Vec<(String, String)>,
+    },
+}
+
+/// The combined verdict of one round of looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Round {
+    Done(Vec<(String, String)>),
+    Superseded(Vec<(String, String)>),
+    Fail(Vec<(String, String, String)>),
+    Wait(Vec<(String, Vec<String>)>),
+}
+
+fn combine(looks: &[(String, Verdict)]) -> Round {
+    let mut fails = Vec::new();
+    let mut waits = Vec::new();
+    let mut superseded = Vec::new();
+    let mut done = Vec::new();
+    for (label, verdict) in looks {
+        match verdict {
+            Verdict::Fail { why, hint } => fails.push((label.clone(), why.clone(), hint.clone())),
+            Verdict::Wait { unmet } => waits.push((label.clone(), unmet.clone())),
+            Verdict::Superseded { by } => superseded.push((label.clone(), by.clone())),
+            Verdict::Done { summary } => done.push((label.clone(), summary.clone())),
+        }
+    }
+    if !fails.is_empty() {
+        Round::Fail(fails)
+    } else if !superseded.is_empty() {
+        // One source running a newer tag is enough: this release will not be the one k8s runs.
+        Round::Superseded(superseded)
+    } else if !waits.is_empty() {
+        Round::Wait(waits)
+    } else {
+        Round::Done(done)
+    }
+}
+
+/// Runs the gate: one look (`check`) or looks every `poll` until every source is done, one
+/// fails, or `timeout` passes. Prints a line per source when its state changes.
+pub async fn run(
+    sources: &[Box<dyn Source>],
+    run: GateRun,
+    release: &str,
+    progress: &Progress,
+) -> Result<GateOutcome, Error> {
+    let started = Instant::now();
+    let mut display = Display::start(release, run, progress);
+    let mut last: Vec<Option<String>> = vec![None; sources.len()];
+    let mut first = true;
+    loop {
+        let looks = futures::future::join_all(sources.iter().map(|s| s.look(first))).await;
+        let mut verdicts = Vec::with_capacity(sources.len());
+        for (i, (source, look)) in sources.iter().zip(looks).enumerate() {
+            let label = source.label();
+            let verdict = match look {
+                Ok(look) => look.verdict,
+                Err(e) if e.transient && !first => Verdict::Wait {
+                    unmet: vec![format!("no answer: {}", e.error.message())],
+                },
+                Err(e) => {
+                    display.finish();
+                    return Err(e.error.note(nothing_written()));
+                }
+            };
+            let line = state_line(&verdict);
+            if last[i].as_deref() != Some(line.as_str()) {
+                display.change(&label, &line, started.elapsed());
+                last[i] = Some(line);
+            }
+            verdicts.push((label, verdict));
+        }
+        first = false;
+        let waited = started.elapsed();
+        match combine(&verdicts) {
+            Round::Done(sources) => {
+                display.finish();
+                return Ok(GateOutcome::Done { waited, sources });
+            }
+            Round::Superseded(sources) => {
+                display.finish();
+                return Ok(GateOutcome::Superseded { waited, sources });
+            }
+            Round::Fail(fails) => {
+                display.finish();
+                let mut err = Error::new(format!(
+                    "k8s will not run release {release}:{}",
+                    fails
+                        .iter()
+                        .map(|(label, why, _)| format!("\n  {label}: {why}"))
+                        .collect::<String>()
+                ))
+                .note(nothing_written());
+                for (_, _, hint) in fails {
+                    err = err.hint(hint);
+                }
+                return Err(err);
+            }
+            Round::Wait(waits) => {
+                if run.mode == GateMode::Check {
+                    display.finish();
+                    return Err(Error::new(format!(
+                        "k8s does not run release {release} yet ([k8s] gate = \"check\"):{}",
+                        unmet_lines(&waits)
+                    ))
+                    .note(nothing_written())
+                    .hint("run `jobdeploy deploy` again once k8s runs it, or wait for it with `jobdeploy deploy --wait-for-k8s`"));
+                }
+                if waited >= run.timeout {
+                    display.finish();
+                    return Err(Error::new(format!(
+                        "k8s did not run release {release} within {}; still unmet:{}",
+                        crate::model::short_duration(run.timeout),
+                        unmet_lines(&waits)
+                    ))
+                    .note(nothing_written())
+                    .hint(format!(
+                        "run `jobdeploy deploy` again once k8s runs {release}, or wait longer: `jobdeploy deploy --wait-for-k8s={}` ([k8s] timeout)",
+                        crate::model::short_duration(run.timeout * 2)
+                    )));
+                }
+                let left = run.timeout - waited;
+                tokio::time::sleep(run.poll.min(left)).await;
+            }
+        }
+    }
+}
+
+/// The note every gate failure in deploy and rollback carries.
+pub fn nothing_written() -> &'static str {
+    "Nothing was written: no task definition registered, no target repointed."
+}
+
+fn unmet_lines(waits: &[(String, Vec<String>)]) -> String {
+    waits
+        .iter()
+        .flat_map(|(label, unmet)| unmet.iter().map(move |u| format!("\n  {label}: {u}")))
+        .collect()
+}
+
+/// The one line that stands for a verdict; a new line is printed when it changes.
+fn state_line(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Done { summary } => summary.clone(),
+        Verdict::Wait { unmet } => unmet.join("; "),
+        Verdict::Fail { why, .. } => why.clone(),
+        Verdict::Superseded { by } => format!("superseded by {by}"),
+    }
+}
+
+/// Where the wait's lines go: a GitHub Actions group, a live status line on a terminal, or
+/// plain lines; nothing with `--quiet`.
+struct Display {
+    group: Option<crate::github::Group>,
+    bar: Option<indicatif::ProgressBar>,
+    progress: Progress,
+}
+
+impl Display {
+    fn start(release: &str, run: GateRun, progress: &Progress) -> Self {
+        let title = match run.mode {
+            GateMode::Check => format!("checking that k8s runs release {release}"),
+            _ => format!(
+                "waiting up to {} for k8s to run release {release}",
+                crate::model::short_duration(run.timeout)
+            ),
+        };
+        let mut display = Display {
+            group: None,
+            bar: None,
+            progress: *progress,
+        };
+        if progress.is_quiet() {
+            return display;
+        }
+        if crate::github::in_actions() {
+            display.group = Some(crate::github::Group::start(&format!("jobdeploy: {title}")));
+        } else if run.mode == GateMode::Wait && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
+            {
+                bar.set_style(style);
+            }
+            bar.set_message(title.clone());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            progress.line(&title);
+            display.bar = Some(bar);
+        } else {
+            progress.line(&title);
+        }
+        display
+    }
+
+    fn change(&mut self, label: &str, line: &str, elapsed: Duration) {
+        let text = format!(
+            "[{}] {label}: {line}",
+            crate::model::short_duration(Duration::from_secs(elapsed.as_secs()))
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.println(&text);
+                bar.set_message(format!("{label}: {line}"));
+            }
+            None => self.progress.line(text),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.group.take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(gate: GateMode) -> K8sSettings {
+        K8sSettings {
+            gate,
+            timeout: Duration::from_secs(900),
+            poll: Duration::from_secs(10),
+            argocd: None,
+            api: None,
+        }
+    }
+
+    #[test]
+    fn flags_override_the_config() {
+        let wait = settings(GateMode::Wait);
+        assert_eq!(GateRun::resolve(None, Some(None), false), None);
+        assert_eq!(GateRun::resolve(Some(&wait), None, true), None);
+        let r = GateRun::resolve(Some(&wait), Some(Some(Duration::from_secs(60))), false).unwrap();
+        assert_eq!(
+            (r.mode, r.timeout),
+            (GateMode::Wait, Duration::from_secs(60))
+        );
+        let off = settings(GateMode::Off);
+        assert_eq!(GateRun::resolve(Some(&off), None, false), None);
+        let r = GateRun::resolve(Some(&off), Some(None), false).unwrap();
+        assert_eq!(
+            (r.mode, r.timeout),
+            (GateMode::Wait, Duration::from_secs(900))
+        );
+        let check = settings(GateMode::Check);
+        assert_eq!(
+            GateRun::resolve(Some(&check), None, false).unwrap().mode,
+            GateMode::Check
+        );
+    }
+
+    #[test]
+    fn one_failure_decides_the_round_and_superseded_beats_waiting() {
+        let done = Verdict::Done {
+            summary: "ok".into(),
+        };
+        let wait = Verdict::Wait {
+            unmet: vec!["health Progressing, want Healthy".into()],
+        };
+        let fail = Verdict::Fail {
+            why: "x".into(),
+            hint: "y".into(),
+        };
+        let sup = Verdict::Superseded {
+            by: "web:v2".into(),
+        };
+        let l = |v: &Verdict| ("a".to_string(), v.clone());
+        assert!(matches!(
+            combine(&[l(&done), l(&wait), l(&fail)]),
+            Round::Fail(_)
+        ));
+        assert!(matches!(
+            combine(&[l(&wait), l(&sup)]),
+            Round::Superseded(_)
+        ));
+        assert!(matches!(combine(&[l(&done), l(&wait)]), Round::Wait(_)));
+        assert!(matches!(combine(&[l(&done), l(&done)]), Round::Done(_)));
+    }
+}
