@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{Facts, Scope, image, logs, network, roles, secrets};
+use super::{Facts, Scope, image, logs, network, permissions, roles, secrets};
 use crate::aws::{self, Aws, Lookup};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
@@ -61,11 +61,11 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     let secrets = async {
         stream::iter(secret_ids)
             .map(|(region, arn)| async move {
-                let found = aws::secretsmanager::describe(aws, &region, &arn).await?;
+                let found = aws::secretsmanager::describe_secret(aws, &region, &arn).await?;
                 Ok::<_, Error>(((region, arn), found))
             })
             .buffer_unordered(n)
-            .try_collect::<BTreeMap<_, _>>()
+            .try_collect::<BTreeMap<_, Lookup<aws::secretsmanager::Described>>>()
             .await
     };
     let groups = async {
@@ -96,6 +96,22 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         routes,
         endpoints,
     } = net;
+    let mut secret_meta = BTreeMap::new();
+    let secrets = secrets
+        .into_iter()
+        .map(|(key, found)| {
+            let versions = match found {
+                Lookup::Found(d) => {
+                    let versions = d.versions.clone();
+                    secret_meta.insert(key.clone(), d);
+                    Lookup::Found(versions)
+                }
+                Lookup::Missing => Lookup::Missing,
+                Lookup::Denied(p) => Lookup::Denied(p),
+            };
+            (key, versions)
+        })
+        .collect();
     Ok(Facts {
         roles,
         images,
@@ -108,7 +124,49 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         endpoints,
         endpoint_groups,
         clusters,
+        secret_meta,
+        permissions: None,
     })
+}
+
+/// What each role of `scope` may do, asked of IAM once the other reads are in (`facts`
+/// gives the roles' ARNs and the secrets' full ARNs and keys) and the targets' revisions
+/// after the deploy are known: a few `SimulatePrincipalPolicy` calls per role (see
+/// [`permissions::requests`]), side by side, paced in the `iam` quota group.
+pub async fn simulate(
+    aws: &Aws,
+    scope: &Scope<'_>,
+    facts: &Facts,
+) -> Result<Option<permissions::Permissions>> {
+    let checks = super::permission_checks(scope, facts);
+    let questions = permissions::requests(checks.iter().flat_map(|c| &c.needs));
+    if questions.is_empty() {
+        return Ok(None);
+    }
+    let answers = stream::iter(questions)
+        .map(|q| async move {
+            let answer = aws::iam::simulate(aws, &q).await?;
+            Ok::<_, Error>((q, answer))
+        })
+        .buffer_unordered(aws.concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let mut out = permissions::Permissions::default();
+    for (question, answer) in answers {
+        match answer {
+            aws::iam::Simulated::Answered(evaluations) => {
+                out.answers
+                    .extend(permissions::read(&question, &evaluations));
+            }
+            aws::iam::Simulated::Denied => {
+                out.denied.insert(question.role);
+            }
+            aws::iam::Simulated::Refused(message) => {
+                out.refused.insert(question.role, message);
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 type ById<T> = Option<Lookup<BTreeMap<String, T>>>;

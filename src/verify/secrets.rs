@@ -343,6 +343,39 @@ pub fn wanted<'a>(bodies: impl Iterator<Item = &'a Value>, region: &str) -> Want
     (parameters, secrets)
 }
 
+/// The ARN IAM matches for a `valueFrom`: a parameter ARN without its `:version` or
+/// `:label` selector, or a secret ARN without its suffixes (with `*`: a partial ARN
+/// lacks the 6 random characters). `region` and `account` complete a bare name.
+pub fn secret_resource(value_from: &str, partition: &str, region: &str, account: &str) -> String {
+    let parts: Vec<&str> = value_from.split(':').collect();
+    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"secretsmanager") && parts.len() >= 7
+    {
+        return format!("{}*", parts[..7].join(":"));
+    }
+    if parts.first() == Some(&"arn") && parts.len() >= 6 {
+        return parts[..6].join(":");
+    }
+    let name = value_from.split(':').next().unwrap_or(value_from);
+    format!(
+        "arn:{partition}:ssm:{region}:{account}:parameter/{}",
+        name.trim_start_matches('/')
+    )
+}
+
+/// The ARN IAM matches for a Secrets Manager secret given by ARN (as [`secret_resource`])
+/// or by name (registry credentials may name a secret in the task's region and account).
+pub fn secrets_manager_resource(
+    secret: &str,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> String {
+    if secret.starts_with("arn:") {
+        return secret_resource(secret, partition, region, account);
+    }
+    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-*")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

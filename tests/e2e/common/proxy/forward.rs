@@ -1,5 +1,5 @@
-//! One request through the proxy: recorded, then throttled, faulted, played (ECS tasks) or
-//! forwarded to moto.
+//! One request through the proxy: recorded, then throttled, faulted, played (ECS tasks,
+//! IAM's policy simulation) or forwarded to moto.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +27,7 @@ pub(super) async fn forward(
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
     registrations: Arc<Mutex<Registrations>>,
+    iam: aws_sdk_iam::Client,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -122,6 +123,9 @@ pub(super) async fn forward(
             .header("content-type", "application/x-amz-json-1.1")
             .body(Full::new(Bytes::from(reply.to_string())))
             .unwrap_or_default());
+    }
+    if service == "iam" && action == "SimulatePrincipalPolicy" {
+        return Ok(super::simulate::answer(&iam, &body).await);
     }
     let played = tasks.lock().ok().and_then(|mut t| t.answer(&action, &json));
     if let Some((reply, writes)) = played {

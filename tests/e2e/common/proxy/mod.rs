@@ -13,7 +13,9 @@
 //! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
 //!
 //! And it plays the ECS task lifecycle for `jobdeploy run` (see [`super::tasks`]):
-//! [`Proxy::script_task`] queues how the next RunTask's task behaves.
+//! [`Proxy::script_task`] queues how the next RunTask's task behaves; and IAM's
+//! `SimulatePrincipalPolicy`, which moto lacks, over the role policies moto holds
+//! (`simulate.rs`).
 //!
 //! Here the server and what it recorded; `forward.rs` answers each request (recording,
 //! throttling, faults, played tasks, else forwarding to moto), `quotas.rs` the quota groups
@@ -23,6 +25,7 @@ mod faults;
 mod forward;
 mod quotas;
 mod registered;
+mod simulate;
 #[cfg(test)]
 mod tests;
 
@@ -99,6 +102,7 @@ impl Proxy {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
+        let iam = aws_sdk_iam::Client::new(&super::aws::sdk_config(&runtime, &upstream));
         let shared_log = log.clone();
         runtime.spawn(async move {
             loop {
@@ -113,6 +117,7 @@ impl Proxy {
                 let quotas = shared_quotas.clone();
                 let tasks = shared_tasks.clone();
                 let registrations = registrations.clone();
+                let iam = iam.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -125,6 +130,7 @@ impl Proxy {
                             quotas.clone(),
                             tasks.clone(),
                             registrations.clone(),
+                            iam.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
