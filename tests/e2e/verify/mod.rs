@@ -58,7 +58,7 @@ fn a_sound_job_passes_every_check_reading_only() {
     );
     assert!(out.contains("route to ECR"), "{out}");
     assert!(
-        out.contains("Verify: 13 ok, 0 failed, 1 warning, 1 skipped."),
+        out.contains("Verify: 19 ok, 0 failed, 1 warning, 1 skipped."),
         "{out}"
     );
     for action in [
@@ -121,6 +121,14 @@ fn a_sound_job_passes_every_check_reading_only() {
     assert!(
         matches!((last_check, first_write), (Some(c), Some(r)) if c < r),
         "verify before the first write: {actions:?}"
+    );
+    // The permission simulations too: once the plan says which revision the target runs.
+    let last_simulation = actions
+        .iter()
+        .rposition(|a| a == "SimulatePrincipalPolicy");
+    assert!(
+        matches!((last_simulation, first_write), (Some(c), Some(r)) if c < r),
+        "simulated before the first write: {actions:?}"
     );
 }
 
