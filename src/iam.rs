@@ -334,6 +334,13 @@ fn verify_reads(scope: &Scope) -> Vec<Value> {
             &["ssm:GetParameters"],
             scope.parameters.iter().cloned().collect(),
         ));
+        // Which KMS key each SecureString uses. DescribeParameters takes no resource:
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+        out.push(statement(
+            "VerifyParameterKeys",
+            &["ssm:DescribeParameters"],
+            vec!["*".to_string()],
+        ));
     }
     if !scope.secrets.is_empty() {
         out.push(statement(

@@ -1,7 +1,7 @@
 //! The reads behind the checks, side by side: each service in its own quota group, each
 //! bounded by `--concurrency`. Read only — nothing here writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
@@ -48,6 +48,28 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             .try_collect::<BTreeMap<_, _>>()
             .await
     };
+    // Which KMS key each SecureString uses (for the execution role's kms:Decrypt), read
+    // beside the existence check: one DescribeParameters per region and 50 names.
+    let key_names: Vec<(String, Vec<String>)> = parameter_names
+        .iter()
+        .map(|(region, names)| {
+            let plain: BTreeSet<String> = names
+                .iter()
+                .flat_map(|n| secrets::parameter_names(n))
+                .collect();
+            (region.clone(), plain.into_iter().collect())
+        })
+        .collect();
+    let parameter_keys = async {
+        stream::iter(key_names)
+            .map(|(region, names)| async move {
+                let keys = aws::ssm::keys(aws, &region, &names).await?;
+                Ok::<_, Error>((region, keys))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
     let parameters = async {
         stream::iter(parameter_names)
             .map(|(region, names)| async move {
@@ -87,8 +109,16 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             aws::ecs::clusters(&aws.ecs, &cluster_names).await
         }
     };
-    let (roles, images, parameters, secrets, log_groups, net, clusters) =
-        futures::try_join!(roles, images, parameters, secrets, groups, net, clusters)?;
+    let (roles, images, parameters, parameter_keys, secrets, log_groups, net, clusters) = futures::try_join!(
+        roles,
+        images,
+        parameters,
+        parameter_keys,
+        secrets,
+        groups,
+        net,
+        clusters
+    )?;
     let Network {
         subnets,
         security_groups,
@@ -116,6 +146,7 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         roles,
         images,
         parameters,
+        parameter_keys,
         secrets,
         log_groups,
         subnets,

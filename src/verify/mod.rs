@@ -429,6 +429,9 @@ pub struct Facts {
     pub images: BTreeMap<String, Lookup<Manifest>>,
     /// Per region, the parameter names (as given) GetParameters did not find.
     pub parameters: BTreeMap<String, Lookup<BTreeSet<String>>>,
+    /// Per region, the KMS key of each SecureString parameter (by plain name) DescribeParameters
+    /// found.
+    pub parameter_keys: BTreeMap<String, Lookup<BTreeMap<String, String>>>,
     /// By `(region, secret ARN)`.
     pub secrets: BTreeMap<(String, String), Lookup<Versions>>,
     /// By `(region, log group)`.
@@ -458,6 +461,7 @@ impl Facts {
         self.roles.extend(other.roles);
         self.images.extend(other.images);
         self.parameters.extend(other.parameters);
+        self.parameter_keys.extend(other.parameter_keys);
         self.secrets.extend(other.secrets);
         self.log_groups.extend(other.log_groups);
         self.subnets = other.subnets.or(self.subnets);

@@ -66,6 +66,8 @@ pub struct Check {
     pub label: String,
     pub whose: Whose,
     pub needs: Vec<Need>,
+    /// What verify could not read to know every need: warnings of their own.
+    pub unknown: Vec<String>,
 }
 
 /// IAM's answer for one action on one resource.
@@ -142,6 +144,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
         out.push(Check {
             label: format!("role {name} ecs:RunTask {tail}"),
             whose: Whose::Target,
+            unknown: Vec::new(),
             needs: vec![Need {
                 role: role.clone(),
                 action: "ecs:RunTask",
@@ -170,6 +173,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
         out.push(Check {
             label: format!("role {name} iam:PassRole {}", names.join(", ")),
             whose: Whose::Target,
+            unknown: Vec::new(),
             needs: passed
                 .iter()
                 .map(|passed| Need {
@@ -196,6 +200,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
         out.push(Check {
             label: format!("role {name} ecs:TagResource (the target tags its tasks)"),
             whose: Whose::Target,
+            unknown: Vec::new(),
             needs: vec![Need {
                 role: role.clone(),
                 action: "ecs:TagResource",
@@ -238,11 +243,12 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
         Grant::Uncertain(text::ON_EC2)
     };
     let mut checks: BTreeMap<String, Check> = BTreeMap::new();
-    let mut add = |label: String, needs: Vec<Need>| {
+    let mut add = |label: String, needs: Vec<Need>, unknown: Vec<String>| {
         checks.entry(label.clone()).or_insert(Check {
             label,
             whose: Whose::Execution,
             needs,
+            unknown,
         });
     };
     let need = |action: &'static str, resources: Vec<String>, grant_resource: String, grant| Need {
@@ -281,6 +287,7 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
                     need("ecr:BatchGetImage", vec![arn.clone()], arn.clone(), policy),
                     need("ecr:GetDownloadUrlForLayer", vec![arn.clone()], arn, policy),
                 ],
+                Vec::new(),
             );
         }
         if c.pointer("/logConfiguration/logDriver")
@@ -323,6 +330,7 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
             add(
                 format!("execution role {name} writes log group {group} ({in_region})"),
                 needs,
+                Vec::new(),
             );
         }
     }
@@ -339,9 +347,48 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
                 } else {
                     Grant::ResourcePolicy(text::SHARED_PARAMETER)
                 };
+                let mut needs = vec![need(
+                    "ssm:GetParameters",
+                    vec![arn.clone()],
+                    arn.clone(),
+                    grant,
+                )];
+                let mut unknown = Vec::new();
+                // A SecureString under a customer managed key: ECS reads it decrypted, so
+                // the role needs kms:Decrypt on the key ("Any principal that retrieves the
+                // decrypted value must have kms:Decrypt permission on that key":
+                // https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html).
+                // The AWS managed key (alias/aws/ssm) lets every principal of the account
+                // decrypt. Only this account's parameters are described.
+                if owner == account {
+                    match facts.parameter_keys.get(&region) {
+                        Some(Lookup::Found(keys)) => {
+                            let key = secrets::parameter_names(&param)
+                                .iter()
+                                .find_map(|n| keys.get(n))
+                                .and_then(|k| key_arn(k, &arn));
+                            if let Some(key) = key {
+                                let mut decrypt = need(
+                                    "kms:Decrypt",
+                                    vec![key.clone()],
+                                    key,
+                                    Grant::ResourcePolicy(text::KEY_POLICY),
+                                );
+                                decrypt.context =
+                                    vec![("kms:ViaService", format!("ssm.{region}.amazonaws.com"))];
+                                needs.push(decrypt);
+                            }
+                        }
+                        Some(Lookup::Denied(permission)) => {
+                            unknown.push(text::key_unknown(&param, permission));
+                        }
+                        _ => {}
+                    }
+                }
                 add(
                     format!("execution role {name} reads parameter {param}"),
-                    vec![need("ssm:GetParameters", vec![arn.clone()], arn, grant)],
+                    needs,
+                    unknown,
                 );
                 continue;
             }
@@ -393,13 +440,18 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
         let short = given
             .rsplit_once(":secret:")
             .map_or(given.as_str(), |(_, n)| n);
-        add(format!("execution role {name} reads secret {short}"), needs);
+        add(
+            format!("execution role {name} reads secret {short}"),
+            needs,
+            Vec::new(),
+        );
     }
     checks.into_values().collect()
 }
 
-/// The ARN of a customer managed key as DescribeSecret names it (`KmsKeyId`: a key ARN or
-/// id; an alias cannot be simulated, and `alias/aws/secretsmanager` is AWS's own key).
+/// The ARN of a customer managed key as DescribeSecret or DescribeParameters names it (a key
+/// ARN or id; an alias cannot be simulated, and `alias/aws/secretsmanager` and
+/// `alias/aws/ssm` are AWS's own keys), in the account and region of `secret_arn`.
 fn key_arn(key: &str, secret_arn: &str) -> Option<String> {
     if key.contains(":key/") {
         return Some(key.to_string());
@@ -547,7 +599,7 @@ pub fn outcome(check: &Check, permissions: &Permissions) -> Option<Outcome> {
         });
     }
     let mut fails: Vec<(String, String)> = Vec::new();
-    let mut warns: Vec<String> = Vec::new();
+    let mut warns: Vec<String> = check.unknown.clone();
     let mut simulated = false;
     for need in &check.needs {
         let answers: Vec<&Answer> = need

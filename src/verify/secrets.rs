@@ -316,6 +316,24 @@ fn reference_outcome(
     }
 }
 
+/// The names a parameter given as `value_from` (a name or an SSM ARN, with or without a
+/// `:version`/`:label` selector) may have in its account: its ARN drops a hierarchical
+/// name's leading `/`, so a one-level `parameter/db` is `db` or `/db`.
+pub fn parameter_names(value_from: &str) -> Vec<String> {
+    let strip = |n: &str| n.split(':').next().unwrap_or(n).to_string();
+    match value_from.split_once(":parameter/") {
+        Some((_, rest)) => {
+            let name = strip(rest);
+            if name.contains('/') {
+                vec![format!("/{name}")]
+            } else {
+                vec![format!("/{name}"), name]
+            }
+        }
+        None => vec![strip(value_from)],
+    }
+}
+
 /// Parameter names per region, and every `(region, secret ARN)`.
 pub type Wanted = (BTreeMap<String, Vec<String>>, Vec<(String, String)>);
 
@@ -383,6 +401,21 @@ mod tests {
     use std::collections::BTreeSet;
 
     const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
+
+    #[test]
+    fn parameter_names_as_the_account_knows_them() {
+        assert_eq!(parameter_names("/web/db:3"), ["/web/db"]);
+        assert_eq!(
+            parameter_names("arn:aws:ssm:eu-west-1:1:parameter/web/db:label"),
+            ["/web/db"]
+        );
+        // A one-level name's ARN does not say whether it began with `/`.
+        assert_eq!(
+            parameter_names("arn:aws:ssm:eu-west-1:1:parameter/db"),
+            ["/db", "db"]
+        );
+        assert_eq!(parameter_names("db"), ["db"]);
+    }
 
     #[test]
     fn value_from_forms() {

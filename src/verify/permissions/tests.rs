@@ -265,6 +265,111 @@ fn an_execution_role_must_pull_write_its_logs_and_read_its_secrets() {
     );
 }
 
+/// A SecureString under a customer managed key: ECS reads it decrypted, so the execution
+/// role needs kms:Decrypt on that key (through SSM); under AWS's own key (`alias/aws/ssm`)
+/// it does not; a key verify may not read is a warning naming the permission.
+#[test]
+fn a_secure_string_under_a_customer_key_needs_kms_decrypt_through_ssm() {
+    let mut f = facts();
+    f.parameter_keys.insert(
+        "us-east-1".into(),
+        Lookup::Found(BTreeMap::from([(
+            "/web/db".to_string(),
+            "1234abcd-12ab-34cd-56ef-1234567890ab".to_string(),
+        )])),
+    );
+    let checks = family_checks(&body(), true, "us-east-1", &f);
+    let parameter = &checks[1];
+    assert_eq!(
+        parameter.label,
+        "execution role exec reads parameter /web/db"
+    );
+    let decrypt = &parameter.needs[1];
+    assert_eq!(
+        (decrypt.action, decrypt.resources.clone(), decrypt.grant),
+        (
+            "kms:Decrypt",
+            vec![KEY.to_string()],
+            Grant::ResourcePolicy(text::KEY_POLICY)
+        )
+    );
+    assert_eq!(
+        decrypt.context,
+        vec![("kms:ViaService", "ssm.us-east-1.amazonaws.com".to_string())]
+    );
+    // The parameter by ARN (a one-level name may be `db` or `/db`) finds the same key.
+    let mut by_arn = body();
+    by_arn["containerDefinitions"][0]["secrets"] = json!([{"name": "DB",
+        "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/web/db:3"}]);
+    let checks = family_checks(&by_arn, true, "us-east-1", &f);
+    assert_eq!(checks[1].needs[1].action, "kms:Decrypt");
+    // AWS's own key: every principal of the account may decrypt with it.
+    f.parameter_keys.insert(
+        "us-east-1".into(),
+        Lookup::Found(BTreeMap::from([(
+            "/web/db".to_string(),
+            "alias/aws/ssm".to_string(),
+        )])),
+    );
+    let checks = family_checks(&body(), true, "us-east-1", &f);
+    assert_eq!(checks[1].needs.len(), 1);
+    // No permission to describe parameters: the key is unknown, said once on the line.
+    f.parameter_keys
+        .insert("us-east-1".into(), Lookup::Denied("ssm:DescribeParameters"));
+    let checks = family_checks(&body(), true, "us-east-1", &f);
+    let perms = Permissions {
+        answers: BTreeMap::from([(
+            (
+                EXEC.to_string(),
+                "ssm:getparameters".to_string(),
+                "arn:aws:ssm:us-east-1:123456789012:parameter/web/db".to_string(),
+            ),
+            answer("allowed"),
+        )]),
+        ..Permissions::default()
+    };
+    let Some(Outcome::Warn { problem }) = outcome(&checks[1], &perms) else {
+        panic!("not a warning");
+    };
+    assert!(
+        problem.contains("no permission for ssm:DescribeParameters"),
+        "{problem}"
+    );
+}
+
+/// A `/aws/reference/secretsmanager/NAME` parameter is the secret NAME: the execution role
+/// must be allowed GetSecretValue on it (and its key), as for the secret by ARN.
+#[test]
+fn a_reference_parameter_is_read_as_its_secret() {
+    let mut f = facts();
+    f.secret_meta.insert(
+        ("us-east-1".into(), "web/api".into()),
+        crate::aws::secretsmanager::Described {
+            arn: Some(SECRET.into()),
+            kms_key_id: None,
+            ..Default::default()
+        },
+    );
+    let mut reference = body();
+    reference["containerDefinitions"][0]["secrets"] = json!([
+        {"name": "API", "valueFrom": "/aws/reference/secretsmanager/web/api"}
+    ]);
+    let checks = family_checks(&reference, true, "us-east-1", &f);
+    let read = checks
+        .iter()
+        .find(|c| c.label.contains("reads"))
+        .expect("a read check");
+    assert_eq!(read.label, "execution role exec reads secret web/api");
+    assert_eq!(
+        actions(std::slice::from_ref(read)),
+        vec![(
+            "secretsmanager:GetSecretValue",
+            vec![SECRET.to_string()],
+            Grant::ResourcePolicy(text::SECRET_POLICY)
+        )]
+    );
+}
+
 #[test]
 fn kms_keys_by_id_become_arns_and_aliases_are_not_simulated() {
     assert_eq!(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{Cause, Whose};
 
 pub const MANAGED_TAGS: &str = "the target only turns on ECS managed tags, and AWS does not document whether those alone make RunTask ask for ecs:TagResource";
-pub const ON_EC2: &str = "on EC2 container instances the instance role may pull and log instead";
+pub const ON_EC2: &str = "the task runs, or may run, on container instances, whose instance role may pull and log instead";
 pub const REPOSITORY_POLICY: &str = "the repository policy";
 pub const SHARED_PARAMETER: &str = "the parameter's resource policy (it is in another account)";
 pub const SECRET_POLICY: &str = "the secret's resource policy";
@@ -118,5 +118,12 @@ pub fn simulation_denied(roles: &[&str]) -> String {
     format!(
         "not checked: no permission for iam:SimulatePrincipalPolicy on role {} (add it: `jobdeploy iam-policy` lists it)",
         roles.join(", ")
+    )
+}
+
+/// A parameter whose KMS key verify could not read.
+pub fn key_unknown(parameter: &str, permission: &str) -> String {
+    format!(
+        "which KMS key encrypts parameter {parameter} is not known (no permission for {permission}): if it is a customer managed key, the role also needs kms:Decrypt on it"
     )
 }

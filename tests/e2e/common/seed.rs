@@ -129,6 +129,22 @@ impl Seed {
             .expect("put parameter");
     }
 
+    /// SecureString `name` (created or overwritten) encrypted with KMS key `key_id`.
+    pub fn parameter_with_key(&self, name: &str, key_id: &str) {
+        self.rt
+            .block_on(
+                self.ssm
+                    .put_parameter()
+                    .name(name)
+                    .value("postgres://…")
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .key_id(key_id)
+                    .overwrite(true)
+                    .send(),
+            )
+            .expect("put parameter");
+    }
+
     /// Returns the secret's ARN.
     pub fn secret(&self, name: &str) -> String {
         let out = self

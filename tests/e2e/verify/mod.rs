@@ -123,9 +123,7 @@ fn a_sound_job_passes_every_check_reading_only() {
         "verify before the first write: {actions:?}"
     );
     // The permission simulations too: once the plan says which revision the target runs.
-    let last_simulation = actions
-        .iter()
-        .rposition(|a| a == "SimulatePrincipalPolicy");
+    let last_simulation = actions.iter().rposition(|a| a == "SimulatePrincipalPolicy");
     assert!(
         matches!((last_simulation, first_write), (Some(c), Some(r)) if c < r),
         "simulated before the first write: {actions:?}"

@@ -214,3 +214,157 @@ fn a_simulation_jobdeploy_may_not_run_is_one_warning_and_exit_0() {
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
     assert_eq!(w.aws.revisions("web").len(), 2);
 }
+
+/// The subnet and security group of the sound world's rule target.
+fn hourly_network(w: &World) -> (String, String) {
+    let targets = w.aws.targets("hourly", "default");
+    let vpc = targets
+        .first()
+        .and_then(|t| t.ecs_parameters())
+        .and_then(|e| e.network_configuration())
+        .and_then(|n| n.awsvpc_configuration())
+        .expect("the rule target's network");
+    (
+        vpc.subnets().first().cloned().expect("subnet"),
+        vpc.security_groups()
+            .first()
+            .cloned()
+            .expect("security group"),
+    )
+}
+
+/// A Scheduler schedule's role is checked as a rule's is — it must run the revision the
+/// deploy makes and pass the task's roles — and a schedule that tags its tasks
+/// (`PropagateTags`) also needs `ecs:TagResource`: ECS evaluates it only when RunTask tags
+/// what it creates, and then refuses the whole call
+/// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html).
+#[test]
+fn a_schedule_that_tags_its_tasks_needs_tag_resource_on_its_role() {
+    let (w, seed, app) = sound_world();
+    let (subnet, group) = hourly_network(&w);
+    w.aws.create_schedule(
+        "nightly",
+        &json!({
+            "GroupName": "default",
+            "ScheduleExpression": "cron(15 3 * * ? *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": w.cluster,
+                "RoleArn": role_arn("events-ecs"),
+                "EcsParameters": {
+                    "TaskDefinitionArn": td_arn("web", 1),
+                    "LaunchType": "FARGATE",
+                    "PropagateTags": "TASK_DEFINITION",
+                    "NetworkConfiguration": {"awsvpcConfiguration": {
+                        "Subnets": [subnet], "SecurityGroups": [group], "AssignPublicIp": "ENABLED"
+                    }}
+                }
+            }
+        }),
+    );
+    let run = w.run(&app, &["verify", "--tag", "v2"]).fails();
+    let out = &run.stdout;
+    let schedule = out
+        .split_once("default/nightly")
+        .map(|(_, rest)| rest)
+        .expect("the schedule's lines");
+    assert!(
+        schedule.contains("ok      iam      role events-ecs ecs:RunTask web:2"),
+        "{out}"
+    );
+    assert!(
+        schedule.contains("ok      iam      role events-ecs iam:PassRole ecs-exec, web-task"),
+        "{out}"
+    );
+    assert!(
+        schedule.contains(&format!(
+            "FAIL    iam      role events-ecs ecs:TagResource (the target tags its tasks): role events-ecs may not ecs:TagResource on arn:aws:ecs:{REGION}:{ACCOUNT}:task/batch/"
+        )),
+        "{out}"
+    );
+    assert!(
+        schedule.contains(&format!(
+            r#"{{"Effect":"Allow","Action":"ecs:TagResource","Resource":"arn:aws:ecs:{REGION}:{ACCOUNT}:task/batch/*","Condition":{{"StringEquals":{{"ecs:CreateAction":"RunTask"}}}}}}"#
+        )),
+        "{out}"
+    );
+    // The statement the fix names lets the deploy through.
+    seed.role_policy(
+        "events-ecs",
+        "tags",
+        json!([{"Effect": "Allow", "Action": "ecs:TagResource",
+                "Resource": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/batch/*"),
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}}]),
+    );
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    assert!(
+        run.stdout.contains(
+            "ok      iam      role events-ecs ecs:TagResource (the target tags its tasks)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// IAM may answer a simulation in pages ("IAM might return fewer than the MaxItems number
+/// of results even when there are more results available":
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html):
+/// verify follows `Marker` to the last page, so no action goes unchecked.
+#[test]
+fn a_simulation_answered_in_pages_is_read_to_the_last_page() {
+    let (w, _seed, app) = sound_world();
+    w.proxy.simulate_page(1);
+    w.proxy.clear();
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    let out = &run.stdout;
+    let iam = area_lines(out, "iam");
+    // The rule role's two lines and the execution role's four, every one checked.
+    assert_eq!(iam.len(), 6, "{out}");
+    assert!(iam.iter().all(|l| l.starts_with("  ok")), "{out}");
+    // One page an action: RunTask and PassRole for the rule role; the pull's three, the
+    // log writes' two, GetParameters and GetSecretValue for the execution role.
+    assert_eq!(w.proxy.count("SimulatePrincipalPolicy"), 2 + 7);
+}
+
+/// A SecureString under a customer managed key: ECS reads it decrypted, so the execution
+/// role needs kms:Decrypt on the key — which the key policy may grant, unseen by the
+/// simulation: a warning naming the statement, which does not block the deploy; with the
+/// statement, ok.
+/// https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html
+#[test]
+fn a_parameter_under_a_customer_key_needs_kms_decrypt_a_warning_the_key_policy_may_lift() {
+    let (w, seed, app) = sound_world();
+    let key = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    let key_arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}");
+    seed.parameter_with_key("/web/db", key);
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    let out = &run.stdout;
+    assert!(
+        out.contains(&format!(
+            "warn    iam      execution role ecs-exec reads parameter /web/db: role ecs-exec may not kms:Decrypt on {key_arn}: no statement of its policies allows it, unless the key policy allows it"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            r#"{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"{key_arn}"}}"#
+        )),
+        "{out}"
+    );
+    seed.role_policy(
+        "ecs-exec",
+        "parameter-key",
+        json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": format!("ssm.{REGION}.amazonaws.com")}}}]),
+    );
+    let run = w.run(&app, &["verify", "--tag", "v2"]).ok();
+    assert!(
+        run.stdout
+            .contains("ok      iam      execution role ecs-exec reads parameter /web/db"),
+        "{}",
+        run.stdout
+    );
+    // The deploy goes on past the warning.
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(w.aws.revisions("web").len(), 2);
+}

@@ -27,7 +27,7 @@ pub(super) async fn forward(
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
     registrations: Arc<Mutex<Registrations>>,
-    iam: aws_sdk_iam::Client,
+    simulator: super::simulate::Simulator,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -125,7 +125,7 @@ pub(super) async fn forward(
             .unwrap_or_default());
     }
     if service == "iam" && action == "SimulatePrincipalPolicy" {
-        return Ok(super::simulate::answer(&iam, &body).await);
+        return Ok(simulator.answer(&body).await);
     }
     let played = tasks.lock().ok().and_then(|mut t| t.answer(&action, &json));
     if let Some((reply, writes)) = played {

@@ -55,6 +55,7 @@ pub struct Proxy {
     latency: Arc<Mutex<Duration>>,
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
+    simulator: simulate::Simulator,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -102,7 +103,10 @@ impl Proxy {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
-        let iam = aws_sdk_iam::Client::new(&super::aws::sdk_config(&runtime, &upstream));
+        let simulator = simulate::Simulator::new(aws_sdk_iam::Client::new(
+            &super::aws::sdk_config(&runtime, &upstream),
+        ));
+        let shared_simulator = simulator.clone();
         let shared_log = log.clone();
         runtime.spawn(async move {
             loop {
@@ -117,7 +121,7 @@ impl Proxy {
                 let quotas = shared_quotas.clone();
                 let tasks = shared_tasks.clone();
                 let registrations = registrations.clone();
-                let iam = iam.clone();
+                let simulator = shared_simulator.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -130,7 +134,7 @@ impl Proxy {
                             quotas.clone(),
                             tasks.clone(),
                             registrations.clone(),
-                            iam.clone(),
+                            simulator.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
@@ -146,8 +150,18 @@ impl Proxy {
             latency,
             quotas,
             tasks,
+            simulator,
             _runtime: runtime,
         }
+    }
+
+    /// `SimulatePrincipalPolicy` answers at most `results` evaluation results a page, as
+    /// IAM may ("IAM might return fewer than the MaxItems number of results even when there
+    /// are more results available":
+    /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html),
+    /// so the caller must follow `Marker`.
+    pub fn simulate_page(&self, results: usize) {
+        self.simulator.set_page(results);
     }
 
     /// The next RunTask starts a task that behaves as `script` says.

@@ -11,9 +11,13 @@
 //! is listed in `MissingContextValues`. The answer has IAM's XML shape, one
 //! `EvaluationResult` per action with `ResourceSpecificResults` per resource
 //! (botocore/data/iam/2010-05-08/service-2.json: `SimulatePolicyResponse`,
-//! `EvaluationResult`, `ResourceSpecificResult`).
+//! `EvaluationResult`, `ResourceSpecificResult`). Paged as IAM pages it: at most `MaxItems`
+//! evaluation results (one per action) a page — fewer when a test says so
+//! ([`Simulator::set_page`]) — with `IsTruncated` and a `Marker` to go on from.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http_body_util::Full;
 use hyper::Response;
@@ -26,6 +30,36 @@ struct Question {
     actions: Vec<String>,
     resources: Vec<String>,
     context: BTreeMap<String, String>,
+    /// `MaxItems` (IAM's default: 100).
+    max_items: usize,
+    /// `Marker`: here, the index of the first action of the page.
+    marker: usize,
+}
+
+/// The simulator over moto's IAM, and the page size a test imposes (0: `MaxItems` only).
+#[derive(Clone)]
+pub(super) struct Simulator {
+    iam: aws_sdk_iam::Client,
+    page: Arc<AtomicUsize>,
+}
+
+impl Simulator {
+    pub(super) fn new(iam: aws_sdk_iam::Client) -> Self {
+        Self {
+            iam,
+            page: Arc::default(),
+        }
+    }
+
+    pub(super) fn set_page(&self, results: usize) {
+        self.page.store(results, Ordering::SeqCst);
+    }
+
+    /// The answer to a `SimulatePrincipalPolicy` request `body`.
+    pub(super) async fn answer(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        let cap = self.page.load(Ordering::SeqCst);
+        answer(&self.iam, body, cap).await
+    }
 }
 
 fn decode(text: &str) -> String {
@@ -82,11 +116,14 @@ fn question(body: &[u8]) -> Question {
             context.insert(name.to_ascii_lowercase(), value.clone());
         }
     }
+    let number = |key: &str| form.get(key).and_then(|v| v.parse::<usize>().ok());
     Question {
         role: form.get("PolicySourceArn").cloned().unwrap_or_default(),
         actions: list("ActionNames.member."),
         resources: list("ResourceArns.member."),
         context,
+        max_items: number("MaxItems").unwrap_or(100),
+        marker: number("Marker").unwrap_or(0),
     }
 }
 
@@ -360,8 +397,9 @@ fn details(d: &Decision) -> String {
     )
 }
 
-/// The answer to a `SimulatePrincipalPolicy` request `body`.
-pub(super) async fn answer(iam: &aws_sdk_iam::Client, body: &[u8]) -> Response<Full<Bytes>> {
+/// The answer to a `SimulatePrincipalPolicy` request `body`: the page from `Marker`, at
+/// most `MaxItems` results, and at most `cap` when it is not 0.
+async fn answer(iam: &aws_sdk_iam::Client, body: &[u8], cap: usize) -> Response<Full<Bytes>> {
     let q = question(body);
     let Some((identity, boundary)) = policies(iam, &q.role).await else {
         return xml(
@@ -377,8 +415,14 @@ pub(super) async fn answer(iam: &aws_sdk_iam::Client, body: &[u8]) -> Response<F
     } else {
         q.resources.clone()
     };
+    let mut page = q.max_items.max(1);
+    if cap > 0 {
+        page = page.min(cap);
+    }
+    let end = (q.marker + page).min(q.actions.len());
+    let truncated = end < q.actions.len();
     let mut results = String::new();
-    for action in &q.actions {
+    for action in q.actions.get(q.marker..end).unwrap_or_default() {
         let per: Vec<(String, Decision)> = resources
             .iter()
             .map(|r| {
@@ -415,10 +459,15 @@ pub(super) async fn answer(iam: &aws_sdk_iam::Client, body: &[u8]) -> Response<F
             escape(action)
         ));
     }
+    let marker = if truncated {
+        format!("<Marker>{end}</Marker>")
+    } else {
+        String::new()
+    };
     xml(
         200,
         format!(
-            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
+            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>{truncated}</IsTruncated>{marker}<EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
         ),
     )
 }
