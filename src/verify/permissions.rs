@@ -119,7 +119,10 @@ fn condition(operator: &str, key: &str, value: &str) -> Option<Value> {
 /// role override"). Tagging on RunTask:
 /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
 /// ("The ecs:TagResource action is only evaluated if tags are applied during the resource
-/// creation action").
+/// creation action"). RunTask authorizes the revision's full ARN ("On March 21, 2024, a
+/// change was made to resolve the task definition revision before authorization"; "you must
+/// either specify a specific revision, or all revisions in the ARN", `family:*`):
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html.
 pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -> Vec<Check> {
     let Some(role) = target
         .role_arn
