@@ -36,6 +36,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from ecr_images import push_images  # noqa: E402
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web"
@@ -209,16 +212,7 @@ def seed(account: Account, families: int, rules: int, app: Path, quotas: bool = 
     cluster = ecs.create_cluster(clusterName="batch")["cluster"]["clusterArn"]
     awsvpc = seed_verified(account)
     ecr.create_repository(repositoryName="web")
-    for tag in ("v1", "v2", "v3"):
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"digest": "sha256:" + tag.encode().hex().ljust(64, "0")},
-                "layers": [],
-            }
-        )
-        ecr.put_image(repositoryName="web", imageManifest=manifest, imageTag=tag)
+    push_images(ecr, "web", ("v1", "v2", "v3"))
     (app / "taskdefs").mkdir(parents=True)
     # The default config: deploy's verify gate is on.
     (app / "jobdeploy.toml").write_text(

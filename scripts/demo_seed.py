@@ -4,11 +4,12 @@ some of them ours and some that jobdeploy must leave alone; and what `jobdeploy 
 deploy runs first) checks: the roles with their trust, the SSM parameters, the log groups, and a
 VPC whose private subnets reach ECR through a NAT gateway."""
 
-import hashlib
 import json
 import sys
 
 import boto3
+
+from ecr_images import push_images
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -23,29 +24,7 @@ def main(rendered_path: str, tags: list[str]) -> None:
     other = ecs.create_cluster(clusterName="analytics")["cluster"]["clusterArn"]
 
     ecr.create_repository(repositoryName="web")
-    for tag in tags:
-        # One layer of its own per tag: moto derives the image digest from the layer digests,
-        # so without layers every tag had the digest of the empty string.
-        layer = hashlib.sha256(f"web:{tag}".encode()).hexdigest()
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {
-                    "mediaType": "application/vnd.docker.container.image.v1+json",
-                    "size": 1,
-                    "digest": f"sha256:{tag.encode().hex():0<64}"[:71],
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                        "size": 1,
-                        "digest": f"sha256:{layer}",
-                    }
-                ],
-            }
-        )
-        ecr.put_image(repositoryName="web", imageManifest=manifest, imageTag=tag)
+    push_images(ecr, "web", tags)
 
     with open(rendered_path) as f:
         rendered = json.load(f)

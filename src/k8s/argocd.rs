@@ -48,6 +48,21 @@ pub fn observe(label: &str, app: &Value, want: &Want<'_>) -> Observed {
     }
 }
 
+/// The manifest commits the app's verdict turns on: its current operation's revision and the
+/// revision it is synced to (of the manifest repo's source, for a multi-source app).
+pub fn revisions(app: &Value, want: &Want<'_>) -> Vec<String> {
+    let index = source_index(app, want.manifest_repo).ok().flatten();
+    let op = &app["status"]["operationState"];
+    [
+        revision_at(&op["syncResult"], index),
+        revision_at(&op["operation"]["sync"], index),
+        revision_at(&app["status"]["sync"], index),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The verdict on one app, from its JSON alone: pure.
 pub fn verdict(app: &Value, want: &Want<'_>) -> Verdict {
     let status = &app["status"];
@@ -487,7 +502,6 @@ pub struct AppSource {
     token: Token,
     release: ReleaseRef,
     manifest_repo: Option<String>,
-    lineage: Lineage,
     wait_started: f64,
 }
 
@@ -549,7 +563,11 @@ impl Source for AppSource {
         format!("argocd app {}", self.app)
     }
 
-    fn look(&self, first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
+    fn look<'a>(
+        &'a self,
+        first: bool,
+        lineage: &'a Lineage,
+    ) -> BoxFuture<'a, Result<Look, SourceError>> {
         Box::pin(async move {
             let url = self.url(first);
             let app = self
@@ -563,12 +581,13 @@ impl Source for AppSource {
             let want = Want {
                 release: &self.release,
                 manifest_repo: self.manifest_repo.as_deref(),
-                lineage: &self.lineage,
+                lineage,
                 wait_started: self.wait_started,
             };
             Ok(Look {
                 verdict: verdict(&app, &want),
                 observed: observe(&self.label(), &app, &want),
+                revisions: revisions(&app, &want),
             })
         })
     }
@@ -633,7 +652,6 @@ pub fn sources(
             token: token.clone(),
             release: setup.release.clone(),
             manifest_repo: setup.manifest_repo.clone(),
-            lineage: setup.lineage.clone(),
             wait_started: setup.wait_started,
         }));
     }

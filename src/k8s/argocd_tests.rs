@@ -1,6 +1,8 @@
 //! The Argo CD verdict, table-tested with applications shaped like Argo CD's own (the fields
 //! of pkg/apis/application/v1alpha1/types.go, as `argocd app get -o json` prints them).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -24,6 +26,7 @@ fn lineage() -> Lineage {
     Lineage {
         descendants: [NEWER.to_string()].into(),
         known: [C, OLD, NEWER].iter().map(|s| s.to_string()).collect(),
+        tags: BTreeMap::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! ([`super::argocd::AppSource`]), a workload or a Flux Kustomization (the Kubernetes API
 //! reader). Each look costs one GET; the loop only fetches, compares and prints on change.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -19,6 +20,10 @@ use crate::progress::Progress;
 pub struct Look {
     pub verdict: Verdict,
     pub observed: Observed,
+    /// The manifest commits the source reported (Argo CD's operation and sync revisions, a
+    /// Kustomization's applied and attempted ones): one the fetched manifest repo does not
+    /// hold makes the gate fetch it again.
+    pub revisions: Vec<String>,
 }
 
 /// A look that got no answer. `transient`: the server may answer next time (connection
@@ -47,9 +52,33 @@ impl SourceError {
 pub trait Source: Send + Sync {
     /// `argocd app web-production`, `deployment web/web`: how lines and errors name it.
     fn label(&self) -> String;
-    /// One GET and the verdict on what it returned. `first`: the gate's first look (Argo CD
-    /// is asked to refresh the app from git then).
-    fn look(&self, first: bool) -> BoxFuture<'_, Result<Look, SourceError>>;
+    /// One GET and the verdict on what it returned, weighed against the manifest repo's
+    /// `lineage` around C. `first`: the gate's first look (Argo CD is asked to refresh the
+    /// app from git then).
+    fn look<'a>(
+        &'a self,
+        first: bool,
+        lineage: &'a Lineage,
+    ) -> BoxFuture<'a, Result<Look, SourceError>>;
+}
+
+/// Reads the manifest repo's lineage around C again (a remote is fetched first).
+pub type Refetch = std::sync::Arc<dyn Fn() -> Result<Lineage, Error> + Send + Sync>;
+
+/// The sources of a release and what their verdicts are weighed against.
+pub struct Sources {
+    pub list: Vec<Box<dyn Source>>,
+    /// C's descendants and the commits the manifest repo holds (empty without a commit).
+    pub lineage: Lineage,
+    /// How to read `lineage` again when k8s reports a commit the repo did not hold when it
+    /// was read (pushed since); `None` without a commit.
+    pub refetch: Option<Refetch>,
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
 }
 
 /// Everything a source is built from.
@@ -59,8 +88,6 @@ pub struct Setup<'a> {
     pub release: ReleaseRef,
     /// The manifest repo as configured (URL or path), to pick a multi-source app's source.
     pub manifest_repo: Option<String>,
-    /// C's descendants and the commits the manifest repo holds (empty without a commit).
-    pub lineage: Lineage,
     /// When the gate started (seconds since the epoch): an operation for an older commit
     /// started after it is a rollback.
     pub wait_started: f64,
@@ -86,23 +113,39 @@ pub fn sources(setup: &Setup<'_>, progress: &Progress) -> Result<Vec<Box<dyn Sou
 
 /// The sources for a release, ready to look: the release as k8s sees it (`commit`: check the
 /// manifest commit too; `None` for `rollback` and `status`, image only), the manifest repo's
-/// lineage around the commit (read here, once), and the AWS SDK config for EKS tokens.
+/// lineage around the commit (read here, and again when k8s reports a commit pushed since),
+/// and the AWS SDK config for EKS tokens.
 pub fn for_release(
     config: &crate::config::LoadedConfig,
     release: &crate::manifest::Release,
     commit: Option<&str>,
     aws: Option<aws_config::SdkConfig>,
     progress: &Progress,
-) -> Result<Vec<Box<dyn Source>>, Error> {
+) -> Result<Sources, Error> {
     let Some(settings) = &config.k8s else {
-        return Ok(Vec::new());
+        return Ok(Sources {
+            list: Vec::new(),
+            lineage: Lineage::default(),
+            refetch: None,
+        });
     };
-    let lineage = match commit {
+    let (lineage, refetch) = match commit {
         Some(c) => {
-            let (descendants, known) = crate::manifest::lineage(config, c)?;
-            Lineage { descendants, known }
+            let read = {
+                let config = config.clone();
+                let c = c.to_string();
+                move || {
+                    crate::manifest::lineage(&config, &c).map(|l| Lineage {
+                        descendants: l.descendants,
+                        known: l.known,
+                        tags: l.tags,
+                    })
+                }
+            };
+            let lineage = read()?;
+            (lineage, Some(std::sync::Arc::new(read) as Refetch))
         }
-        None => Lineage::default(),
+        None => (Lineage::default(), None),
     };
     let setup = Setup {
         settings,
@@ -113,12 +156,15 @@ pub fn for_release(
             commit: commit.map(str::to_string),
         },
         manifest_repo: config.config.manifest.as_ref().and_then(|m| m.repo.clone()),
-        lineage,
         wait_started: now(),
         aws,
         request_timeout: REQUEST_TIMEOUT,
     };
-    sources(&setup, progress)
+    Ok(Sources {
+        list: sources(&setup, progress)?,
+        lineage,
+        refetch,
+    })
 }
 
 /// One HTTP request's budget (retries included are each this long).
@@ -133,9 +179,12 @@ fn now() -> f64 {
 
 /// One look at every source, for `plan` and `status`: what k8s runs now. A source that
 /// cannot be asked gives its error instead (a warning there, not a failure).
-pub async fn look_once(sources: &[Box<dyn Source>]) -> Vec<(String, Result<Look, Error>)> {
-    let looks = futures::future::join_all(sources.iter().map(|s| s.look(false))).await;
+pub async fn look_once(sources: &Sources) -> Vec<(String, Result<Look, Error>)> {
+    let looks =
+        futures::future::join_all(sources.list.iter().map(|s| s.look(false, &sources.lineage)))
+            .await;
     sources
+        .list
         .iter()
         .zip(looks)
         .map(|(s, l)| (s.label(), l.map_err(|e| e.error)))
@@ -230,22 +279,37 @@ fn combine(looks: &[(String, Verdict)]) -> Round {
 /// Runs the gate: one look (`check`) or looks every `poll` until every source is done, one
 /// fails, or `timeout` passes. Prints a line per source when its state changes.
 pub async fn run(
-    sources: &[Box<dyn Source>],
+    gate_sources: &Sources,
     run: GateRun,
     release: &str,
     progress: &Progress,
 ) -> Result<GateOutcome, Error> {
+    let sources = &gate_sources.list;
+    let mut lineage = gate_sources.lineage.clone();
+    // Commits k8s reported that the repo did not hold, once fetched again: each is fetched
+    // for at most once (one that is still unknown is on no ref: waiting, then the timeout).
+    let mut refetched: BTreeSet<String> = BTreeSet::new();
     let started = Instant::now();
     let mut display = Display::start(release, run, progress);
     let mut last: Vec<Option<String>> = vec![None; sources.len()];
     let mut first = true;
     loop {
-        let looks = futures::future::join_all(sources.iter().map(|s| s.look(first))).await;
+        let looks =
+            futures::future::join_all(sources.iter().map(|s| s.look(first, &lineage))).await;
         let mut verdicts = Vec::with_capacity(sources.len());
+        let mut unknown = BTreeSet::new();
         for (i, (source, look)) in sources.iter().zip(looks).enumerate() {
             let label = source.label();
             let verdict = match look {
-                Ok(look) => look.verdict,
+                Ok(look) => {
+                    unknown.extend(
+                        look.revisions
+                            .iter()
+                            .filter(|r| lineage.is_unknown(r) && !refetched.contains(*r))
+                            .cloned(),
+                    );
+                    look.verdict
+                }
                 Err(e) if e.transient && !first => Verdict::Wait {
                     unmet: vec![format!("no answer: {}", e.error.message())],
                 },
@@ -288,6 +352,35 @@ pub async fn run(
                 return Err(err);
             }
             Round::Wait(waits) => {
+                // A commit pushed to the manifest repo after jobdeploy read it (another
+                // release merged meanwhile): fetch again, and look again at once, so a
+                // later commit that carries C counts and one that supersedes it is seen.
+                if let Some(read) = gate_sources
+                    .refetch
+                    .as_ref()
+                    .filter(|_| !unknown.is_empty())
+                {
+                    let commits: Vec<String> = unknown.into_iter().collect();
+                    display.note(&format!(
+                        "k8s reports manifest commit {} that the repo did not hold when read: fetching it again",
+                        commits
+                            .iter()
+                            .map(|c| super::verdict::short_commit(c))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    refetched.extend(commits);
+                    let read = read.clone();
+                    lineage = tokio::task::spawn_blocking(move || read())
+                        .await
+                        .map_err(|e| Error::new(format!("reading the manifest repo: {e}")))
+                        .and_then(|r| r)
+                        .map_err(|e| {
+                            display.finish();
+                            e.note(nothing_written())
+                        })?;
+                    continue;
+                }
                 if run.mode == GateMode::Check {
                     display.finish();
                     return Err(Error::new(format!(
@@ -343,7 +436,7 @@ fn state_line(verdict: &Verdict) -> String {
 /// plain lines; nothing with `--quiet`.
 struct Display {
     group: Option<crate::github::Group>,
-    bar: Option<indicatif::ProgressBar>,
+    live: Option<crate::progress::LiveLine>,
     progress: Progress,
 }
 
@@ -358,7 +451,7 @@ impl Display {
         };
         let mut display = Display {
             group: None,
-            bar: None,
+            live: None,
             progress: *progress,
         };
         if progress.is_quiet() {
@@ -366,20 +459,11 @@ impl Display {
         }
         if crate::github::in_actions() {
             display.group = Some(crate::github::Group::start(&format!("jobdeploy: {title}")));
-        } else if run.mode == GateMode::Wait && std::io::IsTerminal::is_terminal(&std::io::stderr())
-        {
-            let bar = indicatif::ProgressBar::new_spinner();
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
-            {
-                bar.set_style(style);
-            }
-            bar.set_message(title.clone());
-            bar.enable_steady_tick(Duration::from_millis(200));
-            progress.line(&title);
-            display.bar = Some(bar);
-        } else {
-            progress.line(&title);
+            return display;
+        }
+        progress.line(&title);
+        if run.mode == GateMode::Wait {
+            display.live = crate::progress::LiveLine::start(progress, &title);
         }
         display
     }
@@ -389,18 +473,20 @@ impl Display {
             "[{}] {label}: {line}",
             crate::model::short_duration(Duration::from_secs(elapsed.as_secs()))
         );
-        match &self.bar {
-            Some(bar) => {
-                bar.println(&text);
-                bar.set_message(format!("{label}: {line}"));
-            }
-            None => self.progress.line(text),
+        crate::progress::status(&self.progress, self.live.as_ref(), &text);
+        if let Some(live) = &self.live {
+            live.set(format!("{label}: {line}"));
         }
     }
 
+    /// A line about the wait itself, not about one source.
+    fn note(&mut self, text: &str) {
+        crate::progress::status(&self.progress, self.live.as_ref(), text);
+    }
+
     fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+        if let Some(live) = self.live.take() {
+            live.finish();
         }
         self.group.take();
     }

@@ -503,6 +503,19 @@ const FLUX_FAILED_REASONS: [&str; 4] = [
     "PruneFailed",
 ];
 
+/// The git commits a Kustomization reports (applied, its origin, attempted), full hex.
+fn flux_revisions(obj: &Value) -> Vec<String> {
+    [
+        "lastAppliedRevision",
+        "lastAppliedOriginRevision",
+        "lastAttemptedRevision",
+    ]
+    .iter()
+    .filter_map(|k| flux_revision_commit(text(obj, &["status", k])))
+    .map(str::to_string)
+    .collect()
+}
+
 /// The verdict for one Flux Kustomization (`kustomize.toolkit.fluxcd.io/v1`): `Ready` True
 /// for the current generation with `lastAppliedRevision` (or `lastAppliedOriginRevision`,
 /// for an OCI source built from git) naming the manifest commit C or a later one (`lineage`:
@@ -578,12 +591,35 @@ pub fn flux_verdict(ks: &FluxRef, obj: &Value, release: &ReleaseRef, lineage: &L
             release.commit.as_deref().unwrap_or_default()
         ));
     }
-    if unmet.is_empty() {
-        Verdict::Done {
-            summary: format!("Ready, applied {applied}"),
-        }
-    } else {
-        Verdict::Wait { unmet }
+    if !unmet.is_empty() {
+        return Verdict::Wait { unmet };
+    }
+    // A later commit applied whose manifest names another tag: k8s will not run this release
+    // (a Kustomization's status names no images, so the manifest at that commit tells).
+    if let Some(sha) = flux_revision_commit(applied)
+        && relation(applied) == Some(Relation::Descendant)
+        && let Some(tag) = lineage.tags.get(&sha.to_ascii_lowercase())
+        && !is_release_tag(tag, release)
+    {
+        let separator = if tag.starts_with('@') { "" } else { ":" };
+        return Verdict::Superseded {
+            by: format!(
+                "{}{separator}{tag} at {}",
+                release.image_name,
+                super::verdict::short_commit(sha)
+            ),
+        };
+    }
+    Verdict::Done {
+        summary: format!("Ready, applied {applied}"),
+    }
+}
+
+/// A tag the manifest names (`@sha256:…` for a digest alone) is the release's.
+fn is_release_tag(tag: &str, release: &ReleaseRef) -> bool {
+    match tag.strip_prefix('@') {
+        Some(digest) => release.digest.as_deref() == Some(digest),
+        None => tag == release.tag,
     }
 }
 
@@ -725,10 +761,18 @@ impl Source for WorkloadSource {
         workload_label(&self.workload)
     }
 
-    fn look(&self, _first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
+    fn look<'a>(
+        &'a self,
+        _first: bool,
+        _lineage: &'a Lineage,
+    ) -> BoxFuture<'a, Result<Look, SourceError>> {
         Box::pin(async move {
             let (verdict, observed) = self.verdict().await?;
-            Ok(Look { verdict, observed })
+            Ok(Look {
+                verdict,
+                observed,
+                revisions: Vec::new(),
+            })
         })
     }
 }
@@ -738,7 +782,6 @@ pub struct FluxSource {
     api: Arc<Api>,
     kustomization: FluxRef,
     release: ReleaseRef,
-    lineage: Lineage,
 }
 
 impl Source for FluxSource {
@@ -746,16 +789,21 @@ impl Source for FluxSource {
         flux_label(&self.kustomization)
     }
 
-    fn look(&self, _first: bool) -> BoxFuture<'_, Result<Look, SourceError>> {
+    fn look<'a>(
+        &'a self,
+        _first: bool,
+        lineage: &'a Lineage,
+    ) -> BoxFuture<'a, Result<Look, SourceError>> {
         Box::pin(async move {
             let label = self.label();
             let obj = self
                 .api
                 .get(&flux_path(&self.kustomization), &label)
                 .await?;
-            let verdict = flux_verdict(&self.kustomization, &obj, &self.release, &self.lineage);
+            let verdict = flux_verdict(&self.kustomization, &obj, &self.release, lineage);
             Ok(Look {
                 observed: observe_flux(&label, &obj),
+                revisions: flux_revisions(&obj),
                 verdict,
             })
         })
@@ -848,7 +896,6 @@ pub fn sources(
             api: api.clone(),
             kustomization: kustomization.clone(),
             release: setup.release.clone(),
-            lineage: setup.lineage.clone(),
         }));
     }
     Ok(sources)

@@ -309,10 +309,21 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
         name: "web".into(),
     };
     const LATER: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
+    // NEWER: after C, its manifest on another tag (the next release).
+    const NEWER: &str = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
     let lineage = Lineage {
-        descendants: [LATER.to_string()].into(),
-        known: [C.to_string(), OLDER.to_string(), LATER.to_string()].into(),
+        descendants: [LATER.to_string(), NEWER.to_string()].into(),
+        known: [C, OLDER, LATER, NEWER]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        tags: [
+            (LATER.to_string(), "v1.4.2".to_string()),
+            (NEWER.to_string(), "v1.4.3".to_string()),
+        ]
+        .into(),
     };
+    let newer = format!("main@sha1:{NEWER}");
     let later = format!("main@sha1:{LATER}");
     let at_c = format!("main@sha1:{C}");
     let older = format!("main@sha1:{OLDER}");
@@ -353,6 +364,10 @@ fn flux_verdicts_follow_ready_and_the_applied_revision() {
         (
             "ready on a later commit",
             kustomization(json!([ready(&later)]), &later, &later),
+        ),
+        (
+            "ready on a later commit whose manifest names another tag",
+            kustomization(json!([ready(&newer)]), &newer, &newer),
         ),
         ("ready, but for an older generation", stale),
         (

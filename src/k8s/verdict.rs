@@ -2,7 +2,7 @@
 //! what it saw ([`Observed`]), and the release it is asked about ([`ReleaseRef`]).
 //! Pure data; every source (Argo CD apps, workloads, Flux Kustomizations) produces these.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -63,6 +63,9 @@ pub struct Lineage {
     pub descendants: BTreeSet<String>,
     /// Every commit the fetched repo holds (reachable from its refs), full lowercase hex.
     pub known: BTreeSet<String>,
+    /// Descendant → the image tag the manifest names there (`@sha256:…` for a digest alone):
+    /// a later commit applied on another tag supersedes the release.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Where a revision stands relative to C.
@@ -79,6 +82,16 @@ pub enum Relation {
 }
 
 impl Lineage {
+    /// A commit (full hex) the fetched repo does not hold; never true of an empty lineage
+    /// (no commit to weigh against) or of something that is not a full commit id.
+    pub fn is_unknown(&self, revision: &str) -> bool {
+        let revision = revision.to_ascii_lowercase();
+        !self.known.is_empty()
+            && revision.len() == 40
+            && revision.bytes().all(|b| b.is_ascii_hexdigit())
+            && !self.known.contains(&revision)
+    }
+
     pub fn relation(&self, commit: &str, revision: &str) -> Relation {
         let revision = revision.to_ascii_lowercase();
         if same_commit(commit, &revision) {
@@ -154,6 +167,7 @@ mod tests {
         let lineage = Lineage {
             descendants: ["b".repeat(40)].into(),
             known: [c.clone(), "b".repeat(40), "d".repeat(40)].into(),
+            tags: BTreeMap::new(),
         };
         assert_eq!(lineage.relation(&c, &"A".repeat(40)), Relation::Same);
         assert_eq!(lineage.relation(&c, &"b".repeat(40)), Relation::Descendant);

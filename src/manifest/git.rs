@@ -1,7 +1,7 @@
 //! Reads one path of the manifest repo at a ref, straight from the object database: remote
 //! repos are fetched into a bare cache clone, local clones are read as they are. No checkout.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use git2::{
@@ -105,7 +105,8 @@ pub fn lineage(
     commit: &str,
     cache_dir: &Path,
     limit: usize,
-) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    tag_at: &TagAt<'_>,
+) -> Result<Lineage> {
     let (repo, shown) = match location {
         RepoLocation::Local(dir) => {
             let repo = Repository::open(dir).map_err(|e| {
@@ -134,12 +135,46 @@ pub fn lineage(
             after_c.push(oid);
         }
     }
-    let descendants = after_c
+    let descendants: Vec<Oid> = after_c
         .into_iter()
         .filter(|oid| repo.graph_descendant_of(*oid, c).unwrap_or(false))
-        .map(|oid| oid.to_string())
         .collect();
-    Ok((descendants, known))
+    // What the manifest says at each later commit (the newest first, a bounded number): a
+    // later commit that k8s applied on another tag supersedes the release.
+    let tags = descendants
+        .iter()
+        .take(TAGGED_DESCENDANTS)
+        .filter_map(|oid| {
+            let commit = repo.find_commit(*oid).ok()?;
+            let files = read_path(&repo, &commit, tag_at.path).ok()?;
+            Some((oid.to_string(), (tag_at.tag)(&files)?))
+        })
+        .collect();
+    Ok(Lineage {
+        descendants: descendants.iter().map(Oid::to_string).collect(),
+        known,
+        tags,
+    })
+}
+
+/// How many of C's descendants have their manifest read for its tag.
+const TAGGED_DESCENDANTS: usize = 200;
+
+/// The manifest repo around a commit C (see [`lineage`]).
+#[derive(Debug, Clone, Default)]
+pub struct Lineage {
+    /// Commits with C as an ancestor (C excluded), full hex.
+    pub descendants: BTreeSet<String>,
+    /// Every commit reachable from the repo's refs.
+    pub known: BTreeSet<String>,
+    /// Descendant → the image tag (or `@digest`) the manifest names at it.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Where the manifest lives in the repo and how to read the release's tag from its files.
+pub struct TagAt<'a> {
+    pub path: &'a str,
+    pub tag: &'a dyn Fn(&[ManifestFile]) -> Option<String>,
 }
 
 pub fn short(sha: &str) -> &str {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use finders::{Found, ManifestFile, find_image};
-pub use git::{RepoLocation, redact_url, short};
+pub use git::{Lineage, RepoLocation, redact_url, short};
 
 use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
@@ -124,27 +124,32 @@ impl Release {
 }
 
 /// The manifest repo's commits after `commit` and every commit it holds, for the k8s gate's
-/// "is this a later commit?" (see `git::lineage`).
-pub fn lineage(
-    config: &LoadedConfig,
-    commit: &str,
-) -> Result<(
-    std::collections::BTreeSet<String>,
-    std::collections::BTreeSet<String>,
-)> {
-    let repo = config
-        .config
-        .manifest
-        .as_ref()
-        .and_then(|m| m.repo.as_deref())
-        .ok_or_else(|| {
-            Error::new(format!(
-                "{}: key `manifest.repo` is required",
-                config.path.display()
-            ))
-        })?;
+/// "is this a later commit?", with the tag the manifest names at each later commit (see
+/// `git::lineage`).
+pub fn lineage(config: &LoadedConfig, commit: &str) -> Result<git::Lineage> {
+    let manifest = config.config.manifest.as_ref();
+    let repo = manifest.and_then(|m| m.repo.as_deref()).ok_or_else(|| {
+        Error::new(format!(
+            "{}: key `manifest.repo` is required",
+            config.path.display()
+        ))
+    })?;
+    let image_name = config.image_name()?;
+    let app = manifest.and_then(|m| m.app.as_deref());
+    let tag = |files: &[ManifestFile]| -> Option<String> {
+        let found = find_image(files, &image_name.name, app).ok()??;
+        match (found.image.tag, found.image.digest) {
+            (Some(tag), _) => Some(tag),
+            (None, Some(digest)) => Some(format!("@{digest}")),
+            (None, None) => None,
+        }
+    };
     let location = RepoLocation::parse(repo, config.base_dir());
-    git::lineage(&location, commit, &cache_dir(), 50_000)
+    let tag_at = git::TagAt {
+        path: manifest.and_then(|m| m.path.as_deref()).unwrap_or("."),
+        tag: &tag,
+    };
+    git::lineage(&location, commit, &cache_dir(), 50_000, &tag_at)
 }
 
 /// `JOBDEPLOY_CACHE_DIR`, else the XDG cache dir, else a temp dir.

@@ -139,6 +139,7 @@ mod tests {
                         health: Some("Healthy".into()),
                         images: vec!["r.example/web:v1.4.1".into()],
                     },
+                    revisions: Vec::new(),
                 }),
             ),
             (

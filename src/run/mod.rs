@@ -421,6 +421,9 @@ pub async fn follow(
     let clock = Instant::now();
     let mut waiter = Waiter::new(Duration::ZERO, options.timeout);
     let mut seen = false;
+    // On a terminal, a live line with the time waited and the task's state (issue 24): a long
+    // PROVISIONING or a quiet job no longer looks like a hung command.
+    let live = crate::progress::LiveLine::start(progress, &format!("task {task_id}: starting"));
     loop {
         match tasks::describe(&aws.ecs, cluster, task_arn).await? {
             Some(task) => {
@@ -430,9 +433,13 @@ pub async fn follow(
                     .and_then(Value::as_str)
                     .unwrap_or("UNKNOWN");
                 if let Some(changed) = waiter.observe(status) {
-                    progress.line(format!("{} task {task_id} {changed}", now_label()));
+                    let line = format!("{} task {task_id} {changed}", now_label());
+                    crate::progress::status(progress, live.as_ref(), line);
+                    if let Some(live) = &live {
+                        live.set(format!("task {task_id} {status}"));
+                    }
                 }
-                read_logs(&mut follower, progress).await;
+                read_logs(&mut follower, progress, live.as_ref()).await;
                 if status == "STOPPED" {
                     return Ok(Finished::Stopped(wait::ending(
                         &task,
@@ -455,6 +462,7 @@ pub async fn follow(
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = interrupts.next() => {
+                drop(live);
                 return interrupted(aws, cluster, task_arn, options, &mut follower, progress).await;
             }
         }
@@ -463,13 +471,21 @@ pub async fn follow(
 
 /// Reads new log lines; a failure to read logs is said once and stops log reading, never the
 /// run.
-async fn read_logs(follower: &mut Option<logs::Follower>, progress: &Progress) {
+async fn read_logs(
+    follower: &mut Option<logs::Follower>,
+    progress: &Progress,
+    live: Option<&crate::progress::LiveLine>,
+) {
     let Some(f) = follower else { return };
     let result = f
-        .drain(&mut |line| crate::progress::print(&format!("{line}\n")))
+        .drain(&mut |line| crate::progress::data(live, &format!("{line}\n")))
         .await;
     if let Err(e) = result {
-        progress.warn(format!("cannot read the task's logs: {}", e.message()));
+        let warning = format!("cannot read the task's logs: {}", e.message());
+        match live {
+            Some(live) => live.println(format!("warning: {warning}")),
+            None => progress.warn(warning),
+        }
         *follower = None;
     }
 }
@@ -500,7 +516,7 @@ async fn interrupted(
     let clock = Instant::now();
     while clock.elapsed() < STOP_WAIT {
         let task = tasks::describe(&aws.ecs, cluster, task_arn).await?;
-        read_logs(follower, progress).await;
+        read_logs(follower, progress, None).await;
         let status = task.as_ref().and_then(|t| t.get("lastStatus"));
         if status.and_then(Value::as_str) == Some("STOPPED") {
             progress.line(format!(

@@ -1,6 +1,7 @@
 //! All or nothing under faults, races and kills: the built binary against moto, through the
 //! fault-injecting proxy. State is checked with SDK clients that talk to moto directly.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::common::proxy::Reply;
@@ -185,21 +186,146 @@ fn assert_converged(w: &World, app: &App, context: &str) {
     }
 }
 
-/// How many requests a clean deploy of the fault world makes.
-fn requests_of_a_clean_deploy() -> usize {
+/// The requests of a clean deploy of the fault world, by operation.
+fn requests_of_a_clean_deploy() -> BTreeMap<String, usize> {
     let (w, app) = fault_world();
     w.run(&app, &["deploy", "--tag", "v2"]).ok();
-    w.proxy.actions().len()
+    by_operation(&w.proxy.actions())
+}
+
+fn by_operation(actions: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for action in actions {
+        *counts.entry(action.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// What a world holds that a first deploy's request count depends on.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Templated families, all changed, each with one revision (older than the image push).
+    families: usize,
+    /// Rules of ours on the default bus, none with more than one page of targets.
+    rules: usize,
+    /// Schedules of ours, in one group.
+    schedules: usize,
+    /// Distinct IAM roles the task definitions and targets name.
+    roles: usize,
+    /// Distinct subnets the targets run in, each with its own route table.
+    subnets: usize,
+    /// Distinct log groups, SSM parameters and images the task definitions name.
+    log_groups: usize,
+    parameters: usize,
+    images: usize,
+}
+
+/// The fault world: `web` and `report`; three rules; `jobs/export`; the execution, rule and
+/// schedule roles; two private subnets; one log group, parameter and image.
+const FAULT_WORLD: Shape = Shape {
+    families: 2,
+    rules: RULES.len(),
+    schedules: 1,
+    roles: 3,
+    subnets: 2,
+    log_groups: 1,
+    parameters: 1,
+    images: 1,
+};
+
+/// The requests the first deploy of a world must make, by operation, counted from what the
+/// deploy does (DESIGN: plan, verify gate, register, repoint) — not from a run of it, so a
+/// deploy that asks more or less than this fails the sweep instead of silently moving it.
+fn expected_requests(w: Shape) -> BTreeMap<String, usize> {
+    let mut ops = BTreeMap::new();
+    let mut add = |op: &str, n: usize| {
+        if n > 0 {
+            *ops.entry(op.to_string()).or_insert(0) += n;
+        }
+    };
+    // Live state: the cluster's ARN; each family's newest revision; the tag in ECR; the
+    // rules that target the cluster, the bus's rules (their state), each rule's targets;
+    // the group's schedules and each one of ours.
+    add("DescribeClusters", 1);
+    add("DescribeTaskDefinition", w.families);
+    add("DescribeImages", 1);
+    add("ListRuleNamesByTarget", 1);
+    add("ListRules", 1);
+    add("ListTargetsByRule", w.rules);
+    add("ListSchedules", 1);
+    add("GetSchedule", w.schedules);
+    // The release's number: no revision is of the tag, so each family's revisions are
+    // listed (ACTIVE and INACTIVE) and read back to the image's push: one each here.
+    add("ListTaskDefinitions", 2 * w.families);
+    add("DescribeTaskDefinition", w.families);
+    // verify, read beside the scan: the cluster (capacity providers), each role (trust and
+    // policies come with GetRole), the image's platform, log groups, parameters (10 per
+    // GetParameters), the subnets and security groups (one batched read each), each
+    // subnet's route table, and the VPC endpoints (one read for every VPC).
+    add("DescribeClusters", 1);
+    add("GetRole", w.roles);
+    add("BatchGetImage", w.images);
+    add("DescribeLogGroups", w.log_groups);
+    add("GetParameters", w.parameters.div_ceil(10));
+    add("DescribeSubnets", 1);
+    add("DescribeSecurityGroups", 1);
+    add("DescribeRouteTables", w.subnets);
+    add("DescribeVpcEndpoints", 1);
+    // The first release adopts what runs (a tag per family), then registers each family.
+    add("TagResource", w.families);
+    add("RegisterTaskDefinition", w.families);
+    // Repointing: per rule and schedule the compare-and-swap read and the write; the first
+    // write (a rule's) read back once.
+    add("ListTargetsByRule", w.rules + 1);
+    add("PutTargets", w.rules);
+    add("GetSchedule", w.schedules);
+    add("UpdateSchedule", w.schedules);
+    ops
 }
 
 /// For every request index k of a deploy, the fault `reply` from request k on; then healed.
 /// Returns the exit codes, by k.
 fn sweep(reply: Reply) -> Vec<i32> {
-    let total = requests_of_a_clean_deploy();
-    assert!(total > 10, "a representative deploy makes {total} requests");
+    // Issue 23: the sweep's length followed the product's own request count (guarded only by
+    // `> 10`), so a deploy making fewer requests swept fewer faults and still passed.
+    let made = requests_of_a_clean_deploy();
+    assert_eq!(
+        made,
+        expected_requests(FAULT_WORLD),
+        "the fault world's deploy"
+    );
+    let total: usize = made.values().sum();
     in_batches((0..=total).collect(), 4, move |k| {
         deploy_with_a_fault_from(k, total, reply.clone())
     })
+}
+
+/// The count is the world's, not the deploy's: one more rule and one more schedule cost
+/// exactly what the formula says (a read, a compare-and-swap read and a write each), so a
+/// deploy that made one request more or less than it should would fail the sweep's check.
+#[test]
+fn the_sweep_length_is_counted_from_the_world_not_from_the_deploy() {
+    let (w, app) = fault_world();
+    let report = td_arn("report", 1);
+    w.aws.rule(
+        "d-extra",
+        "default",
+        RuleState::Enabled,
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &report)],
+    );
+    w.aws.create_schedule(
+        "extra",
+        &full_schedule(&w.aws.net, "jobs", &w.cluster, &report, "ENABLED"),
+    );
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    let bigger = Shape {
+        rules: FAULT_WORLD.rules + 1,
+        schedules: FAULT_WORLD.schedules + 1,
+        ..FAULT_WORLD
+    };
+    assert_eq!(by_operation(&w.proxy.actions()), expected_requests(bigger));
+    let total = |s: Shape| expected_requests(s).values().sum::<usize>();
+    assert_eq!(total(bigger) - total(FAULT_WORLD), 6);
 }
 
 /// A deploy of the fault world answered `reply` from its request `k` on (of `total`): it

@@ -276,11 +276,11 @@ fn deploy_waits_through_a_scripted_rollout_then_switches() {
     api.script(WEB, rollout_timeline());
     // The release's digest is ECR's: once the rollout is done, one pod still runs v1's
     // digest (terminating late), then every pod runs v2's.
-    // (The world's images v1 and v2 share a manifest, so the old pod's digest is made up.)
     let (v1, v2) = (
-        format!("sha256:{}", "e".repeat(64)),
+        w.aws.image_digest("web", "v1"),
         w.aws.image_digest("web", "v2"),
     );
+    assert_ne!(v1, v2, "the world's tags are distinct images");
     api.script_pods(
         "web",
         vec![
@@ -460,9 +460,9 @@ fn kustomization(ready: (&str, &str, &str), applied: &str, attempted: &str) -> V
 }
 
 /// A manifest repo at v1 (`old`) then v2 (C); the app deploys what it says, with Flux.
-fn flux_app(w: &World, api: &KubeApi, manifests: &ManifestRepo) -> App {
+fn flux_app(w: &World, api: &KubeApi, manifests: &ManifestRepo, manifest_extra: &str) -> App {
     let manifest = format!(
-        "repo = \"{}\"\npath = \"{}\"\n",
+        "repo = \"{}\"\npath = \"{}\"\n{manifest_extra}",
         manifests.url(),
         crate::common::argocd::MANIFEST_PATH
     );
@@ -511,7 +511,7 @@ fn deploy_waits_for_flux_to_apply_the_manifest_commit() {
             ),
         ],
     );
-    let app = flux_app(&w, &api, &manifests);
+    let app = flux_app(&w, &api, &manifests, "");
     let run = w.run(&app, &["deploy"]).ok();
     let seen = api.seen();
     assert_eq!(seen.len(), 3, "{seen:?}");
@@ -553,7 +553,7 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
             &c,
         )],
     );
-    let app = flux_app(&w, &api, &manifests);
+    let app = flux_app(&w, &api, &manifests, "");
     let run = w.run(&app, &["deploy"]).fails();
     assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
     assert!(
@@ -570,4 +570,178 @@ fn a_failed_flux_health_check_of_the_commit_fails_the_deploy_with_nothing_writte
         run.stderr
     );
     assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
+}
+
+/// Issue 24: a Kustomization names no images, so Flux applying a later commit counted as the
+/// release being in even when that commit moved the image on: the batch jobs switched to a
+/// release k8s had already left. Now the manifest at the later commit is read: another tag
+/// there supersedes the release (exit 0, a warning, nothing written), as with Argo CD.
+#[test]
+fn flux_applying_a_later_commit_on_another_tag_supersedes_the_release() {
+    let w = World::new();
+    w.hourly_web_job();
+    let manifests = ManifestRepo::new();
+    manifests.release("v1");
+    let c = manifests.release("v2");
+    let newer = format!("main@sha1:{}", manifests.release("v3"));
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        KS,
+        vec![kustomization(
+            (
+                "True",
+                "ReconciliationSucceeded",
+                &format!("Applied revision: {newer}"),
+            ),
+            &newer,
+            &newer,
+        )],
+    );
+    // The release is C, pinned; main has moved on to v3 and Flux applied it.
+    let app = flux_app(&w, &api, &manifests, &format!("ref = \"{c}\"\n"));
+    let run = w.run(&app, &["deploy"]).ok();
+    assert!(
+        run.stdout.contains("release v2 was superseded in k8s"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{IMAGE}:v3 at {}", &newer[10..17])),
+        "{}",
+        run.stderr
+    );
+    assert!(w.proxy.writes().is_empty(), "{:?}", w.proxy.writes());
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 1)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// deploy with a StatefulSet and a DaemonSet
+
+const DB: &str = "/apis/apps/v1/namespaces/web/statefulsets/db";
+const AGENT: &str = "/apis/apps/v1/namespaces/web/daemonsets/agent";
+
+/// StatefulSet web/db (`kubectl rollout status` reads generation, readyReplicas,
+/// updatedReplicas and the two revisions): `counts` = [spec replicas, ready, updated].
+fn db_statefulset(tag: &str, generation: i64, counts: [i64; 3], revisions: (&str, &str)) -> Value {
+    let [spec, ready, updated] = counts;
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "web", "generation": generation},
+        "spec": {
+            "replicas": spec, "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                         "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:{tag}")}]}},
+            "updateStrategy": {"type": "RollingUpdate"},
+        },
+        "status": {"observedGeneration": generation, "replicas": spec, "readyReplicas": ready,
+                   "currentReplicas": spec, "updatedReplicas": updated,
+                   "currentRevision": revisions.0, "updateRevision": revisions.1},
+    })
+}
+
+/// DaemonSet web/agent: `counts` = [desired, updated, available].
+fn agent_daemonset(tag: &str, generation: i64, observed: i64, counts: [i64; 3]) -> Value {
+    let [desired, updated, available] = counts;
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "web", "generation": generation},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {"metadata": {"labels": {"app": "agent"}},
+                         "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:{tag}")}]}},
+            "updateStrategy": {"type": "RollingUpdate"},
+        },
+        "status": {"observedGeneration": observed, "desiredNumberScheduled": desired,
+                   "updatedNumberScheduled": updated, "numberAvailable": available},
+    })
+}
+
+fn pod_of(app: &str, name: &str, digest: &str) -> Value {
+    serde_json::json!({
+        "metadata": {"name": name, "namespace": "web", "labels": {"app": app}},
+        "spec": {"containers": [{"name": "web", "image": format!("{IMAGE}:v2")}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "web", "ready": true, "imageID": format!("{IMAGE}@{digest}")},
+        ]},
+    })
+}
+
+/// Issue 24: the gate's deploy path was exercised end to end with Deployments only. A
+/// StatefulSet and a DaemonSet are read at their own API paths, waited for by kubectl's
+/// rules for their kind, their pods checked for the release's digest by their own
+/// selectors, and nothing is written before both are done.
+#[test]
+fn deploy_waits_for_a_statefulset_and_a_daemonset_by_their_own_rules() {
+    let w = World::new();
+    w.hourly_web_job();
+    let api = KubeApi::start_with(w.proxy.write_counter());
+    api.script(
+        DB,
+        vec![
+            db_statefulset("v1", 1, [3, 3, 3], ("db-1", "db-1")),
+            db_statefulset("v2", 2, [3, 2, 1], ("db-1", "db-2")),
+            db_statefulset("v2", 2, [3, 3, 3], ("db-2", "db-2")),
+        ],
+    );
+    api.script(
+        AGENT,
+        vec![
+            agent_daemonset("v2", 2, 1, [2, 0, 2]),
+            agent_daemonset("v2", 2, 2, [2, 2, 1]),
+            agent_daemonset("v2", 2, 2, [2, 2, 2]),
+        ],
+    );
+    let v2 = w.aws.image_digest("web", "v2");
+    api.script_pods(
+        "web",
+        vec![vec![
+            pod_of("db", "db-0", &v2),
+            pod_of("db", "db-1", &v2),
+            pod_of("agent", "agent-x1", &v2),
+        ]],
+    );
+    let text = format!(
+        "{}\n[k8s]\npoll = \"1s\"\ntimeout = \"60s\"\n\n[k8s.api]\nworkloads = [\"web/statefulset/db\", \"web/daemonset/agent\"]\n",
+        config(&w.cluster, "")
+    );
+    let app = App::new(&text, &["web"]);
+    api.kubeconfig(&app.path().join(".kube"), "ci-token");
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).ok();
+
+    let seen = api.seen();
+    let count = |path: &str| {
+        seen.iter()
+            .filter(|(r, _)| r == &format!("GET {path}"))
+            .count()
+    };
+    assert_eq!(count(DB), 3, "{seen:?}");
+    assert_eq!(count(AGENT), 3, "{seen:?}");
+    // Each workload's pods by its own selector, once its rollout was done.
+    for selector in ["app%3Ddb", "app%3Dagent"] {
+        let pods = format!("/api/v1/namespaces/web/pods?labelSelector={selector}");
+        assert_eq!(count(&pods), 1, "{seen:?}");
+    }
+    let last = seen.len() - 1;
+    assert!(
+        seen[..last].iter().all(|(_, writes)| *writes == 0),
+        "{seen:?}"
+    );
+    assert_eq!(
+        w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for words in [
+        format!("statefulset web/db: container web runs {IMAGE}:v1, want {IMAGE}:v2"),
+        "statefulset web/db: Waiting for 1 pods to be ready...".to_string(),
+        "daemonset web/agent: Waiting for daemon set spec update to be observed...".to_string(),
+        "daemonset web/agent: Waiting for daemon set \"agent\" rollout to finish: 1 of 2 updated pods are available...".to_string(),
+    ] {
+        assert!(out.contains(&words), "{words}:\n{out}");
+    }
 }

@@ -248,6 +248,68 @@ fn a_newer_commit_on_another_tag_supersedes_the_release() {
     assert!(s.w.proxy.writes().is_empty(), "{:?}", s.w.proxy.writes());
 }
 
+/// Issue 24: a commit pushed to the manifest repo while the gate waits (another change merged
+/// on top of the release) was never fetched: Argo CD synced it, the gate called it "a commit
+/// the manifest repo did not have" until the timeout, and a good deploy failed. Now the repo
+/// is fetched again once per such commit: a later commit that carries C counts as C.
+#[test]
+fn a_manifest_commit_pushed_during_the_wait_is_fetched_and_counts() {
+    let s = setup(false);
+    // D: after C, same tag (a docs change); pushed only once the gate has looked once.
+    let d = s
+        .manifests
+        .prepare_commit(&[("README.md", "web, production\n")], "docs");
+    s.argo.script(
+        APP,
+        Script::Frames(sync_timeline(&s.old, "v1", &d, "v2", &s.manifests.url())),
+    );
+    s.argo.before_frame(APP, 1, s.manifests.push_of(&d));
+    let run = s.deploy(&s.app(""), &[]).ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "k8s reports manifest commit {} that the repo did not hold when read: fetching it again",
+            &d[..7]
+        )),
+        "{}",
+        run.stderr
+    );
+    // One fetch again, not one per poll.
+    assert_eq!(run.stderr.matches("fetching it again").count(), 1);
+    assert_eq!(s.w.proxy.count("PutTargets"), 1);
+    assert_eq!(
+        s.w.aws.task_definition_of("hourly", "default", "batch"),
+        td_arn("web", 2)
+    );
+}
+
+/// The same push, but the new commit moves the image on (v3): once fetched, it is a later
+/// commit on another tag — the release is superseded (exit 0, nothing written), not a
+/// timeout.
+#[test]
+fn a_newer_release_pushed_during_the_wait_supersedes_it() {
+    let s = setup(false);
+    let e = s.manifests.prepare_commit(
+        &[(
+            "apps/web/kustomization.yaml",
+            &ManifestRepo::kustomization("v3"),
+        )],
+        "web v3",
+    );
+    s.argo.script(
+        APP,
+        Script::Frames(sync_timeline(&s.old, "v1", &e, "v3", &s.manifests.url())),
+    );
+    s.argo.before_frame(APP, 1, s.manifests.push_of(&e));
+    let run = s.deploy(&s.app(""), &[]).ok();
+    assert!(run.stderr.contains("fetching it again"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("release v2 was superseded in k8s"),
+        "{}",
+        run.stdout
+    );
+    assert!(s.w.proxy.writes().is_empty(), "{:?}", s.w.proxy.writes());
+}
+
 #[test]
 fn a_timeout_lists_every_unmet_condition() {
     let s = setup(false);

@@ -499,3 +499,86 @@ fn a_task_describe_tasks_does_not_know_yet_is_waited_for() {
     assert!(!run.stderr.contains("MISSING"), "{}", run.stderr);
     assert_eq!(w.proxy.count("DescribeTasks"), 7);
 }
+
+/// Issue 24: on a terminal, `run`'s wait shows a live line — a spinner, the time waited and
+/// the task's state — redrawn in place, with the status lines and the job's log lines
+/// scrolling above it intact, and cleared at the end. Piped (every other test here), there
+/// is no live line: no carriage return, no escape sequence.
+#[test]
+fn on_a_terminal_the_wait_is_a_live_line_and_piped_it_is_plain_lines() {
+    let w = World::new();
+    nightly(&w);
+    let app = app(&w, "");
+    let script = || {
+        Script::exits("app", 0).with_logs(
+            LOG_GROUP,
+            "batch",
+            "app",
+            &["report: starting"],
+            &["report: done, 42 rows"],
+        )
+    };
+    w.proxy.script_task(script());
+    let run = w.run_on_terminal(&app, &["run", "nightly"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let raw = &run.stdout;
+    // indicatif redraws the line: carriage return and "erase line" (ESC [2K).
+    assert!(raw.contains('\r') && raw.contains("\u{1b}[2K"), "{raw:?}");
+    let shown = terminal_lines(raw);
+    // The live line: the elapsed time, then the task's state ("  3s task 1f0c… RUNNING").
+    assert!(
+        shown.iter().any(|l| l.ends_with("RUNNING")
+            && l.split_once(" task ")
+                .is_some_and(|(before, _)| before.ends_with('s') && !before.contains(':'))),
+        "no live line with the task's state: {shown:#?}"
+    );
+    // The log lines and the status lines reach the terminal whole, each on its own line.
+    for line in ["report: starting", "report: done, 42 rows"] {
+        assert!(shown.iter().any(|l| l == line), "{line}: {shown:#?}");
+    }
+    assert!(
+        shown.iter().any(|l| l.ends_with("exited with code 0")),
+        "{shown:#?}"
+    );
+    // Cleared at the end: the last erase is followed only by what comes after the wait.
+    let tail = raw.rsplit("\u{1b}[2K").next().unwrap_or_default();
+    assert!(
+        !tail.contains("s task "),
+        "the live line was left drawn: {tail:?}"
+    );
+
+    w.proxy.script_task(script());
+    let piped = w.run(&app, &["run", "nightly"]).ok();
+    assert!(
+        !piped.stderr.contains('\r') && !piped.stderr.contains('\u{1b}'),
+        "{:?}",
+        piped.stderr
+    );
+}
+
+/// What a terminal shows of `raw`, line by line: escape sequences dropped, and of a line
+/// redrawn after a carriage return, each drawing (the spinner's frames included).
+fn terminal_lines(raw: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
+        .split(['\r', '\n'])
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}

@@ -86,6 +86,28 @@ impl App {
         Run::from(output)
     }
 
+    /// Runs on a pseudo-terminal (util-linux `script`, in Debian's essential set), as a user
+    /// at a terminal does: stdout and stderr both reach the terminal, so `stdout` holds both
+    /// (with the terminal's `\r\n`) and `stderr` is empty.
+    pub fn run_on_terminal(&self, endpoint: &str, args: &[&str]) -> Run {
+        let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+        let line = std::iter::once(env!("CARGO_BIN_EXE_jobdeploy"))
+            .chain(args.iter().copied())
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ");
+        // The same environment `run` gives the binary, handed to it through script.
+        let inner = self.command(self.dir.path(), endpoint, &[], &[("TERM", "xterm")]);
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .stdin(Stdio::null());
+        Run::from(script.output().expect("run script(1)"))
+    }
+
     /// Starts the binary in the app dir without waiting; output is piped.
     pub fn spawn(&self, endpoint: &str, args: &[&str]) -> Child {
         self.command(self.dir.path(), endpoint, args, &[])

@@ -43,10 +43,15 @@ pub enum Script {
     Forbidden,
 }
 
+/// Something that happens in the world just before a frame is served (a push to the
+/// manifest repo while the gate waits).
+type Hook = Box<dyn FnOnce() + Send>;
+
 #[derive(Default)]
 struct State {
     apps: BTreeMap<String, (Script, usize)>,
     seen: Vec<Seen>,
+    hooks: BTreeMap<(String, usize), Hook>,
 }
 
 type Probe = Arc<dyn Fn() -> usize + Send + Sync>;
@@ -71,6 +76,13 @@ impl ArgoCd {
     pub fn script(&self, app: &str, script: Script) {
         if let Ok(mut s) = self.state.lock() {
             s.apps.insert(app.to_string(), (script, 0));
+        }
+    }
+
+    /// Runs `hook` just before frame `frame` of `app` is first served.
+    pub fn before_frame(&self, app: &str, frame: usize, hook: impl FnOnce() + Send + 'static) {
+        if let Ok(mut s) = self.state.lock() {
+            s.hooks.insert((app.to_string(), frame), Box::new(hook));
         }
     }
 
@@ -226,7 +238,11 @@ fn answer(
                 let i = (*at).min(frames.len() - 1);
                 *at += 1;
                 seen.frame = Some(i);
-                reply(StatusCode::OK, &frames[i])
+                let response = reply(StatusCode::OK, &frames[i]);
+                if let Some(hook) = s.hooks.remove(&(name.to_string(), i)) {
+                    hook();
+                }
+                response
             }
         }
     } else {

@@ -46,6 +46,39 @@ impl ManifestRepo {
             .to_string()
     }
 
+    /// Commits `files` but leaves the branch where it was: the commit exists (its SHA can be
+    /// scripted) yet no fetch sees it until [`push_of`] moves the branch to it, as a push
+    /// to the repo would.
+    pub fn prepare_commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        let before = self
+            .repo
+            .head()
+            .expect("head")
+            .target()
+            .expect("branch tip");
+        let sha = self.commit(files, message);
+        self.repo
+            .reference("refs/heads/main", before, true, "not pushed yet")
+            .expect("reset branch");
+        let tree = self.repo.find_commit(before).expect("commit").into_object();
+        self.repo
+            .reset(&tree, git2::ResetType::Hard, None)
+            .expect("reset");
+        sha
+    }
+
+    /// A closure that moves the branch to `sha` (made by [`prepare_commit`]): the push.
+    pub fn push_of(&self, sha: &str) -> impl FnOnce() + Send + 'static {
+        let dir = self.dir.path().to_path_buf();
+        let sha = sha.to_string();
+        move || {
+            let repo = git2::Repository::open(dir).expect("open manifest repo");
+            let oid = git2::Oid::from_str(&sha).expect("sha");
+            repo.reference("refs/heads/main", oid, true, "push")
+                .expect("push");
+        }
+    }
+
     /// Commits `apps/web/kustomization.yaml` naming `tag`, as the Kubernetes half of a
     /// release would; returns the commit SHA.
     pub fn release(&self, tag: &str) -> String {

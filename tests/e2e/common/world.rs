@@ -72,6 +72,10 @@ impl World {
     pub fn run(&self, app: &App, args: &[&str]) -> Run {
         app.run(&self.proxy.url, args)
     }
+
+    pub fn run_on_terminal(&self, app: &App, args: &[&str]) -> Run {
+        app.run_on_terminal(&self.proxy.url, args)
+    }
 }
 
 fn arn(service: &str, resource: &str) -> String {
