@@ -279,13 +279,18 @@ def baseline(account: Account, families: int, cluster: str, tag: str) -> None:
 
 # verify's reads of the seeded account (gate on). For the families that register, one call
 # per distinct: execution or task role (GetRole), ECR image (BatchGetImage), region with
-# parameters (GetParameters, 10 names a call), secret (DescribeSecret), log group
-# (DescribeLogGroups); every template here has the same ones: 1 + 1 + 1 + 0 + 1. For every
-# target of ours (read beside the plan, before it says which repoint): one GetRole per
-# distinct target role, DescribeSubnets and DescribeSecurityGroups once each, a
-# DescribeRouteTables per distinct subnet and a DescribeVpcEndpoints per VPC: 1 + 2 + 2 + 1.
-VERIFY_FAMILY_READS = 4
-VERIFY_TARGET_READS = 6
+# parameters (GetParameters, 10 names a call; DescribeParameters, 50 names a call, for the
+# SecureStrings' KMS keys), secret (DescribeSecret), log group (DescribeLogGroups), and once
+# the plan is known one SimulatePrincipalPolicy per execution role; every template here has
+# the same ones: 1 + 1 + 2 + 0 + 1 + 1. For every target of ours (read beside the plan,
+# before it says which repoint): one GetRole per distinct target role, DescribeSubnets and
+# DescribeSecurityGroups once each, a DescribeRouteTables per distinct subnet, a
+# DescribeVpcEndpoints per VPC, one DescribeClusters for the targets' clusters (capacity),
+# and one SimulatePrincipalPolicy per target role of the targets that repoint:
+# 1 + 2 + 2 + 1 + 1 + 1. (The bench proxy answers the simulations AccessDenied, moto having
+# no simulator: one request per role either way.)
+VERIFY_FAMILY_READS = 6
+VERIFY_TARGET_READS = 8
 
 
 def budget(command: str, families: int, rules: int, adopt: bool = False, history: int = 0,

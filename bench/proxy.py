@@ -188,6 +188,13 @@ class Handler(BaseHTTPRequestHandler):
             if LOCAL.query_version == "2016-11-15":
                 xml = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Rate exceeded</Message></Error></Errors></Response>"
             return self.reply(400, {"Content-Type": "text/xml"}, xml.encode())
+        if action == "SimulatePrincipalPolicy":
+            # moto has no IAM policy simulator. Answered as an account whose jobdeploy role
+            # may not simulate answers (verify's one warning for the run): the same one
+            # request per role, after the same latency, as an evaluated answer.
+            xml = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>"
+                   "not authorized to perform: iam:SimulatePrincipalPolicy</Message></Error></ErrorResponse>")
+            return self.reply(403, {"Content-Type": "text/xml"}, xml.encode())
         if throttled:
             body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}

@@ -16,6 +16,8 @@ pub struct Scope {
     pub ecr: Option<EcrRepository>,
     /// `taskRoleArn` and `executionRoleArn` of the rendered templates.
     pub task_roles: BTreeSet<String>,
+    /// `executionRoleArn` of the rendered templates: verify simulates what they may do.
+    pub execution_roles: BTreeSet<String>,
     /// `RoleArn` of our rule targets.
     pub rule_roles: BTreeSet<String>,
     /// `Target.RoleArn` of our schedules.
@@ -347,11 +349,33 @@ fn verify_reads(scope: &Scope) -> Vec<Value> {
             roles.into_iter().cloned().collect(),
         ));
     }
+    // verify asks IAM what the roles that start and feed the tasks may do: the targets'
+    // roles and the execution roles, no other.
+    let simulated: BTreeSet<&String> = scope
+        .rule_roles
+        .iter()
+        .chain(&scope.schedule_roles)
+        .chain(&scope.execution_roles)
+        .collect();
+    if !simulated.is_empty() {
+        out.push(statement(
+            "VerifyRolePermissions",
+            &["iam:SimulatePrincipalPolicy"],
+            simulated.into_iter().cloned().collect(),
+        ));
+    }
     if !scope.parameters.is_empty() {
         out.push(statement(
             "VerifyParameters",
             &["ssm:GetParameters"],
             scope.parameters.iter().cloned().collect(),
+        ));
+        // Which KMS key each SecureString uses. DescribeParameters takes no resource:
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+        out.push(statement(
+            "VerifyParameterKeys",
+            &["ssm:DescribeParameters"],
+            vec!["*".to_string()],
         ));
     }
     if !scope.secrets.is_empty() {
@@ -375,38 +399,8 @@ fn verify_reads(scope: &Scope) -> Vec<Value> {
     out
 }
 
-/// The ARN IAM matches for a `valueFrom`: a parameter ARN without its `:version` or
-/// `:label` selector, or a secret ARN without its suffixes (with `*`: a partial ARN
-/// lacks the 6 random characters). `region` and `account` complete a bare name.
-pub fn secret_resource(value_from: &str, partition: &str, region: &str, account: &str) -> String {
-    let parts: Vec<&str> = value_from.split(':').collect();
-    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"secretsmanager") && parts.len() >= 7
-    {
-        return format!("{}*", parts[..7].join(":"));
-    }
-    if parts.first() == Some(&"arn") && parts.len() >= 6 {
-        return parts[..6].join(":");
-    }
-    let name = value_from.split(':').next().unwrap_or(value_from);
-    format!(
-        "arn:{partition}:ssm:{region}:{account}:parameter/{}",
-        name.trim_start_matches('/')
-    )
-}
-
-/// The ARN IAM matches for a Secrets Manager secret given by ARN (as [`secret_resource`])
-/// or by name (registry credentials may name a secret in the task's region and account).
-pub fn secrets_manager_resource(
-    secret: &str,
-    partition: &str,
-    region: &str,
-    account: &str,
-) -> String {
-    if secret.starts_with("arn:") {
-        return secret_resource(secret, partition, region, account);
-    }
-    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-*")
-}
+/// The ARNs IAM matches for secrets: shared with verify's permission checks.
+pub use crate::verify::secrets::{secret_resource, secrets_manager_resource};
 
 #[cfg(test)]
 mod tests;

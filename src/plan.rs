@@ -112,6 +112,25 @@ pub struct TargetPlan {
     pub raw: Value,
 }
 
+impl TargetPlan {
+    /// The ARN of the revision the target runs after the release: an existing one, or the
+    /// one this deploy registers (its expected number; 1 for a new family), in the
+    /// account and region of the revision it runs now.
+    pub fn revision_arn(&self) -> Option<String> {
+        match &self.to {
+            Destination::Existing { arn, .. } => Some(arn.clone()),
+            Destination::New { expected_revision } => {
+                let (prefix, _) = self.from.arn.rsplit_once("task-definition/")?;
+                Some(format!(
+                    "{prefix}task-definition/{}:{}",
+                    self.family,
+                    expected_revision.unwrap_or(1)
+                ))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub families_to_register: usize,

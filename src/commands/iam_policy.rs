@@ -40,6 +40,9 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
                 scope.task_roles.insert(role.to_string());
             }
         }
+        if let Some(role) = r.body.get("executionRoleArn").and_then(Value::as_str) {
+            scope.execution_roles.insert(role.to_string());
+        }
         let containers = r.body.get("containerDefinitions").and_then(Value::as_array);
         for c in containers.into_iter().flatten() {
             let options = c.pointer("/logConfiguration/options");

@@ -298,6 +298,13 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
         plan.release.id =
             crate::history::next_release_id(&plan.release.tag, ids.iter().map(String::as_str));
     }
+    let facts = match facts {
+        Some(mut facts) => {
+            self::verify::simulate_plan(&aws, &plan, &mut facts).await?;
+            Some(facts)
+        }
+        None => None,
+    };
     Ok(Planned {
         local,
         aws,

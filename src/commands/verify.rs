@@ -16,18 +16,17 @@ use crate::report;
 use crate::verify::{self, Report, Scope, TargetSpec};
 
 pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
-    let (local, aws, state) = ctx.local_with_targets().await?;
+    // The plan says which revision each target runs after a deploy of this release: the
+    // one its role must be allowed to run.
+    let planned = ctx.plan(super::Preflight::None).await?;
+    let (local, aws, plan) = (&planned.local, &planned.aws, &planned.plan);
     let scope = Scope {
         families: local
             .rendered
             .iter()
             .map(|r| (r.family.as_str(), &r.body))
             .collect(),
-        targets: state
-            .targets
-            .iter()
-            .map(|t| TargetSpec::of(&t.at, &t.raw, &t.task_definition.family))
-            .collect(),
+        targets: specs(plan, false),
         bodies: local
             .rendered
             .iter()
@@ -35,7 +34,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<ExitCode> {
             .collect(),
         region: aws.region.clone(),
     };
-    let report = verify::verify(&aws, &scope).await?;
+    let report = verify::verify(aws, &scope).await?;
     if ctx.cli.verbose > 0 {
         ctx.progress
             .line(crate::report::calls::summary(&aws.pacer.stats(), 0));
@@ -78,28 +77,47 @@ pub fn gate(ctx: &Context<'_>, checks: &Report, masker: &crate::secrets::Masker)
 
 /// The checks of what `plan` changes: the families it registers and the targets it
 /// repoints (with the task definitions they will run). What deploy runs before writing.
-/// `facts` are what was read beside the plan's own reads (`Preflight::Image { verify }`).
+/// `facts` are what was read beside the plan's own reads (`Preflight::Image { verify }`),
+/// and the permissions simulated once the plan was known ([`simulate_plan`]).
 pub fn of_plan(aws: &Aws, plan: &Plan, facts: &verify::Facts) -> Report {
+    verify::check(&plan_scope(aws, plan), facts)
+}
+
+/// What the plan's checks cover: the families it registers, the targets it repoints.
+fn plan_scope<'a>(aws: &Aws, plan: &'a Plan) -> Scope<'a> {
     let bodies: BTreeMap<&str, &serde_json::Value> = plan
         .families
         .iter()
         .map(|f| (f.family.as_str(), &f.body))
         .collect();
-    let scope = Scope {
+    Scope {
         families: plan
             .families
             .iter()
             .filter(|f| f.change == FamilyChange::Register)
             .map(|f| (f.family.as_str(), &f.body))
             .collect(),
-        targets: plan
-            .targets
-            .iter()
-            .filter(|t| t.action != TargetAction::Keep)
-            .map(|t| TargetSpec::of(&t.at, &t.raw, &t.family))
-            .collect(),
+        targets: specs(plan, true),
         bodies,
         region: aws.region.clone(),
-    };
-    verify::check(&scope, facts)
+    }
+}
+
+/// The permission simulations of the plan's checks, into `facts`: they need the revision
+/// each target runs after the deploy, which only the plan knows, so they run once it is
+/// computed — one `SimulatePrincipalPolicy` per role (two when a role's checks send
+/// different context values), all side by side: one IAM round trip after the plan.
+pub async fn simulate_plan(aws: &Aws, plan: &Plan, facts: &mut verify::Facts) -> Result<()> {
+    facts.permissions = verify::gather::simulate(aws, &plan_scope(aws, plan), facts).await?;
+    Ok(())
+}
+
+/// The plan's targets (only those it repoints, when `changed`) as verify reads them, each
+/// with the revision it runs after the deploy.
+fn specs(plan: &Plan, changed: bool) -> Vec<TargetSpec> {
+    plan.targets
+        .iter()
+        .filter(|t| !changed || t.action != TargetAction::Keep)
+        .map(|t| TargetSpec::of(&t.at, &t.raw, &t.family).running(t.revision_arn()))
+        .collect()
 }

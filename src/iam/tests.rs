@@ -13,6 +13,7 @@ fn scoped_to_what_the_config_touches() {
             repository: "web".into(),
         }),
         task_roles: ["arn:aws:iam::123456789012:role/web-task".to_string()].into(),
+        execution_roles: BTreeSet::new(),
         rule_roles: BTreeSet::new(),
         schedule_roles: ["arn:aws:iam::123456789012:role/sched".to_string()].into(),
         prune: false,
@@ -254,4 +255,28 @@ fn runs_may_list_tasks_on_the_cluster_read_metrics_and_its_dead_letter_queues_on
         grants(&policy(&s), "sqs:GetQueueAttributes"),
         BTreeSet::from([dlq])
     );
+}
+
+/// verify simulates the targets' roles and the execution roles: iam-policy lets it, on
+/// exactly those roles (not the task roles, which verify only reads).
+#[test]
+fn verify_may_simulate_exactly_the_target_and_execution_roles() {
+    let role = |n: &str| format!("arn:aws:iam::123456789012:role/{n}");
+    let scope = Scope {
+        cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/batch".into(),
+        task_roles: [role("exec"), role("web-task")].into(),
+        execution_roles: [role("exec")].into(),
+        rule_roles: [role("events")].into(),
+        schedule_roles: [role("sched")].into(),
+        ..Scope::default()
+    };
+    assert_eq!(
+        grants(&policy(&scope), "iam:SimulatePrincipalPolicy"),
+        BTreeSet::from([role("events"), role("exec"), role("sched")])
+    );
+    let none = Scope {
+        cluster_arn: scope.cluster_arn.clone(),
+        ..Scope::default()
+    };
+    assert!(grants(&policy(&none), "iam:SimulatePrincipalPolicy").is_empty());
 }

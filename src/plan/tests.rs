@@ -274,3 +274,23 @@ fn a_disabled_rule_says_so_in_the_plan() {
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(json["targets"][1]["state"], "DISABLED");
 }
+
+/// verify asks whether each target's role may run the revision the target runs after the
+/// deploy: the one the deploy registers (by its expected number), or the existing one.
+#[test]
+fn a_target_runs_the_registered_or_the_existing_revision_after_the_deploy() {
+    let state = live(
+        vec![live_td("web", 4, "v1")],
+        vec![target("nightly", "t1", "web:3")],
+    );
+    let registers = Plan::compute(&release("v2"), &[rendered("web", "v2")], &state);
+    assert_eq!(
+        registers.targets[0].revision_arn().as_deref(),
+        Some(format!("{ACCOUNT}:task-definition/web:5").as_str())
+    );
+    let keeps = Plan::compute(&release("v1"), &[rendered("web", "v1")], &state);
+    assert_eq!(
+        keeps.targets[0].revision_arn().as_deref(),
+        Some(format!("{ACCOUNT}:task-definition/web:4").as_str())
+    );
+}

@@ -160,6 +160,7 @@ mod tests {
             platform_version: None,
             network: None,
             dead_letter: None,
+            start: Default::default(),
         }
     }
 

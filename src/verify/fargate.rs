@@ -284,6 +284,7 @@ mod tests {
             platform_version: Some(version.into()),
             network: None,
             dead_letter: None,
+            start: Default::default(),
         }
     }
 

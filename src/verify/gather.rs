@@ -1,11 +1,11 @@
 //! The reads behind the checks, side by side: each service in its own quota group, each
 //! bounded by `--concurrency`. Read only — nothing here writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{Facts, Scope, image, logs, network, roles, secrets};
+use super::{Facts, Scope, image, logs, network, permissions, roles, secrets};
 use crate::aws::{self, Aws, Lookup};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
@@ -48,6 +48,28 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             .try_collect::<BTreeMap<_, _>>()
             .await
     };
+    // Which KMS key each SecureString uses (for the execution role's kms:Decrypt), read
+    // beside the existence check: one DescribeParameters per region and 50 names.
+    let key_names: Vec<(String, Vec<String>)> = parameter_names
+        .iter()
+        .map(|(region, names)| {
+            let plain: BTreeSet<String> = names
+                .iter()
+                .flat_map(|n| secrets::parameter_names(n))
+                .collect();
+            (region.clone(), plain.into_iter().collect())
+        })
+        .collect();
+    let parameter_keys = async {
+        stream::iter(key_names)
+            .map(|(region, names)| async move {
+                let keys = aws::ssm::keys(aws, &region, &names).await?;
+                Ok::<_, Error>((region, keys))
+            })
+            .buffer_unordered(n)
+            .try_collect::<BTreeMap<_, _>>()
+            .await
+    };
     let parameters = async {
         stream::iter(parameter_names)
             .map(|(region, names)| async move {
@@ -61,11 +83,11 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     let secrets = async {
         stream::iter(secret_ids)
             .map(|(region, arn)| async move {
-                let found = aws::secretsmanager::describe(aws, &region, &arn).await?;
+                let found = aws::secretsmanager::describe_secret(aws, &region, &arn).await?;
                 Ok::<_, Error>(((region, arn), found))
             })
             .buffer_unordered(n)
-            .try_collect::<BTreeMap<_, _>>()
+            .try_collect::<BTreeMap<_, Lookup<aws::secretsmanager::Described>>>()
             .await
     };
     let groups = async {
@@ -87,8 +109,16 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
             aws::ecs::clusters(&aws.ecs, &cluster_names).await
         }
     };
-    let (roles, images, parameters, secrets, log_groups, net, clusters) =
-        futures::try_join!(roles, images, parameters, secrets, groups, net, clusters)?;
+    let (roles, images, parameters, parameter_keys, secrets, log_groups, net, clusters) = futures::try_join!(
+        roles,
+        images,
+        parameters,
+        parameter_keys,
+        secrets,
+        groups,
+        net,
+        clusters
+    )?;
     let Network {
         subnets,
         security_groups,
@@ -96,10 +126,27 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         routes,
         endpoints,
     } = net;
+    let mut secret_meta = BTreeMap::new();
+    let secrets = secrets
+        .into_iter()
+        .map(|(key, found)| {
+            let versions = match found {
+                Lookup::Found(d) => {
+                    let versions = d.versions.clone();
+                    secret_meta.insert(key.clone(), d);
+                    Lookup::Found(versions)
+                }
+                Lookup::Missing => Lookup::Missing,
+                Lookup::Denied(p) => Lookup::Denied(p),
+            };
+            (key, versions)
+        })
+        .collect();
     Ok(Facts {
         roles,
         images,
         parameters,
+        parameter_keys,
         secrets,
         log_groups,
         subnets,
@@ -108,7 +155,49 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         endpoints,
         endpoint_groups,
         clusters,
+        secret_meta,
+        permissions: None,
     })
+}
+
+/// What each role of `scope` may do, asked of IAM once the other reads are in (`facts`
+/// gives the roles' ARNs and the secrets' full ARNs and keys) and the targets' revisions
+/// after the deploy are known: a few `SimulatePrincipalPolicy` calls per role (see
+/// [`permissions::requests`]), side by side, paced in the `iam` quota group.
+pub async fn simulate(
+    aws: &Aws,
+    scope: &Scope<'_>,
+    facts: &Facts,
+) -> Result<Option<permissions::Permissions>> {
+    let checks = super::permission_checks(scope, facts);
+    let questions = permissions::requests(checks.iter().flat_map(|c| &c.needs));
+    if questions.is_empty() {
+        return Ok(None);
+    }
+    let answers = stream::iter(questions)
+        .map(|q| async move {
+            let answer = aws::iam::simulate(aws, &q).await?;
+            Ok::<_, Error>((q, answer))
+        })
+        .buffer_unordered(aws.concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let mut out = permissions::Permissions::default();
+    for (question, answer) in answers {
+        match answer {
+            aws::iam::Simulated::Answered(evaluations) => {
+                out.answers
+                    .extend(permissions::read(&question, &evaluations));
+            }
+            aws::iam::Simulated::Denied => {
+                out.denied.insert(question.role);
+            }
+            aws::iam::Simulated::Refused(message) => {
+                out.refused.insert(question.role, message);
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 type ById<T> = Option<Lookup<BTreeMap<String, T>>>;

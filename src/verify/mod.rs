@@ -2,7 +2,9 @@
 //! from the account before anything is written.
 //!
 //! Two halves. [`gather`] reads (AWS, concurrently, paced): roles, image manifests,
-//! parameters, secrets' metadata, log groups, subnets and routes. The checks — one module
+//! parameters, secrets' metadata, log groups, subnets and routes; then, once the roles'
+//! ARNs and the targets' revisions after the deploy are known, asks IAM what each role may
+//! do ([`gather::simulate`], [`permissions`]). The checks — one module
 //! per family of them — are pure functions from what was read to [`Finding`]s, so every
 //! rule is unit-tested without AWS. A read AWS refuses (no permission) becomes a `warn`
 //! naming the permission; it never fails the run.
@@ -13,6 +15,7 @@ pub mod gather;
 pub mod image;
 pub mod logs;
 pub mod network;
+pub mod permissions;
 pub mod roles;
 pub mod secrets;
 
@@ -26,7 +29,7 @@ use crate::aws::ec2::{Endpoints, Routes, SecurityGroup, Subnet};
 use crate::aws::ecr::Manifest;
 use crate::aws::ecs::Cluster;
 use crate::aws::iam::Role;
-use crate::aws::secretsmanager::Versions;
+use crate::aws::secretsmanager::{Described, Versions};
 use crate::error::Result;
 use crate::model::{Owner, Trigger};
 
@@ -44,6 +47,8 @@ pub enum Area {
     Capacity,
     /// What is left when a target's invocation fails: its dead-letter queue.
     Delivery,
+    /// What a role's policies let it do (`iam:SimulatePrincipalPolicy`).
+    Iam,
 }
 
 impl Area {
@@ -57,6 +62,7 @@ impl Area {
             Area::Fargate => "fargate",
             Area::Capacity => "capacity",
             Area::Delivery => "delivery",
+            Area::Iam => "iam",
         }
     }
 }
@@ -195,6 +201,8 @@ pub struct TargetSpec {
     pub network: Option<Awsvpc>,
     /// The dead-letter queue's ARN (`DeadLetterConfig.Arn`), when it has one.
     pub dead_letter: Option<String>,
+    /// What the target's RunTask asks of its role.
+    pub start: TaskStart,
 }
 
 /// Where RunTask places a target's task.
@@ -224,6 +232,30 @@ fn runs_on(providers: &[String]) -> Runs {
     } else {
         Runs::Instances
     }
+}
+
+/// What a target's RunTask asks of the target's role: run this revision on this cluster,
+/// pass these roles, tag the task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskStart {
+    /// The task definition revision the target will run after this deploy; set by the
+    /// caller, which knows the plan ([`TargetSpec::running`]).
+    pub revision_arn: Option<String>,
+    /// Whether RunTask will tag the task.
+    pub tags: TaskTags,
+    /// Role ARNs the target's `Input` overrides pass (`taskRoleArn`, `executionRoleArn`).
+    pub input_roles: Vec<String>,
+}
+
+/// Whether a target's RunTask tags the task it starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskTags {
+    #[default]
+    None,
+    /// `Tags`, or `PropagateTags` (jobdeploy's revisions carry tags).
+    Tagged,
+    /// Only `EnableECSManagedTags`.
+    ManagedOnly,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +307,31 @@ impl TargetSpec {
                     .collect()
             })
             .unwrap_or_default();
+        let tags = ecs
+            .get("Tags")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
+        let propagates = ecs
+            .get("PropagateTags")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p != "NONE");
+        let managed = ecs.get("EnableECSManagedTags").and_then(Value::as_bool) == Some(true);
+        // An `Input` of RunTask overrides may pass other roles.
+        let input: Value = slot
+            .get("Input")
+            .and_then(Value::as_str)
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(Value::Null);
+        let input_roles = [
+            "/taskRoleArn",
+            "/executionRoleArn",
+            "/overrides/taskRoleArn",
+            "/overrides/executionRoleArn",
+        ]
+        .iter()
+        .filter_map(|p| input.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
         Self {
             label: at.label(),
             service: match at.owner {
@@ -302,7 +359,24 @@ impl TargetSpec {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             network,
+            start: TaskStart {
+                revision_arn: None,
+                tags: if tags || propagates {
+                    TaskTags::Tagged
+                } else if managed {
+                    TaskTags::ManagedOnly
+                } else {
+                    TaskTags::None
+                },
+                input_roles,
+            },
         }
+    }
+
+    /// The same target, running `revision` (a task definition ARN) after the deploy.
+    pub fn running(mut self, revision: Option<String>) -> Self {
+        self.start.revision_arn = revision;
+        self
     }
 
     /// Where its task runs. A launch type decides; else its own strategy; else the
@@ -341,7 +415,8 @@ pub struct Scope<'a> {
 
 /// Reads what the scope needs and runs every check: the whole of `verify`.
 pub async fn verify(aws: &crate::aws::Aws, scope: &Scope<'_>) -> Result<Report> {
-    let facts = gather::gather(aws, scope).await?;
+    let mut facts = gather::gather(aws, scope).await?;
+    facts.permissions = gather::simulate(aws, scope, &facts).await?;
     Ok(check(scope, &facts))
 }
 
@@ -354,6 +429,9 @@ pub struct Facts {
     pub images: BTreeMap<String, Lookup<Manifest>>,
     /// Per region, the parameter names (as given) GetParameters did not find.
     pub parameters: BTreeMap<String, Lookup<BTreeSet<String>>>,
+    /// Per region, the KMS key of each SecureString parameter (by plain name) DescribeParameters
+    /// found.
+    pub parameter_keys: BTreeMap<String, Lookup<BTreeMap<String, String>>>,
     /// By `(region, secret ARN)`.
     pub secrets: BTreeMap<(String, String), Lookup<Versions>>,
     /// By `(region, log group)`.
@@ -370,6 +448,10 @@ pub struct Facts {
     pub endpoints: BTreeMap<String, Lookup<Endpoints>>,
     /// By cluster, as the targets name it (one DescribeClusters for all of them).
     pub clusters: BTreeMap<String, Lookup<Cluster>>,
+    /// By `(region, secret ARN)` as `secrets` is keyed: the full ARN and KMS key.
+    pub secret_meta: BTreeMap<(String, String), Described>,
+    /// What the simulations answered; `None` when nothing was simulated.
+    pub permissions: Option<permissions::Permissions>,
 }
 
 impl Facts {
@@ -379,6 +461,7 @@ impl Facts {
         self.roles.extend(other.roles);
         self.images.extend(other.images);
         self.parameters.extend(other.parameters);
+        self.parameter_keys.extend(other.parameter_keys);
         self.secrets.extend(other.secrets);
         self.log_groups.extend(other.log_groups);
         self.subnets = other.subnets.or(self.subnets);
@@ -387,6 +470,8 @@ impl Facts {
         self.routes.extend(other.routes);
         self.endpoints.extend(other.endpoints);
         self.clusters.extend(other.clusters);
+        self.secret_meta.extend(other.secret_meta);
+        self.permissions = other.permissions.or(self.permissions);
         self
     }
 }
@@ -396,11 +481,7 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
     let mut findings = Vec::new();
     let runs = |t: &TargetSpec| t.runs(t.cluster.as_ref().and_then(|c| facts.clusters.get(c)));
     for (family, body) in &scope.families {
-        let on_fargate = fargate::requires_fargate(body)
-            || scope
-                .targets
-                .iter()
-                .any(|t| t.family == *family && runs(t) == Runs::Fargate);
+        let on_fargate = on_fargate(scope, facts, family, body);
         let mut push = |area: Area, check: String, outcome: Outcome| {
             findings.push(Finding {
                 subject: family.to_string(),
@@ -423,6 +504,13 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         }
         for (check, outcome) in fargate::task(body, on_fargate) {
             push(Area::Fargate, check, outcome);
+        }
+        if let Some(simulated) = &facts.permissions {
+            for c in permissions::family_checks(body, on_fargate, &scope.region, facts) {
+                if let Some(outcome) = permissions::outcome(&c, simulated) {
+                    push(Area::Iam, c.label, outcome);
+                }
+            }
         }
     }
     for target in &scope.targets {
@@ -449,8 +537,59 @@ pub fn check(scope: &Scope<'_>, facts: &Facts) -> Report {
         }
         let (check, outcome) = capacity::dead_letter(target);
         push(Area::Delivery, check, outcome);
+        if let Some(simulated) = &facts.permissions {
+            for c in permissions::target_checks(target, body, facts) {
+                if let Some(outcome) = permissions::outcome(&c, simulated) {
+                    push(Area::Iam, c.label, outcome);
+                }
+            }
+        }
+    }
+    // Roles jobdeploy may not simulate: one warning for the run, not one per check.
+    if let Some(simulated) = facts.permissions.as_ref().filter(|p| !p.denied.is_empty()) {
+        let roles: Vec<&str> = simulated
+            .denied
+            .iter()
+            .map(|r| crate::aws::iam::role_name(r))
+            .collect();
+        findings.push(Finding {
+            subject: "IAM permissions".to_string(),
+            area: Area::Iam,
+            check: "iam:SimulatePrincipalPolicy".to_string(),
+            outcome: Outcome::Warn {
+                problem: permissions::text::simulation_denied(&roles),
+            },
+        });
     }
     Report::new(findings)
+}
+
+/// Whether a family's tasks run on Fargate: its template requires it, or a target of the
+/// scope runs it there.
+fn on_fargate(scope: &Scope<'_>, facts: &Facts, family: &str, body: &Value) -> bool {
+    fargate::requires_fargate(body)
+        || scope.targets.iter().any(|t| {
+            t.family == family
+                && t.runs(t.cluster.as_ref().and_then(|c| facts.clusters.get(c))) == Runs::Fargate
+        })
+}
+
+/// Every permission check of the scope, families first: what [`gather`] simulates.
+pub fn permission_checks(scope: &Scope<'_>, facts: &Facts) -> Vec<permissions::Check> {
+    let mut out = Vec::new();
+    for (family, body) in &scope.families {
+        out.extend(permissions::family_checks(
+            body,
+            on_fargate(scope, facts, family, body),
+            &scope.region,
+            facts,
+        ));
+    }
+    for target in &scope.targets {
+        let body = scope.bodies.get(target.family.as_str()).copied();
+        out.extend(permissions::target_checks(target, body, facts));
+    }
+    out
 }
 
 /// The containers of a task definition body.

@@ -715,6 +715,7 @@ mod tests {
                 assign_public_ip: public,
             }),
             dead_letter: None,
+            start: Default::default(),
         }
     }
 

@@ -316,6 +316,24 @@ fn reference_outcome(
     }
 }
 
+/// The names a parameter given as `value_from` (a name or an SSM ARN, with or without a
+/// `:version`/`:label` selector) may have in its account: its ARN drops a hierarchical
+/// name's leading `/`, so a one-level `parameter/db` is `db` or `/db`.
+pub fn parameter_names(value_from: &str) -> Vec<String> {
+    let strip = |n: &str| n.split(':').next().unwrap_or(n).to_string();
+    match value_from.split_once(":parameter/") {
+        Some((_, rest)) => {
+            let name = strip(rest);
+            if name.contains('/') {
+                vec![format!("/{name}")]
+            } else {
+                vec![format!("/{name}"), name]
+            }
+        }
+        None => vec![strip(value_from)],
+    }
+}
+
 /// Parameter names per region, and every `(region, secret ARN)`.
 pub type Wanted = (BTreeMap<String, Vec<String>>, Vec<(String, String)>);
 
@@ -343,6 +361,39 @@ pub fn wanted<'a>(bodies: impl Iterator<Item = &'a Value>, region: &str) -> Want
     (parameters, secrets)
 }
 
+/// The ARN IAM matches for a `valueFrom`: a parameter ARN without its `:version` or
+/// `:label` selector, or a secret ARN without its suffixes (with `*`: a partial ARN
+/// lacks the 6 random characters). `region` and `account` complete a bare name.
+pub fn secret_resource(value_from: &str, partition: &str, region: &str, account: &str) -> String {
+    let parts: Vec<&str> = value_from.split(':').collect();
+    if parts.first() == Some(&"arn") && parts.get(2) == Some(&"secretsmanager") && parts.len() >= 7
+    {
+        return format!("{}*", parts[..7].join(":"));
+    }
+    if parts.first() == Some(&"arn") && parts.len() >= 6 {
+        return parts[..6].join(":");
+    }
+    let name = value_from.split(':').next().unwrap_or(value_from);
+    format!(
+        "arn:{partition}:ssm:{region}:{account}:parameter/{}",
+        name.trim_start_matches('/')
+    )
+}
+
+/// The ARN IAM matches for a Secrets Manager secret given by ARN (as [`secret_resource`])
+/// or by name (registry credentials may name a secret in the task's region and account).
+pub fn secrets_manager_resource(
+    secret: &str,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> String {
+    if secret.starts_with("arn:") {
+        return secret_resource(secret, partition, region, account);
+    }
+    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-*")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +401,21 @@ mod tests {
     use std::collections::BTreeSet;
 
     const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
+
+    #[test]
+    fn parameter_names_as_the_account_knows_them() {
+        assert_eq!(parameter_names("/web/db:3"), ["/web/db"]);
+        assert_eq!(
+            parameter_names("arn:aws:ssm:eu-west-1:1:parameter/web/db:label"),
+            ["/web/db"]
+        );
+        // A one-level name's ARN does not say whether it began with `/`.
+        assert_eq!(
+            parameter_names("arn:aws:ssm:eu-west-1:1:parameter/db"),
+            ["/db", "db"]
+        );
+        assert_eq!(parameter_names("db"), ["db"]);
+    }
 
     #[test]
     fn value_from_forms() {

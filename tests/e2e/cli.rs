@@ -90,6 +90,27 @@ fn iam_policy_is_scoped_to_what_the_config_and_account_name() {
         assert!(reads.contains(action), "{action} in {reads}");
     }
     assert!(!run.stdout.contains("GetSecretValue"), "{}", run.stdout);
+    // verify simulates exactly the roles that start the tasks and the execution role, and
+    // describes parameters for their KMS keys (DescribeParameters takes no resource).
+    let simulated = statement("VerifyRolePermissions");
+    assert_eq!(
+        simulated["Action"],
+        serde_json::json!(["iam:SimulatePrincipalPolicy"])
+    );
+    assert_eq!(
+        simulated["Resource"],
+        serde_json::json!([
+            format!("arn:aws:iam::{ACCOUNT}:role/ecs-exec"),
+            format!("arn:aws:iam::{ACCOUNT}:role/events-ecs"),
+            format!("arn:aws:iam::{ACCOUNT}:role/scheduler-ecs"),
+        ])
+    );
+    let keys = statement("VerifyParameterKeys");
+    assert_eq!(
+        keys["Action"],
+        serde_json::json!(["ssm:DescribeParameters"])
+    );
+    assert_eq!(keys["Resource"], serde_json::json!(["*"]));
 }
 
 #[test]

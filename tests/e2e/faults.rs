@@ -267,10 +267,15 @@ fn expected_requests(w: Shape) -> BTreeMap<String, usize> {
     add("BatchGetImage", w.images);
     add("DescribeLogGroups", w.log_groups);
     add("GetParameters", w.parameters.div_ceil(10));
+    // Which KMS key encrypts each parameter: 50 names per DescribeParameters.
+    add("DescribeParameters", w.parameters.div_ceil(50));
     add("DescribeSubnets", 1);
     add("DescribeSecurityGroups", 1);
     add("DescribeRouteTables", w.subnets);
     add("DescribeVpcEndpoints", 1);
+    // Once the plan says which revision each target runs: one permission simulation per
+    // role (every role here is an execution role or a target's, each asked once).
+    add("SimulatePrincipalPolicy", w.roles);
     // The first release adopts what runs (a tag per family), then registers each family.
     add("TagResource", w.families);
     add("RegisterTaskDefinition", w.families);

@@ -59,7 +59,8 @@ impl Seed {
         });
     }
 
-    /// An inline permission policy `name` on role `role` allowing `statements`.
+    /// An inline permission policy `name` on role `role` allowing `statements` (replacing
+    /// one of that name: the world's roles carry theirs as `jobs`).
     pub fn role_policy(&self, role: &str, name: &str, statements: Value) {
         self.rt
             .block_on(
@@ -75,6 +76,46 @@ impl Seed {
             .expect("put role policy");
     }
 
+    /// A customer managed policy `name` with these statements, attached to `role` (or made
+    /// its permissions boundary); returns its ARN.
+    pub fn managed(&self, role: &str, name: &str, statements: Value, boundary: bool) -> String {
+        self.rt.block_on(async {
+            let out = self
+                .iam
+                .create_policy()
+                .policy_name(name)
+                .policy_document(
+                    json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+                )
+                .send()
+                .await
+                .expect("create policy");
+            let arn = out
+                .policy()
+                .and_then(|p| p.arn())
+                .expect("policy arn")
+                .to_string();
+            if boundary {
+                self.iam
+                    .put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(&arn)
+                    .send()
+                    .await
+                    .expect("boundary");
+            } else {
+                self.iam
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(&arn)
+                    .send()
+                    .await
+                    .expect("attach");
+            }
+            arn
+        })
+    }
+
     pub fn parameter(&self, name: &str) {
         self.rt
             .block_on(
@@ -83,6 +124,22 @@ impl Seed {
                     .name(name)
                     .value("postgres://…")
                     .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .send(),
+            )
+            .expect("put parameter");
+    }
+
+    /// SecureString `name` (created or overwritten) encrypted with KMS key `key_id`.
+    pub fn parameter_with_key(&self, name: &str, key_id: &str) {
+        self.rt
+            .block_on(
+                self.ssm
+                    .put_parameter()
+                    .name(name)
+                    .value("postgres://…")
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .key_id(key_id)
+                    .overwrite(true)
                     .send(),
             )
             .expect("put parameter");

@@ -2,6 +2,7 @@
 //! CloudWatch Logs, EC2 and ECR: a sound job passes every check; each broken thing fails
 //! naming its fix; a refused read is a warning; a deploy that fails verify writes nothing.
 
+mod permissions;
 mod seed;
 mod shapes;
 
@@ -57,7 +58,7 @@ fn a_sound_job_passes_every_check_reading_only() {
     );
     assert!(out.contains("route to ECR"), "{out}");
     assert!(
-        out.contains("Verify: 13 ok, 0 failed, 1 warning, 1 skipped."),
+        out.contains("Verify: 19 ok, 0 failed, 1 warning, 1 skipped."),
         "{out}"
     );
     for action in [
@@ -85,7 +86,7 @@ fn a_sound_job_passes_every_check_reading_only() {
         .ok();
     let report: Value = serde_json::from_str(&json_run.stdout).expect("json");
     assert_eq!(report["version"], 1);
-    assert_eq!(report["totals"]["ok"], 13);
+    assert_eq!(report["totals"]["ok"], 19);
     let md = w
         .run(&app, &["verify", "--tag", "v2", "--format", "markdown"])
         .ok();
@@ -106,7 +107,7 @@ fn a_sound_job_passes_every_check_reading_only() {
         multi.stdout
     );
     assert!(
-        multi.stdout.contains("Verify: 14 ok, 0 failed"),
+        multi.stdout.contains("Verify: 20 ok, 0 failed"),
         "{}",
         multi.stdout
     );
@@ -120,6 +121,12 @@ fn a_sound_job_passes_every_check_reading_only() {
     assert!(
         matches!((last_check, first_write), (Some(c), Some(r)) if c < r),
         "verify before the first write: {actions:?}"
+    );
+    // The permission simulations too: once the plan says which revision the target runs.
+    let last_simulation = actions.iter().rposition(|a| a == "SimulatePrincipalPolicy");
+    assert!(
+        matches!((last_simulation, first_write), (Some(c), Some(r)) if c < r),
+        "simulated before the first write: {actions:?}"
     );
 }
 
@@ -394,6 +401,13 @@ fn a_private_subnet_reaches_ecr_through_vpc_endpoints_and_one_vpc_is_required() 
 /// private subnet (VPC endpoints) and a cluster that has capacity.
 fn shapes_world() -> (World, Seed, App, String) {
     let (w, seed, app) = sound_world();
+    // The rule role runs every family of the shapes, not only `web`.
+    seed.role_policy(
+        "events-ecs",
+        "shapes",
+        json!([{"Effect": "Allow", "Action": "ecs:RunTask",
+                "Resource": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/*:*")}]),
+    );
     let secret = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:web/api");
     let secret = seed
         .rt

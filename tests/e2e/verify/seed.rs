@@ -93,8 +93,28 @@ pub fn gated_config() -> String {
     format!("cluster = \"batch\"\n\n[manifest]\nimage = \"{IMAGE}\"\n")
 }
 
+/// What the rule's role needs to start `web`'s tasks on `cluster`: RunTask on any revision
+/// of the family there, PassRole on the task's roles to ECS tasks.
+pub fn run_web_statements(cluster: &str) -> Value {
+    json!([
+        {"Effect": "Allow", "Action": "ecs:RunTask",
+         "Resource": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:*"),
+         "Condition": {"ArnEquals": {"ecs:cluster": cluster}}},
+        pass_roles()
+    ])
+}
+
+/// PassRole on the verify world's task roles (`ecs-exec`, `web-task`) to ECS tasks.
+pub fn pass_roles() -> Value {
+    json!({"Effect": "Allow", "Action": "iam:PassRole",
+           "Resource": [role_arn("ecs-exec"), role_arn("web-task")],
+           "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
+}
+
 /// Everything a Fargate job needs, in moto: roles (the rule's trusting EventBridge in the
-/// array form), the parameter, the secret, the log group, a public subnet; rule `hourly`
+/// array form) with the permissions they need (the rule's inline, the execution role's a
+/// managed policy shaped like AmazonECSTaskExecutionRolePolicy plus an inline one for its
+/// secrets), the parameter, the secret, the log group, a public subnet; rule `hourly`
 /// runs `web:1` with a public IP.
 pub fn sound_world() -> (World, Seed, App) {
     let w = World::new();
@@ -105,8 +125,30 @@ pub fn sound_world() -> (World, Seed, App) {
         "events-ecs",
         trust(json!(["scheduler.amazonaws.com", "events.amazonaws.com"])),
     );
+    // The world's rule role may run any revision and pass its own execution role; here it
+    // holds what `web` needs and no more (the policy of that name replaced).
+    seed.role_policy("events-ecs", "jobs", run_web_statements(&w.cluster));
+    seed.managed(
+        "ecs-exec",
+        "task-execution",
+        json!([{"Effect": "Allow", "Action": [
+            "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+            "logs:CreateLogStream", "logs:PutLogEvents"
+        ], "Resource": "*"}]),
+        false,
+    );
     seed.parameter("/web/db");
     let secret = seed.secret("web/api");
+    seed.role_policy(
+        "ecs-exec",
+        "web-secrets",
+        json!([
+            {"Effect": "Allow", "Action": "ssm:GetParameters",
+             "Resource": format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/web/*")},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
+        ]),
+    );
     seed.log_group("/ecs/web");
     let (subnet, group) = seed.network("10.1.0.0/16", true);
     let web = w.aws.register("web", "v1");

@@ -1,5 +1,5 @@
-//! One request through the proxy: recorded, then throttled, faulted, played (ECS tasks) or
-//! forwarded to moto.
+//! One request through the proxy: recorded, then throttled, faulted, played (ECS tasks,
+//! IAM's policy simulation) or forwarded to moto.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,6 +28,7 @@ pub(super) async fn forward(
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
     registrations: Arc<Mutex<Registrations>>,
+    simulator: super::simulate::Simulator,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let delay = latency.lock().map(|l| *l).unwrap_or_default();
     if !delay.is_zero() {
@@ -157,6 +158,9 @@ pub(super) async fn forward(
             .header("content-type", "application/x-amz-json-1.1")
             .body(Full::new(Bytes::from(reply.to_string())))
             .unwrap_or_default());
+    }
+    if service == "iam" && action == "SimulatePrincipalPolicy" {
+        return Ok(simulator.answer(&body).await);
     }
     let played = tasks.lock().ok().and_then(|mut t| t.answer(&action, &json));
     if let Some((reply, writes)) = played {

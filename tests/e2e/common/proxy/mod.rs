@@ -13,7 +13,9 @@
 //! [`Proxy::throttle_everything_for`] a storm in which every call is throttled.
 //!
 //! And it plays the ECS task lifecycle for `jobdeploy run` (see [`super::tasks`]):
-//! [`Proxy::script_task`] queues how the next RunTask's task behaves.
+//! [`Proxy::script_task`] queues how the next RunTask's task behaves; and IAM's
+//! `SimulatePrincipalPolicy`, which moto lacks, over the role policies moto holds
+//! (`simulate.rs`).
 //!
 //! Here the server and what it recorded; `forward.rs` answers each request (recording,
 //! throttling, faults, played tasks, else forwarding to moto), `quotas.rs` the quota groups
@@ -24,6 +26,7 @@ mod faults;
 mod forward;
 mod quotas;
 mod registered;
+mod simulate;
 #[cfg(test)]
 mod tests;
 
@@ -53,6 +56,7 @@ pub struct Proxy {
     latency: Arc<Mutex<Duration>>,
     quotas: Arc<Mutex<Quotas>>,
     tasks: Arc<Mutex<Tasks>>,
+    simulator: simulate::Simulator,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -100,6 +104,10 @@ impl Proxy {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let upstream = upstream.to_string();
+        let simulator = simulate::Simulator::new(aws_sdk_iam::Client::new(
+            &super::aws::sdk_config(&runtime, &upstream),
+        ));
+        let shared_simulator = simulator.clone();
         let shared_log = log.clone();
         runtime.spawn(async move {
             loop {
@@ -114,6 +122,7 @@ impl Proxy {
                 let quotas = shared_quotas.clone();
                 let tasks = shared_tasks.clone();
                 let registrations = registrations.clone();
+                let simulator = shared_simulator.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         forward(
@@ -126,6 +135,7 @@ impl Proxy {
                             quotas.clone(),
                             tasks.clone(),
                             registrations.clone(),
+                            simulator.clone(),
                         )
                     });
                     let _ = http1::Builder::new()
@@ -141,8 +151,18 @@ impl Proxy {
             latency,
             quotas,
             tasks,
+            simulator,
             _runtime: runtime,
         }
+    }
+
+    /// `SimulatePrincipalPolicy` answers at most `results` evaluation results a page, as
+    /// IAM may ("IAM might return fewer than the MaxItems number of results even when there
+    /// are more results available":
+    /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html),
+    /// so the caller must follow `Marker`.
+    pub fn simulate_page(&self, results: usize) {
+        self.simulator.set_page(results);
     }
 
     /// The next RunTask starts a task that behaves as `script` says.
