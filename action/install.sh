@@ -34,7 +34,14 @@ else
   # the GitHub release. A mirror also serves the .sha256 the archive would be checked against,
   # so inside Actions it is refused unless the checksum is given too (JOBDEPLOY_RELEASE_SHA256,
   # the archive's SHA-256 from the release's SHA256SUMS), which also pins the official one.
-  official="https://github.com/${ACTION_REPOSITORY:?}/releases/download"
+  # The releases are this action's repository's; an action used by local path (`uses:
+  # ./dir`, as the batch-health workflow does) has none, so JOBDEPLOY_REPOSITORY names it.
+  repository="${ACTION_REPOSITORY:-${JOBDEPLOY_REPOSITORY:-}}"
+  if [ -z "$repository" ] && [ -z "${JOBDEPLOY_RELEASE_BASE_URL:-}" ]; then
+    echo "::error::jobdeploy: no repository to download release $version from (an action used by local path has no github.action_repository): set JOBDEPLOY_REPOSITORY (e.g. jobdeploy/jobdeploy), or build-from-source: true; not installed"
+    exit 1
+  fi
+  official="https://github.com/$repository/releases/download"
   base="${JOBDEPLOY_RELEASE_BASE_URL:-$official}"
   pinned="${JOBDEPLOY_RELEASE_SHA256:-}"
   if [ -n "$pinned" ] && ! [[ "$pinned" =~ ^[0-9a-f]{64}$ ]]; then

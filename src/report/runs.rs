@@ -283,6 +283,18 @@ fn markdown(report: &RunsReport) -> String {
             let _ = writeln!(out, "- `{}`: {}", t.at.label(), task_line(task));
         }
     }
+    // Other tasks count in the failures too: the summary must show the failed ones.
+    let other_failed: Vec<&TaskRun> = report
+        .other_tasks
+        .iter()
+        .filter(|task| task.outcome == Outcome::Failed)
+        .collect();
+    if !other_failed.is_empty() {
+        out.push_str("\n**Failed tasks of our families no trigger of ours started** (by hand, by `jobdeploy run`)\n\n");
+        for task in other_failed {
+            let _ = writeln!(out, "- {}", task_line(task));
+        }
+    }
     let older: Vec<(&TriggerRuns, &TaskRun)> = report
         .triggers
         .iter()

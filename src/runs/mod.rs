@@ -126,14 +126,16 @@ impl RunsReport {
         let (by_target, other) = tasks::attribute(tasks, &observed.targets, window, observed);
         let mut triggers = Vec::new();
         let mut failures = 0u64;
-        let mut counted_groups = BTreeSet::new();
+        let mut counted_subjects = BTreeSet::new();
         let mut counted_queues = BTreeSet::new();
         for (i, target) in observed.targets.iter().enumerate() {
             let at = &target.at;
             let subject = Subject::of(&at.owner);
             let m = metrics::read(&queries, &subject, sums);
+            // A rule's (or a schedule group's) metrics count once, however many of its
+            // targets are ours.
             if let Some(failed) = m.failed
-                && (subject.scope() == MetricsScope::Rule || counted_groups.insert(subject.clone()))
+                && counted_subjects.insert(subject.clone())
             {
                 failures += failed;
             }

@@ -76,10 +76,14 @@ pub fn next_firing(timing: &Timing<'_>, now: i64) -> Result<Next, String> {
             Some(at) if at > now && timing.start.is_none_or(|s| at >= s) => Next::At(at),
             _ => Next::Never,
         },
+        // Times past what i64 seconds hold (a rate of billions of days) never come.
         Expression::Rate(period) => match timing.start {
             Some(start) if start > now => Next::At(start),
-            Some(start) => Next::At(start + ((now - start) / period + 1) * period),
-            None => Next::Within(now + period),
+            Some(start) => ((now - start) / period + 1)
+                .checked_mul(*period)
+                .and_then(|d| start.checked_add(d))
+                .map_or(Next::Never, Next::At),
+            None => now.checked_add(*period).map_or(Next::Never, Next::Within),
         },
         Expression::Cron(cron) => {
             // The first firing at or after StartDate: search from just before it.
@@ -362,10 +366,11 @@ fn set(field: &str, lo: i32, hi: i32, names: &[&str]) -> Option<Vec<bool>> {
         if from < lo || to > hi || from > to {
             return None;
         }
-        let mut v = from;
-        while v <= to {
-            table[v as usize] = true;
-            v += step.unwrap_or(1);
+        // A step past the field's end (`2100/2147483647`) ends the walk, never overflows.
+        let mut v = Some(from);
+        while let Some(at) = v.filter(|at| *at <= to) {
+            table[at as usize] = true;
+            v = at.checked_add(step.unwrap_or(1));
         }
     }
     Some(table)

@@ -150,6 +150,10 @@ fn family_of(task: &Value) -> String {
     .family
 }
 
+/// The most characters of `startedBy` ECS keeps ("Up to 36 letters …", RunTask's
+/// `startedBy`: <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html>).
+const STARTED_BY_MAX: usize = 36;
+
 /// The index of the target that started `task`, if it can be told.
 fn started_by(task: &Value, targets: &[LiveTarget]) -> Option<usize> {
     let family = family_of(task);
@@ -159,15 +163,25 @@ fn started_by(task: &Value, targets: &[LiveTarget]) -> Option<usize> {
         .collect();
     let unique = |found: Vec<usize>| (found.len() == 1).then(|| found[0]);
     let by = text("startedBy");
+    // `jobdeploy run` and `deploy --smoke` start tasks too: no rule or schedule did.
+    if by == crate::run::request::STARTED_BY {
+        return None;
+    }
+    // ECS keeps at most 36 characters of startedBy: a name is matched whole, and only a
+    // cut-off one by its prefix (rules `nightly` and `nightly-full` are then told apart
+    // whenever the name fits).
+    let truncated = by.chars().count() >= STARTED_BY_MAX;
     let named = |prefix: &str, rule: bool| {
         by.strip_prefix(prefix).and_then(|name| {
+            let matches =
+                |candidate: &str| candidate == name || (truncated && candidate.starts_with(name));
             unique(
                 candidates
                     .iter()
                     .copied()
                     .filter(|i| match &targets[*i].at.owner {
-                        Owner::Rule { rule: r, .. } if rule => r.starts_with(name),
-                        Owner::Schedule { schedule, .. } if !rule => schedule.starts_with(name),
+                        Owner::Rule { rule: r, .. } if rule => matches(r),
+                        Owner::Schedule { schedule, .. } if !rule => matches(schedule),
                         _ => false,
                     })
                     .collect(),

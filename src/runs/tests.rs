@@ -289,3 +289,69 @@ fn since_takes_a_positive_duration_and_names_the_flag_otherwise() {
         assert!(err.starts_with("--since"), "{bad}: {err}");
     }
 }
+
+/// Review of issue 25: a rule with two ECS targets of ours counted its failed invocations
+/// once per target; the rule's metric counts once.
+#[test]
+fn a_rule_with_two_targets_of_ours_counts_its_failed_invocations_once() {
+    let mut second = rule("nightly-report", "report", 7, None);
+    second.at = Trigger::rule_target("default", "nightly-report", "job-2");
+    let base = observed();
+    let once = RunsReport::compute(&base, window()).failures;
+    let mut grown = base.clone();
+    grown.targets.push(second);
+    let report = RunsReport::compute(&grown, window());
+    assert_eq!(report.failures, once);
+}
+
+/// Review of issue 25: a task `jobdeploy run` (or `deploy --smoke`) started was credited to
+/// the family's one trigger; and `startedBy` matched by prefix, so with rules `sync` and
+/// `sync-full` on one family a task of `sync` could be told from neither. A name is now
+/// matched whole unless ECS cut it at 36 characters.
+#[test]
+fn tasks_jobdeploy_started_are_nobodys_and_names_match_whole_unless_cut() {
+    let targets = vec![
+        rule("sync", "sync", 3, None),
+        rule("sync-full", "sync", 3, None),
+        rule("a-rule-name-long-enough-to-be-cut-by-ecs", "long", 1, None),
+    ];
+    let tasks = vec![
+        task("sync", 3, "events-rule/sync", "STOPPED", Some(0), NOW - 600),
+        task(
+            "sync",
+            3,
+            "events-rule/sync-full",
+            "STOPPED",
+            Some(0),
+            NOW - 500,
+        ),
+        task("sync", 3, "jobdeploy", "STOPPED", Some(1), NOW - 400),
+        // events-rule/ + the name, cut at 36 characters.
+        task(
+            "long",
+            1,
+            &"events-rule/a-rule-name-long-enough-to-be-cut-by-ecs"[..36],
+            "STOPPED",
+            Some(0),
+            NOW - 300,
+        ),
+        task("long", 1, "jobdeploy", "STOPPED", Some(0), NOW - 200),
+    ];
+    let observed = Observed {
+        targets,
+        tasks: Some(Lookup::Found(tasks)),
+        ..Observed::default()
+    };
+    let report = RunsReport::compute(&observed, window());
+    assert_eq!(report.triggers[0].tasks.len(), 1, "sync");
+    assert_eq!(report.triggers[1].tasks.len(), 1, "sync-full");
+    assert_eq!(report.triggers[2].tasks.len(), 1, "the cut name");
+    let others: Vec<_> = report
+        .other_tasks
+        .iter()
+        .map(|t| t.started_by.as_deref())
+        .collect();
+    assert_eq!(others, [Some("jobdeploy"), Some("jobdeploy")]);
+    // The run that failed counts among the failures, as an other task.
+    assert_eq!(report.failures, 1);
+}

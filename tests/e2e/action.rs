@@ -511,3 +511,56 @@ fn the_action_runs_runs_and_fails_the_step_when_a_job_failed() {
         failed.summary
     );
 }
+
+/// Review of issue 25: the batch-health workflow uses the action by local path, where
+/// `github.action_repository` is empty, and install.sh aborted on `${ACTION_REPOSITORY:?}`
+/// every morning. Now `JOBDEPLOY_REPOSITORY` (the workflow passes its `jobdeploy-repository`
+/// input) names the repository whose releases are downloaded; with neither, the error says
+/// what to set, before any download.
+#[test]
+fn a_local_action_downloads_from_the_repository_the_workflow_names() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let release = release_dir(root.path(), false);
+    // A curl that records what it was asked for and fails, as offline.
+    let fake = root.path().join("fakebin");
+    std::fs::create_dir_all(&fake).expect("mkdir");
+    let log = root.path().join("curl.log");
+    let curl = fake.join("curl");
+    std::fs::write(
+        &curl,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 22\n", log.display()),
+    )
+    .expect("fake curl");
+    let mut perms = std::fs::metadata(&curl).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&curl, perms).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let local = [
+        ("ACTION_REPOSITORY", ""),
+        ("JOBDEPLOY_RELEASE_BASE_URL", ""),
+        ("PATH", path.as_str()),
+    ];
+
+    let mut named = local.to_vec();
+    named.push(("JOBDEPLOY_REPOSITORY", "acme/jobdeploy"));
+    let (code, text, _) = install(root.path(), "named", &release, &named);
+    assert_ne!(code, 0, "{text}");
+    let asked = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        asked.contains(&format!(
+            "https://github.com/acme/jobdeploy/releases/download/{VERSION}/"
+        )),
+        "{asked}"
+    );
+
+    std::fs::remove_file(&log).ok();
+    let (code, text, bin) = install(root.path(), "unnamed", &release, &local);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("set JOBDEPLOY_REPOSITORY"), "{text}");
+    assert!(!log.exists(), "downloaded without a repository");
+    assert!(!bin.exists());
+}

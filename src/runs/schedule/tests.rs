@@ -230,3 +230,22 @@ fn local_time_names_the_zone_abbreviation() {
         Some("2026-03-09 02:30 EDT")
     );
 }
+
+/// Review of issue 25: a step or a rate as large as AWS data may carry overflowed (a panic
+/// in a debug build, a wrapped index in release). Now a step past the field's end stops the
+/// walk, and a firing past what i64 seconds hold never comes.
+#[test]
+fn huge_steps_and_rates_do_not_overflow() {
+    assert!(matches!(
+        next(
+            "cron(0 10 * * ? 2100/2147483647)",
+            None,
+            "2026-03-07T00:00:00Z"
+        ),
+        Next::At(_)
+    ));
+    assert_eq!(
+        next("rate(106751991167300 days)", None, "2026-03-07T00:00:00Z"),
+        Next::Never
+    );
+}
