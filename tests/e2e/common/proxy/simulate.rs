@@ -543,6 +543,6 @@ mod tests {
             Ok(true)
         ));
         assert!(matches!(applies_to(deny("StringEquals"), &[]), Ok(false)));
-        assert!(matches!(applies_to(deny("NumericLessThan"), &[]), Err(_)));
+        assert!(applies_to(deny("NumericLessThan"), &[]).is_err());
     }
 }
