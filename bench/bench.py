@@ -286,11 +286,12 @@ def baseline(account: Account, families: int, cluster: str, tag: str) -> None:
 # before it says which repoint): one GetRole per distinct target role, DescribeSubnets and
 # DescribeSecurityGroups once each, a DescribeRouteTables per distinct subnet, a
 # DescribeVpcEndpoints per VPC, one DescribeClusters for the targets' clusters (capacity),
-# and one SimulatePrincipalPolicy per target role of the targets that repoint:
-# 1 + 2 + 2 + 1 + 1 + 1. (The bench proxy answers the simulations AccessDenied, moto having
-# no simulator: one request per role either way.)
+# and for the role of the targets that repoint one SimulatePrincipalPolicy per request
+# context: RunTask (ecs:cluster) and PassRole (iam:PassedToService) apart, the bench's
+# targets tagging nothing: 1 + 2 + 2 + 1 + 1 + 2. (The bench proxy answers the simulations
+# AccessDenied, moto having no simulator: one request per role and context either way.)
 VERIFY_FAMILY_READS = 6
-VERIFY_TARGET_READS = 8
+VERIFY_TARGET_READS = 9
 
 
 def budget(command: str, families: int, rules: int, adopt: bool = False, history: int = 0,

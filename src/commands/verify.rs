@@ -105,8 +105,8 @@ fn plan_scope<'a>(aws: &Aws, plan: &'a Plan) -> Scope<'a> {
 
 /// The permission simulations of the plan's checks, into `facts`: they need the revision
 /// each target runs after the deploy, which only the plan knows, so they run once it is
-/// computed — one `SimulatePrincipalPolicy` per role (two when a role's checks send
-/// different context values), all side by side: one IAM round trip after the plan.
+/// computed — one `SimulatePrincipalPolicy` per role and request context
+/// ([`verify::permissions::requests`]), all side by side: one IAM round trip after the plan.
 pub async fn simulate_plan(aws: &Aws, plan: &Plan, facts: &mut verify::Facts) -> Result<()> {
     facts.permissions = verify::gather::simulate(aws, &plan_scope(aws, plan), facts).await?;
     Ok(())

@@ -48,8 +48,49 @@ pub struct Need {
     pub condition: Option<Value>,
     /// The request context AWS sends with the call (`ecs:cluster`, `iam:PassedToService`).
     pub context: Vec<(&'static str, String)>,
+    /// The region the call is made in, where its resource does not say (IAM's role ARNs,
+    /// `*`): `aws:RequestedRegion`.
+    pub region: String,
     pub grant: Grant,
 }
+
+impl Need {
+    /// The whole request context simulated: the need's own keys, plus the global keys every
+    /// request carries that SCPs and policies commonly test — `aws:PrincipalArn` (the role)
+    /// and `aws:RequestedRegion` (its resource's region, else [`Need::region`]). Without
+    /// them a region-deny SCP would read as a deny.
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+    pub fn simulated_context(&self) -> BTreeMap<String, String> {
+        let mut context: BTreeMap<String, String> = self
+            .context
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
+        context.insert("aws:PrincipalArn".into(), self.role.clone());
+        let region = self
+            .resources
+            .iter()
+            .map(|r| arn_parts(r).1)
+            .find(|r| !r.is_empty())
+            .unwrap_or(self.region.as_str());
+        if !region.is_empty() {
+            context.insert("aws:RequestedRegion".into(), region.to_string());
+        }
+        context
+    }
+}
+
+/// A context as the answers are keyed by it.
+pub fn context_key(context: &BTreeMap<String, String>) -> String {
+    context
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where an answer is filed: `(role ARN, action in lower case, resource, context key)`.
+pub type AnswerKey = (String, String, String, String);
 
 /// Whose permissions a check is about: what breaks when one is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +122,9 @@ pub struct Answer {
 /// Everything the simulations answered.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Permissions {
-    /// By `(role ARN, action in lower case, resource)`.
-    pub answers: BTreeMap<(String, String, String), Answer>,
+    /// By role, action, resource and the context simulated: two checks of one role that
+    /// differ only in context (a cluster, a service) are answered apart.
+    pub answers: BTreeMap<AnswerKey, Answer>,
     /// Roles jobdeploy may not simulate (AccessDenied): one warning for all of them.
     pub denied: BTreeSet<String>,
     /// Roles IAM would not simulate, with its message.
@@ -155,6 +197,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
                 grant_resource: format!("{prefix}task-definition/{family}:*"),
                 condition: condition("ArnEquals", "ecs:cluster", &cluster),
                 context: vec![("ecs:cluster", cluster.clone())],
+                region: region.to_string(),
                 grant: Grant::RoleOnly,
             }],
         });
@@ -186,6 +229,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
                     grant_resource: passed.clone(),
                     condition: condition("StringEquals", "iam:PassedToService", ECS_TASKS),
                     context: vec![("iam:PassedToService", ECS_TASKS.to_string())],
+                    region: region.to_string(),
                     grant: Grant::RoleOnly,
                 })
                 .collect(),
@@ -211,6 +255,7 @@ pub fn target_checks(target: &TargetSpec, body: Option<&Value>, facts: &Facts) -
                 grant_resource: format!("{ecs}task/{cluster_name}/*"),
                 condition: condition("StringEquals", "ecs:CreateAction", "RunTask"),
                 context: vec![("ecs:CreateAction", "RunTask".to_string())],
+                region: region.to_string(),
                 grant,
             }],
         });
@@ -261,6 +306,7 @@ pub fn family_checks(body: &Value, on_fargate: bool, region: &str, facts: &Facts
         grant_resource,
         condition: None,
         context: Vec::new(),
+        region: region.to_string(),
         grant,
     };
     for (container, c) in containers(body) {
@@ -466,44 +512,26 @@ fn key_arn(key: &str, secret_arn: &str) -> Option<String> {
     Some(format!("arn:{partition}:kms:{region}:{account}:key/{key}"))
 }
 
-/// The simulations that answer `needs`: per role, as few as the context allows (one, unless
-/// two needs send different values for one key), each with every action and every resource
-/// of its needs — IAM evaluates each action on each resource and answers per resource.
+/// The simulations that answer `needs`: one per role and context (needs with the same
+/// context map, globals included, share one; a key one need sends must not leak into
+/// another's evaluation), each with every action and every resource of its needs — IAM
+/// evaluates each action on each resource and answers per resource.
 pub fn requests<'a>(needs: impl IntoIterator<Item = &'a Need>) -> Vec<Simulation> {
-    let mut by_role: BTreeMap<&str, Vec<Batch>> = BTreeMap::new();
+    let mut batches: BTreeMap<(String, BTreeMap<String, String>), Batch> = BTreeMap::new();
     for need in needs {
-        let batches = by_role.entry(&need.role).or_default();
-        let fits = |b: &Batch| {
-            need.context
-                .iter()
-                .all(|(k, v)| b.context.get(*k).is_none_or(|have| have == v))
-        };
-        let batch = match batches.iter_mut().position(|b| fits(b)) {
-            Some(i) => &mut batches[i],
-            None => {
-                batches.push(Batch::default());
-                batches.last_mut().expect("just pushed")
-            }
-        };
+        let batch = batches
+            .entry((need.role.clone(), need.simulated_context()))
+            .or_default();
         batch.actions.insert(need.action);
         batch.resources.extend(need.resources.iter().cloned());
-        for (k, v) in &need.context {
-            batch.context.insert(k, v.clone());
-        }
     }
-    by_role
+    batches
         .into_iter()
-        .flat_map(|(role, batches)| {
-            batches.into_iter().map(move |b| Simulation {
-                role: role.to_string(),
-                actions: b.actions.into_iter().map(str::to_string).collect(),
-                resources: b.resources.into_iter().collect(),
-                context: b
-                    .context
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            })
+        .map(|((role, context), b)| Simulation {
+            role,
+            actions: b.actions.into_iter().map(str::to_string).collect(),
+            resources: b.resources.into_iter().collect(),
+            context: context.into_iter().collect(),
         })
         .collect()
 }
@@ -512,7 +540,6 @@ pub fn requests<'a>(needs: impl IntoIterator<Item = &'a Need>) -> Vec<Simulation
 struct Batch {
     actions: BTreeSet<&'static str>,
     resources: BTreeSet<String>,
-    context: BTreeMap<&'static str, String>,
 }
 
 /// IAM's answers to `question`, by `(role, action, resource)`. Read per resource
@@ -520,11 +547,9 @@ struct Batch {
 /// either one resource's (older answers name it in `EvalResourceName`) or the most
 /// restrictive across all of them.
 /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html
-pub fn read(
-    question: &Simulation,
-    evaluations: &[Evaluation],
-) -> Vec<((String, String, String), Answer)> {
+pub fn read(question: &Simulation, evaluations: &[Evaluation]) -> Vec<(AnswerKey, Answer)> {
     let mut out = Vec::new();
+    let context = context_key(&question.context.iter().cloned().collect());
     for e in evaluations {
         let denied_by_organizations = e.allowed_by_organizations == Some(false);
         let key = |resource: &str| {
@@ -532,6 +557,7 @@ pub fn read(
                 question.role.clone(),
                 e.action.to_ascii_lowercase(),
                 resource.to_string(),
+                context.clone(),
             )
         };
         let answer = |decided: &Decided| Answer {
@@ -605,6 +631,7 @@ pub fn outcome(check: &Check, permissions: &Permissions) -> Option<Outcome> {
     let mut warns: Vec<String> = check.unknown.clone();
     let mut simulated = false;
     for need in &check.needs {
+        let context = context_key(&need.simulated_context());
         let answers: Vec<&Answer> = need
             .resources
             .iter()
@@ -613,6 +640,7 @@ pub fn outcome(check: &Check, permissions: &Permissions) -> Option<Outcome> {
                     need.role.clone(),
                     need.action.to_ascii_lowercase(),
                     r.clone(),
+                    context.clone(),
                 ))
             })
             .collect();
@@ -645,7 +673,14 @@ pub fn outcome(check: &Check, permissions: &Permissions) -> Option<Outcome> {
             warns.push(text::undecided(role, need.action, resource, missing, &fix));
             continue;
         }
-        match need.grant {
+        // An SCP may test what a simulation cannot supply (the caller's tags, its source,
+        // the time), so its deny is not certain: a warning.
+        let grant = if cause == Cause::Organizations {
+            Grant::Uncertain(text::ORGANIZATIONS)
+        } else {
+            need.grant
+        };
+        match grant {
             Grant::RoleOnly => fails.push((problem, fix)),
             Grant::ResourcePolicy(policy) => {
                 warns.push(text::unless_resource_policy(&problem, policy, &fix));

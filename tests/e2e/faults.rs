@@ -212,6 +212,9 @@ struct Shape {
     schedules: usize,
     /// Distinct IAM roles the task definitions and targets name.
     roles: usize,
+    /// Of them, the roles targets start tasks with (the rest are execution roles); their
+    /// targets tag their tasks.
+    target_roles: usize,
     /// Distinct subnets the targets run in, each with its own route table.
     subnets: usize,
     /// Distinct log groups, SSM parameters and images the task definitions name.
@@ -227,6 +230,7 @@ const FAULT_WORLD: Shape = Shape {
     rules: RULES.len(),
     schedules: 1,
     roles: 3,
+    target_roles: 2,
     subnets: 2,
     log_groups: 1,
     parameters: 1,
@@ -274,8 +278,13 @@ fn expected_requests(w: Shape) -> BTreeMap<String, usize> {
     add("DescribeRouteTables", w.subnets);
     add("DescribeVpcEndpoints", 1);
     // Once the plan says which revision each target runs: one permission simulation per
-    // role (every role here is an execution role or a target's, each asked once).
-    add("SimulatePrincipalPolicy", w.roles);
+    // role and request context — an execution role's needs share one; a target role's
+    // RunTask (ecs:cluster), PassRole (iam:PassedToService) and, its targets tagging their
+    // tasks, TagResource (ecs:CreateAction) one each.
+    add(
+        "SimulatePrincipalPolicy",
+        (w.roles - w.target_roles) + 3 * w.target_roles,
+    );
     // The first release adopts what runs (a tag per family), then registers each family.
     add("TagResource", w.families);
     add("RegisterTaskDefinition", w.families);

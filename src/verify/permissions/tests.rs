@@ -319,10 +319,9 @@ fn a_secure_string_under_a_customer_key_needs_kms_decrypt_through_ssm() {
     let checks = family_checks(&body(), true, "us-east-1", &f);
     let perms = Permissions {
         answers: BTreeMap::from([(
-            (
-                EXEC.to_string(),
-                "ssm:getparameters".to_string(),
-                "arn:aws:ssm:us-east-1:123456789012:parameter/web/db".to_string(),
+            filed(
+                "ssm:GetParameters",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/web/db",
             ),
             answer("allowed"),
         )]),
@@ -383,8 +382,12 @@ fn kms_keys_by_id_become_arns_and_aliases_are_not_simulated() {
     );
 }
 
+/// The review's bug: needs were batched when their keys did not clash, so PassRole was
+/// simulated with RunTask's `ecs:cluster`, ECR pulls with a `kms:ViaService`. One simulation
+/// per role and exact context map, the global keys (`aws:PrincipalArn`,
+/// `aws:RequestedRegion`) in every one.
 #[test]
-fn each_roles_needs_are_one_simulation_unless_their_context_differs() {
+fn needs_share_a_simulation_only_when_their_whole_context_is_the_same() {
     let mut needs: Vec<Need> = target_checks(
         &target(json!({"Tags": [{"Key": "a", "Value": "b"}]}), None),
         Some(&body()),
@@ -395,25 +398,45 @@ fn each_roles_needs_are_one_simulation_unless_their_context_differs() {
     .flat_map(|c| c.needs)
     .collect();
     let sims = requests(&needs);
-    assert_eq!(sims.len(), 2, "{sims:#?}");
-    let events = sims.iter().find(|s| s.role == EVENTS).expect("events");
+    let events: Vec<&Simulation> = sims.iter().filter(|s| s.role == EVENTS).collect();
+    let mut actions: Vec<&str> = events
+        .iter()
+        .flat_map(|s| &s.actions)
+        .map(String::as_str)
+        .collect();
+    actions.sort();
+    assert_eq!(events.len(), 3, "{sims:#?}");
+    assert_eq!(actions, ["ecs:RunTask", "ecs:TagResource", "iam:PassRole"]);
+    let with = |action: &str| -> &Simulation {
+        events
+            .iter()
+            .find(|s| s.actions == [action])
+            .copied()
+            .expect("a simulation of its own")
+    };
+    let run = with("ecs:RunTask");
     assert_eq!(
-        events.actions,
-        ["ecs:RunTask", "ecs:TagResource", "iam:PassRole"]
-    );
-    assert_eq!(events.resources.len(), 4);
-    assert_eq!(
-        events.context,
+        run.context,
         vec![
-            ("ecs:CreateAction".to_string(), "RunTask".to_string()),
+            ("aws:PrincipalArn".to_string(), EVENTS.to_string()),
+            ("aws:RequestedRegion".to_string(), "us-east-1".to_string()),
             ("ecs:cluster".to_string(), CLUSTER.to_string()),
-            ("iam:PassedToService".to_string(), ECS_TASKS.to_string()),
         ]
     );
-    let exec = sims.iter().find(|s| s.role == EXEC).expect("exec");
-    assert_eq!(exec.actions.len(), 9);
-    // A second secret decrypted through another region's Secrets Manager sends another
-    // kms:ViaService: a second simulation for that role.
+    // PassRole names IAM's region-less ARNs: the region is the cluster's.
+    let pass = with("iam:PassRole");
+    assert!(!pass.context.iter().any(|(k, _)| k == "ecs:cluster"));
+    assert!(
+        pass.context
+            .contains(&("aws:RequestedRegion".to_string(), "us-east-1".to_string()))
+    );
+    // The execution role: its pulls, logs and reads in one; kms:Decrypt (through Secrets
+    // Manager) in another.
+    let exec: Vec<&Simulation> = sims.iter().filter(|s| s.role == EXEC).collect();
+    assert_eq!(exec.len(), 2, "{exec:#?}");
+    assert_eq!(exec[0].actions.len(), 8);
+    assert_eq!(exec[1].actions, ["kms:Decrypt"]);
+    // A second key through another region's Secrets Manager: a third.
     let mut other = needs.last().cloned().expect("a need");
     other.action = "kms:Decrypt";
     other.resources = vec!["arn:aws:kms:eu-west-1:123456789012:key/x".into()];
@@ -422,7 +445,45 @@ fn each_roles_needs_are_one_simulation_unless_their_context_differs() {
         "secretsmanager.eu-west-1.amazonaws.com".into(),
     )];
     needs.push(other);
-    assert_eq!(requests(&needs).len(), 3);
+    assert_eq!(requests(&needs).len(), sims.len() + 1);
+}
+
+/// The review's bug: answers were filed by role, action and resource only, so one role
+/// running `web:2` on two clusters (allowed on one) got whichever simulation answered last.
+#[test]
+fn a_role_allowed_on_one_cluster_fails_on_the_other_only() {
+    const OTHER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/other";
+    let on_batch = target(json!({}), None);
+    let mut raw_other = raw(json!({}), None);
+    raw_other["Arn"] = json!(OTHER);
+    let on_other = TargetSpec::of(
+        &Trigger::rule_target("default", "nightly", "batch"),
+        &raw_other,
+        "web",
+    )
+    .running(Some(WEB_2.into()));
+    let run = |t: &TargetSpec| target_checks(t, Some(&body()), &facts()).remove(0);
+    let (a, b) = (run(&on_batch), run(&on_other));
+    let sims = requests(a.needs.iter().chain(&b.needs));
+    assert_eq!(sims.len(), 2, "one simulation per cluster: {sims:#?}");
+    let mut perms = Permissions::default();
+    for sim in &sims {
+        let allowed = sim
+            .context
+            .contains(&("ecs:cluster".to_string(), CLUSTER.to_string()));
+        let evaluation = Evaluation {
+            action: "ecs:RunTask".into(),
+            resource: Some(WEB_2.into()),
+            top: decided(if allowed { "allowed" } else { "implicitDeny" }),
+            ..Evaluation::default()
+        };
+        perms.answers.extend(read(sim, &[evaluation]));
+    }
+    assert_eq!(outcome(&a, &perms), Some(Outcome::Ok));
+    assert!(matches!(
+        outcome(&b, &perms),
+        Some(Outcome::Fail { problem, .. }) if problem.contains("ecs:RunTask")
+    ));
 }
 
 fn decided(decision: &str) -> Decided {
@@ -441,8 +502,37 @@ fn question() -> Simulation {
     }
 }
 
-fn key(action: &str, resource: &str) -> (String, String, String) {
-    (EVENTS.into(), action.to_ascii_lowercase(), resource.into())
+fn key(action: &str, resource: &str) -> AnswerKey {
+    (
+        EVENTS.into(),
+        action.to_ascii_lowercase(),
+        resource.into(),
+        String::new(),
+    )
+}
+
+/// Where the answer for `action` on `resource` is filed for the checks of [`body`] and a
+/// tagging [`target`]: with the context that check's need is simulated with.
+fn filed(action: &str, resource: &str) -> AnswerKey {
+    let checks = target_checks(
+        &target(json!({"Tags": [{"Key": "a", "Value": "b"}]}), None),
+        Some(&body()),
+        &facts(),
+    )
+    .into_iter()
+    .chain(family_checks(&body(), true, "us-east-1", &facts()));
+    let need = checks
+        .flat_map(|c| c.needs)
+        .find(|n| {
+            n.action.eq_ignore_ascii_case(action) && n.resources.iter().any(|r| r == resource)
+        })
+        .unwrap_or_else(|| panic!("no need {action} on {resource}"));
+    (
+        need.role.clone(),
+        action.to_ascii_lowercase(),
+        resource.to_string(),
+        context_key(&need.simulated_context()),
+    )
 }
 
 #[test]
@@ -508,7 +598,7 @@ fn simulated(answers: &[(&str, &str, Answer)]) -> Permissions {
     Permissions {
         answers: answers
             .iter()
-            .map(|(a, r, ans)| (key(a, r), ans.clone()))
+            .map(|(a, r, ans)| (filed(a, r), ans.clone()))
             .collect(),
         ..Permissions::default()
     }
@@ -567,11 +657,6 @@ fn every_cause_of_a_deny_is_named_with_its_own_fix() {
             "remove or narrow the Deny statement matching ecs:RunTask",
         ),
         (
-            scp,
-            "a service control policy (SCP) of your AWS Organization refuses it",
-            "ask your AWS Organizations administrator",
-        ),
-        (
             boundary,
             "its permissions boundary does not allow it",
             "add to role events's permissions boundary policy: {",
@@ -584,6 +669,20 @@ fn every_cause_of_a_deny_is_named_with_its_own_fix() {
         assert!(problem.contains(says), "{problem}");
         assert!(f.starts_with(fix), "{f}");
     }
+    // The review's bug: an SCP may test keys a simulation cannot supply (a region-deny SCP
+    // read as a deny failed every deploy of the organization): named, but a warning.
+    let perms = simulated(&[("ecs:RunTask", WEB_2, scp)]);
+    let Some(Outcome::Warn { problem }) = outcome(&run_check(), &perms) else {
+        panic!("an SCP deny is not a warning");
+    };
+    assert!(
+        problem.contains("a service control policy (SCP) of your AWS Organization refuses it"),
+        "{problem}"
+    );
+    assert!(
+        problem.contains("ask your AWS Organizations administrator"),
+        "{problem}"
+    );
 }
 
 #[test]
@@ -615,12 +714,7 @@ fn a_deny_a_resource_policy_could_lift_is_a_warning() {
     let perms = Permissions {
         answers: answers
             .iter()
-            .map(|(a, r, ans)| {
-                (
-                    (EXEC.into(), a.to_ascii_lowercase(), r.to_string()),
-                    ans.clone(),
-                )
-            })
+            .map(|(a, r, ans)| (filed(a, r), ans.clone()))
             .collect(),
         ..Permissions::default()
     };
@@ -631,7 +725,7 @@ fn a_deny_a_resource_policy_could_lift_is_a_warning() {
     // GetAuthorizationToken takes no resource: no repository policy grants it.
     let mut perms = perms;
     perms.answers.insert(
-        (EXEC.into(), "ecr:getauthorizationtoken".into(), "*".into()),
+        filed("ecr:GetAuthorizationToken", "*"),
         answer("implicitDeny"),
     );
     assert!(matches!(
@@ -653,7 +747,11 @@ fn create_log_group_passes_on_either_arn_form() {
             ("logs:createloggroup", format!("{group}:*"), star_answer),
         ]
         .into_iter()
-        .map(|(a, r, d)| ((EXEC.to_string(), a.to_string(), r), answer(d)))
+        .map(|(a, r, d)| {
+            let mut key = filed(a, &r);
+            key.1 = a.to_string();
+            (key, answer(d))
+        })
         .collect(),
         ..Permissions::default()
     };
@@ -718,7 +816,7 @@ fn a_role_iam_would_not_simulate_is_a_warning_with_its_message() {
     assert_eq!(
         outcome(&run_check(), &perms),
         Some(Outcome::Warn {
-            problem: "not checked: IAM would not simulate role events: NoSuchEntity: role gone"
+            problem: "not checked: iam:SimulatePrincipalPolicy on role events failed: NoSuchEntity: role gone"
                 .into()
         })
     );

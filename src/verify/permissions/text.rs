@@ -12,6 +12,7 @@ pub const REPOSITORY_POLICY: &str = "the repository policy";
 pub const SHARED_PARAMETER: &str = "the parameter's resource policy (it is in another account)";
 pub const SECRET_POLICY: &str = "the secret's resource policy";
 pub const KEY_POLICY: &str = "the key policy";
+pub const ORGANIZATIONS: &str = "a service control policy may test what a simulation cannot supply (the caller's tags, its source, the time)";
 pub const NOT_SIMULATED: &str = "not simulated";
 
 /// The statement to add, as compact JSON.
@@ -110,7 +111,7 @@ pub fn allowed_with_missing_context(
 }
 
 pub fn refused(role: &str, message: &str) -> String {
-    format!("not checked: IAM would not simulate role {role}: {message}")
+    format!("not checked: iam:SimulatePrincipalPolicy on role {role} failed: {message}")
 }
 
 /// The one warning for the roles jobdeploy may not simulate.

@@ -240,15 +240,21 @@ fn statements(doc: &Value) -> Vec<&Value> {
     }
 }
 
+/// A condition operator the simulator does not evaluate: IAM is answered `InvalidInput`
+/// rather than the statement silently not applying (a Deny ignored would read as allowed).
+struct Unsupported(String);
+
 /// Whether the statement applies to `action` on `resource` in `context`; a condition key
-/// the context lacks goes to `missing`.
+/// the context lacks goes to `missing` (and, as IAM evaluates, makes a negated operator or
+/// an `…IfExists` one true, any other false).
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 fn applies(
     s: &Value,
     action: &str,
     resource: &str,
     context: &BTreeMap<String, String>,
     missing: &mut BTreeSet<String>,
-) -> bool {
+) -> Result<bool, Unsupported> {
     let action = action.to_ascii_lowercase();
     let action_matches = |key: &str| {
         strings(s.get(key))
@@ -267,32 +273,44 @@ fn applies(
         resource_matches("Resource")
     };
     if !in_action || !in_resource {
-        return false;
+        return Ok(false);
     }
     let Some(conditions) = s.get("Condition").and_then(Value::as_object) else {
-        return true;
+        return Ok(true);
     };
     for (operator, keys) in conditions {
         let Some(keys) = keys.as_object() else {
-            return false;
+            return Err(Unsupported(operator.clone()));
+        };
+        let (base, if_exists) = match operator.strip_suffix("IfExists") {
+            Some(base) => (base, true),
+            None => (operator.as_str(), false),
+        };
+        let (negated, like) = match base {
+            "StringEquals" | "ArnEquals" => (false, false),
+            "StringLike" | "ArnLike" => (false, true),
+            "StringNotEquals" | "ArnNotEquals" => (true, false),
+            "StringNotLike" | "ArnNotLike" => (true, true),
+            _ => return Err(Unsupported(operator.clone())),
         };
         for (key, wanted) in keys {
             let Some(have) = context.get(&key.to_ascii_lowercase()) else {
                 missing.insert(key.clone());
-                return false;
+                if negated || if_exists {
+                    continue;
+                }
+                return Ok(false);
             };
             let wanted = strings(Some(wanted));
-            let ok = match operator.as_str() {
-                "StringEquals" | "ArnEquals" => wanted.iter().any(|w| w == have),
-                "StringLike" | "ArnLike" => wanted.iter().any(|w| matches(w, have)),
-                _ => false,
-            };
-            if !ok {
-                return false;
+            let matched = wanted
+                .iter()
+                .any(|w| if like { matches(w, have) } else { w == have });
+            if matched == negated {
+                return Ok(false);
             }
         }
     }
-    true
+    Ok(true)
 }
 
 struct Decision {
@@ -308,13 +326,13 @@ fn decide(
     action: &str,
     resource: &str,
     context: &BTreeMap<String, String>,
-) -> Decision {
+) -> Result<Decision, Unsupported> {
     let mut missing = BTreeSet::new();
     let mut denied = Vec::new();
     let mut allowed = Vec::new();
     for (id, doc) in identity {
         for s in statements(doc) {
-            if !applies(s, action, resource, context, &mut missing) {
+            if !applies(s, action, resource, context, &mut missing)? {
                 continue;
             }
             match s.get("Effect").and_then(Value::as_str) {
@@ -324,15 +342,19 @@ fn decide(
             }
         }
     }
-    let boundary_allows = boundary.map(|b| {
-        let mut ignored = BTreeSet::new();
-        let effects: Vec<&str> = statements(b)
-            .into_iter()
-            .filter(|s| applies(s, action, resource, context, &mut ignored))
-            .filter_map(|s| s.get("Effect").and_then(Value::as_str))
-            .collect();
-        effects.contains(&"Allow") && !effects.contains(&"Deny")
-    });
+    let boundary_allows = match boundary {
+        Some(b) => {
+            let mut ignored = BTreeSet::new();
+            let mut effects = Vec::new();
+            for s in statements(b) {
+                if applies(s, action, resource, context, &mut ignored)? {
+                    effects.extend(s.get("Effect").and_then(Value::as_str));
+                }
+            }
+            Some(effects.contains(&"Allow") && !effects.contains(&"Deny"))
+        }
+        None => None,
+    };
     let (decision, policies) = if !denied.is_empty() {
         ("explicitDeny", denied)
     } else if !allowed.is_empty() && boundary_allows != Some(false) {
@@ -340,12 +362,12 @@ fn decide(
     } else {
         ("implicitDeny", Vec::new())
     };
-    Decision {
+    Ok(Decision {
         decision,
         policies,
         missing,
         boundary_allows,
-    }
+    })
 }
 
 fn escape(text: &str) -> String {
@@ -423,15 +445,21 @@ async fn answer(iam: &aws_sdk_iam::Client, body: &[u8], cap: usize) -> Response<
     let truncated = end < q.actions.len();
     let mut results = String::new();
     for action in q.actions.get(q.marker..end).unwrap_or_default() {
-        let per: Vec<(String, Decision)> = resources
-            .iter()
-            .map(|r| {
-                (
-                    r.clone(),
-                    decide(&identity, boundary.as_ref(), action, r, &q.context),
-                )
-            })
-            .collect();
+        let mut per: Vec<(String, Decision)> = Vec::new();
+        for r in &resources {
+            match decide(&identity, boundary.as_ref(), action, r, &q.context) {
+                Ok(d) => per.push((r.clone(), d)),
+                Err(Unsupported(operator)) => {
+                    return xml(
+                        400,
+                        format!(
+                            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidInput</Code><Message>the test proxy does not evaluate condition operator {}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
+                            escape(&operator)
+                        ),
+                    );
+                }
+            }
+        }
         // The top level is the most restrictive decision across the resources.
         let rank = |d: &str| match d {
             "explicitDeny" => 2,
@@ -470,4 +498,51 @@ async fn answer(iam: &aws_sdk_iam::Client, body: &[u8], cap: usize) -> Response<
             "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>{truncated}</IsTruncated>{marker}<EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn applies_to(statement: Value, context: &[(&str, &str)]) -> Result<bool, Unsupported> {
+        let context = context
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_string()))
+            .collect();
+        let mut missing = BTreeSet::new();
+        applies(&statement, "ecs:RunTask", "arn:x", &context, &mut missing)
+    }
+
+    /// The review's bug: an operator the simulator did not know made its statement not
+    /// apply — a Deny silently ignored — and a missing key failed a negated condition,
+    /// which IAM counts as true.
+    #[test]
+    fn negated_and_if_exists_conditions_hold_on_a_missing_key_and_unknown_operators_are_refused() {
+        let deny = |operator: &str| {
+            json!({"Effect": "Deny", "Action": "ecs:RunTask", "Resource": "*",
+                   "Condition": {operator: {"aws:RequestedRegion": "us-east-1"}}})
+        };
+        assert!(matches!(applies_to(deny("StringNotEquals"), &[]), Ok(true)));
+        assert!(matches!(
+            applies_to(
+                deny("StringNotEquals"),
+                &[("aws:RequestedRegion", "us-east-1")]
+            ),
+            Ok(false)
+        ));
+        assert!(matches!(
+            applies_to(
+                deny("StringNotEquals"),
+                &[("aws:RequestedRegion", "eu-west-1")]
+            ),
+            Ok(true)
+        ));
+        assert!(matches!(
+            applies_to(deny("StringEqualsIfExists"), &[]),
+            Ok(true)
+        ));
+        assert!(matches!(applies_to(deny("StringEquals"), &[]), Ok(false)));
+        assert!(applies_to(deny("NumericLessThan"), &[]).is_err());
+    }
 }
