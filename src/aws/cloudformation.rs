@@ -7,10 +7,12 @@ use super::pace::{Group, Paced};
 use super::{Lookup, error_code, failed, is_denied};
 use crate::error::Result;
 
-/// The name of the stack that owns the resource whose physical id is `physical_id`:
-/// `Missing` when no stack does, `Denied` when the caller may not ask.
+/// The name of the stack that owns the resource of type `resource_type` (`AWS::Scheduler::Schedule`)
+/// whose physical id is `physical_id`: `Missing` when no stack does (a resource of another
+/// type with that id is not it), `Denied` when the caller may not ask.
 pub async fn stack_of(
     cloudformation: &Paced<aws_sdk_cloudformation::Client>,
+    resource_type: &str,
     physical_id: &str,
 ) -> Result<Lookup<String>> {
     let out = cloudformation
@@ -25,6 +27,10 @@ pub async fn stack_of(
         Ok(out) => Ok(out
             .stack_resources()
             .iter()
+            .filter(|r| {
+                r.resource_type() == Some(resource_type)
+                    && r.physical_resource_id() == Some(physical_id)
+            })
             .find_map(|r| r.stack_name())
             .map_or(Lookup::Missing, |s| Lookup::Found(s.to_string()))),
         Err(e) if is_denied(&e) => Ok(Lookup::Denied("cloudformation:DescribeStackResources")),

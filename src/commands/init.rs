@@ -268,7 +268,12 @@ async fn warn_stacks(
                     }
                 }
                 Owner::Schedule { schedule, .. } => {
-                    cloudformation::stack_of(&aws.cloudformation, schedule).await?
+                    cloudformation::stack_of(
+                        &aws.cloudformation,
+                        "AWS::Scheduler::Schedule",
+                        schedule,
+                    )
+                    .await?
                 }
             };
             Ok::<_, Error>((owner, stack))

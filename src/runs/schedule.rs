@@ -95,7 +95,16 @@ pub fn next_firing(timing: &Timing<'_>, now: i64) -> Result<Next, String> {
         }
     };
     Ok(match (next, timing.end) {
-        (Next::At(t) | Next::Within(t), Some(end)) if t > end => Next::Never,
+        (Next::At(t), Some(end)) if t > end => Next::Never,
+        // A rate whose phase is unknown fires within a period: by EndDate, if it is still to
+        // come, else no more.
+        (Next::Within(t), Some(end)) if t > end => {
+            if now < end {
+                Next::Within(end)
+            } else {
+                Next::Never
+            }
+        }
         _ => next,
     })
 }

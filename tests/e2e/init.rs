@@ -407,3 +407,29 @@ fn init_warns_naming_the_stack_when_a_schedule_belongs_to_cloudformation() {
     run.says(&["cloudformation:DescribeStackResources was refused"]);
     assert!(app.path().join("jobdeploy.toml").exists());
 }
+
+/// Review of issue 25: the stack of whatever resource DescribeStackResources listed was
+/// taken, so a stack's rule or queue that shares the schedule's name made init warn that the
+/// schedule belongs to that stack. Only a resource of type `AWS::Scheduler::Schedule` with
+/// the schedule's name counts.
+#[test]
+fn a_stack_resource_of_another_type_with_the_schedules_name_is_not_the_schedule() {
+    let w = World::new();
+    w.aws.register("web", "v1");
+    w.aws
+        .schedule("data", "export", &w.cluster, &td_arn("web", 1));
+    let stack = format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/queues/1");
+    w.proxy.inject(fail("DescribeStackResources").times(1).with(Reply::Xml(format!(
+        "<DescribeStackResourcesResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStackResourcesResult><StackResources><member><StackId>{stack}</StackId><StackName>queues</StackName><LogicalResourceId>ExportQueue</LogicalResourceId><PhysicalResourceId>export</PhysicalResourceId><ResourceType>AWS::Events::Rule</ResourceType><Timestamp>2026-01-01T00:00:00Z</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member></StackResources></DescribeStackResourcesResult><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></DescribeStackResourcesResponse>"
+    ))));
+    let app = App::empty();
+    let run = w
+        .run(&app, &["init", "--cluster", "batch", "--image", IMAGE])
+        .ok();
+    assert!(
+        !run.stderr.contains("belongs to CloudFormation stack"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.proxy.count("DescribeStackResources"), 1);
+}

@@ -249,3 +249,24 @@ fn huge_steps_and_rates_do_not_overflow() {
         Next::Never
     );
 }
+
+/// Review of issue 25: a rate of unknown phase whose next "by" time fell past EndDate was
+/// "never", though it may still fire before EndDate; now it fires by EndDate while that is
+/// to come, and never after.
+#[test]
+fn a_rate_near_its_end_date_fires_by_the_end_date() {
+    let timing = |end: &str| Timing {
+        expression: "rate(1 day)",
+        end: Some(t(end)),
+        ..Timing::default()
+    };
+    let now = t("2026-03-06T12:00:00Z");
+    assert_eq!(
+        next_firing(&timing("2026-03-06T18:00:00Z"), now),
+        Ok(Next::Within(t("2026-03-06T18:00:00Z")))
+    );
+    assert_eq!(
+        next_firing(&timing("2026-03-06T11:00:00Z"), now),
+        Ok(Next::Never)
+    );
+}
