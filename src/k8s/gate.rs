@@ -371,15 +371,27 @@ pub async fn run(
                     ));
                     refetched.extend(commits);
                     let read = read.clone();
-                    lineage = tokio::task::spawn_blocking(move || read())
+                    // Within what is left of the wait; a fetch that fails or runs out of time
+                    // is a warning and the wait goes on as before (the timeout still holds).
+                    let left = run.timeout.saturating_sub(started.elapsed());
+                    match tokio::time::timeout(left, tokio::task::spawn_blocking(move || read()))
                         .await
-                        .map_err(|e| Error::new(format!("reading the manifest repo: {e}")))
-                        .and_then(|r| r)
-                        .map_err(|e| {
-                            display.finish();
-                            e.note(nothing_written())
-                        })?;
-                    continue;
+                    {
+                        Ok(Ok(Ok(fetched))) => {
+                            lineage = fetched;
+                            continue;
+                        }
+                        Ok(Ok(Err(e))) => display.note(&format!(
+                            "warning: cannot fetch the manifest repo again: {}",
+                            e.message()
+                        )),
+                        Ok(Err(e)) => display.note(&format!(
+                            "warning: cannot fetch the manifest repo again: {e}"
+                        )),
+                        Err(_) => display.note(
+                            "warning: fetching the manifest repo again did not finish within the wait",
+                        ),
+                    }
                 }
                 if run.mode == GateMode::Check {
                     display.finish();

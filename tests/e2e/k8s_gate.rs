@@ -282,6 +282,41 @@ fn a_manifest_commit_pushed_during_the_wait_is_fetched_and_counts() {
     );
 }
 
+/// A fetch again that fails (the repo gone, the network down) is a warning: the gate keeps
+/// waiting, and the timeout, not the fetch, ends it.
+#[test]
+fn a_failed_fetch_again_is_a_warning_and_the_wait_goes_on() {
+    let s = setup(false);
+    let d = s
+        .manifests
+        .prepare_commit(&[("README.md", "web, production\n")], "docs");
+    s.argo.script(
+        APP,
+        Script::Frames(sync_timeline(&s.old, "v1", &d, "v2", &s.manifests.url())),
+    );
+    let repo = s.manifests.dir.path().to_path_buf();
+    s.argo.before_frame(APP, 1, move || {
+        let _ = std::fs::rename(&repo, repo.with_extension("gone"));
+    });
+    let run = s.deploy(&s.app(""), &["--wait-for-k8s=4s"]).fails();
+    assert!(
+        run.stderr
+            .contains("warning: cannot fetch the manifest repo again"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("k8s did not run release v2 within 4s"),
+        "{}",
+        run.stderr
+    );
+    s.nothing_written(&run);
+    let _ = std::fs::rename(
+        s.manifests.dir.path().with_extension("gone"),
+        s.manifests.dir.path(),
+    );
+}
+
 /// The same push, but the new commit moves the image on (v3): once fetched, it is a later
 /// commit on another tag — the release is superseded (exit 0, nothing written), not a
 /// timeout.
