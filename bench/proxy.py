@@ -15,10 +15,15 @@ sustained rate up to the burst); a request that finds its bucket empty is answer
 `__throttled` (and `__throttled:<Action>`).
 
     python proxy.py UPSTREAM_URL LATENCY_SECONDS PORT_FILE [quotas]
+
+With BENCH_PROXY_TRACE=FILE in its environment it appends a line per request to FILE
+(`start end action status`, seconds since the epoch): the timeline that shows which requests
+wait on which (a diagnostic, not used by bench.py's figures).
 """
 
 import http.client
 import json
+import os
 import socket
 import sys
 import threading
@@ -35,6 +40,7 @@ LOCAL = threading.local()
 QUOTAS = len(sys.argv) > 4 and sys.argv[4] == "quotas"
 # [action, requests of it still to let through] of a pending one-shot throttle.
 ONE_SHOT: list = []
+TRACE = os.environ.get("BENCH_PROXY_TRACE")
 
 # AWS's documented defaults (sustained per second, burst) per quota group.
 DEFAULT_QUOTAS = {
@@ -145,6 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_any(self):
+        LOCAL.started = None
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.path.startswith("/__stats"):
@@ -169,6 +176,7 @@ class Handler(BaseHTTPRequestHandler):
         LOCAL.query_action = form.get("Action")
         LOCAL.query_version = form.get("Version")
         action = action_of(self)
+        LOCAL.started, LOCAL.action = time.time(), action
         with LOCK:
             COUNTS[action] += 1
             group = group_of(self, action) if QUOTAS else None
@@ -215,6 +223,10 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(response.status, out, data)
 
     def reply(self, status, headers, data):
+        if TRACE and getattr(LOCAL, "started", None) is not None:
+            with LOCK, open(TRACE, "a") as f:
+                f.write(f"{LOCAL.started:.4f} {time.time():.4f} {LOCAL.action} {status}\n")
+            LOCAL.started = None
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -225,8 +237,16 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_any
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a client opening its pool's connections at
+    # once (16 or more) overflows it, the kernel drops the SYNs past it and the client sends
+    # them again after TCP's 1 s (then 3 s, 7 s) retransmission timeout — a stall that is the
+    # proxy's, not AWS's (its endpoints do not drop connections at that rate).
+    request_queue_size = 1024
+
+
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     with open(sys.argv[3], "w") as f:
         f.write(str(server.server_address[1]))

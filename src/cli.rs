@@ -31,7 +31,7 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "JOBDEPLOY_FORMAT")]
     pub format: Format,
 
-    /// Concurrent AWS requests (kept modest for AWS API quotas)
+    /// Concurrent AWS requests in flight (their rate is paced to the account's quotas)
     #[arg(long, global = true, default_value_t = 16, env = "JOBDEPLOY_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 

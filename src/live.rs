@@ -128,8 +128,31 @@ pub async fn read_targets(
     config: &LoadedConfig,
     families: &[String],
 ) -> Result<LiveState> {
+    read_targets_tapped(aws, config, families, &|_| {}).await
+}
+
+/// [`read_targets`], telling `on_ours` of each target of ours as soon as its rule or
+/// schedule is read (in the network's order), before the scan is over: what lets verify's
+/// reads of a target's role and network start beside the rest of the scan.
+pub async fn read_targets_tapped(
+    aws: &Aws,
+    config: &LoadedConfig,
+    families: &[String],
+    on_ours: &(dyn Fn(&LiveTarget) + Sync),
+) -> Result<LiveState> {
     let families: BTreeSet<String> = families.iter().cloned().collect();
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
+    let tap = |at: &Trigger, raw: &Value| {
+        if let Classified::Ours(task_definition) =
+            classify(at.owner.target_of(raw), &cluster_arn, &families)
+        {
+            on_ours(&LiveTarget {
+                at: at.clone(),
+                task_definition,
+                raw: raw.clone(),
+            });
+        }
+    };
     let scope = Scope {
         buses: &config.config.rules.event_buses,
         groups: Some(&config.config.schedules.groups),
@@ -141,7 +164,7 @@ pub async fn read_targets(
     // The rules' states come from ListRules, a page per 100 rules on a bus, read beside the
     // scan: no call per rule. A schedule's is in the GetSchedule the scan makes anyway.
     let (found, rule_states) = futures::future::try_join(
-        scan(aws, Reach::Cluster(&cluster_arn), &scope),
+        scan_tapped(aws, Reach::Cluster(&cluster_arn), &scope, &tap),
         rule_states(aws, scope.buses),
     )
     .await?;
@@ -237,9 +260,21 @@ impl<'a> Scope<'a> {
 /// (whose target is the cluster, for [`Reach::Cluster`]). Rules and schedules are read side
 /// by side; excluded names are not read.
 pub async fn scan(aws: &Aws, reach: Reach<'_>, scope: &Scope<'_>) -> Result<Vec<(Trigger, Found)>> {
+    scan_tapped(aws, reach, scope, &|_, _| {}).await
+}
+
+/// What [`scan`] finds, each slot also given to `tap` as soon as it is read.
+type Tap<'t> = &'t (dyn Fn(&Trigger, &Value) + Sync);
+
+async fn scan_tapped(
+    aws: &Aws,
+    reach: Reach<'_>,
+    scope: &Scope<'_>,
+    tap: Tap<'_>,
+) -> Result<Vec<(Trigger, Found)>> {
     let (rules, schedules) = futures::future::try_join(
-        rule_slots(aws, scope, reach),
-        schedule_slots(aws, scope, reach),
+        rule_slots(aws, scope, reach, tap),
+        schedule_slots(aws, scope, reach, tap),
     )
     .await?;
     Ok(rules.into_iter().chain(schedules).collect())
@@ -268,6 +303,7 @@ async fn rule_slots(
     aws: &Aws,
     scope: &Scope<'_>,
     reach: Reach<'_>,
+    tap: Tap<'_>,
 ) -> Result<Vec<(Trigger, Found)>> {
     let buses = scope.buses;
     let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
@@ -305,6 +341,13 @@ async fn rule_slots(
     let listed: Vec<(Owner, Vec<Value>)> = stream::iter(rules)
         .map(|owner| async move {
             let targets = crate::aws::owner::read(aws, &owner).await?;
+            for raw in &targets {
+                let at = Trigger {
+                    owner: owner.clone(),
+                    target_id: raw.get("Id").and_then(Value::as_str).map(str::to_string),
+                };
+                tap(&at, raw);
+            }
             Ok::<_, crate::error::Error>((owner, targets))
         })
         .buffered(aws.concurrency)
@@ -329,6 +372,7 @@ async fn schedule_slots(
     aws: &Aws,
     scope: &Scope<'_>,
     reach: Reach<'_>,
+    tap: Tap<'_>,
 ) -> Result<Vec<(Trigger, Found)>> {
     let per_group: Vec<Vec<scheduler::Summary>> = match scope.groups {
         Some(groups) => {
@@ -360,6 +404,7 @@ async fn schedule_slots(
         .map(|(group, name)| async move {
             let raw = scheduler::get(&aws.scheduler, &group, &name).await?;
             let at = Trigger::schedule(&group, &name);
+            tap(&at, &raw);
             Ok::<_, crate::error::Error>((at, Found::Slot(raw)))
         })
         .buffered(aws.concurrency)

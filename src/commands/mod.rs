@@ -248,26 +248,65 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
                 Ok::<_, crate::error::Error>((newest, image, ids, family_facts))
             };
             let targets = async {
-                let targets = live::read_targets(aws, &local.config, &families).await?;
-                let facts = if verify {
-                    // Every target of ours: which of them repoint is known only with the plan.
-                    let specs = targets
-                        .targets
-                        .iter()
-                        .map(|t| {
-                            crate::verify::TargetSpec::of(&t.at, &t.raw, &t.task_definition.family)
-                        })
-                        .collect();
-                    crate::verify::gather::gather(
-                        aws,
-                        &crate::verify::Scope {
+                let spec = |t: &live::LiveTarget| {
+                    crate::verify::TargetSpec::of(&t.at, &t.raw, &t.task_definition.family)
+                };
+                let gather = |targets: Vec<crate::verify::TargetSpec>, known| {
+                    let region = region.clone();
+                    async move {
+                        let scope = crate::verify::Scope {
                             families: Vec::new(),
-                            targets: specs,
+                            targets,
                             bodies: BTreeMap::new(),
-                            region: region.clone(),
-                        },
-                    )
-                    .await?
+                            region,
+                        };
+                        crate::verify::gather::gather_beyond(aws, &scope, &known).await
+                    }
+                };
+                // Verify's reads of the first target's role and network start as soon as
+                // its rule is read, beside the rest of the scan; in the usual estate every
+                // target shares them, and nothing is left to read once the scan is over.
+                let first = std::sync::OnceLock::new();
+                let seen = tokio::sync::Notify::new();
+                let scan = async {
+                    let targets = live::read_targets_tapped(aws, &local.config, &families, &|t| {
+                        if verify && first.set(spec(t)).is_ok() {
+                            seen.notify_one();
+                        }
+                    })
+                    .await;
+                    seen.notify_one();
+                    targets
+                };
+                let early = async {
+                    if !verify {
+                        return Ok(None);
+                    }
+                    seen.notified().await;
+                    match first.get() {
+                        Some(s) => {
+                            let specs = vec![s.clone()];
+                            let keys = crate::verify::gather::TargetKeys::of(&specs);
+                            let facts = gather(specs, Default::default()).await?;
+                            Ok(Some((keys, facts)))
+                        }
+                        None => Ok::<_, crate::error::Error>(None),
+                    }
+                };
+                let (targets, early) = futures::future::try_join(scan, early).await?;
+                let facts = if verify {
+                    // Every target of ours: which of them repoint is known only with the
+                    // plan. After the scan, only what the first target did not have is read.
+                    let specs: Vec<_> = targets.targets.iter().map(spec).collect();
+                    match early {
+                        Some((keys, facts))
+                            if keys.covers(&crate::verify::gather::TargetKeys::of(&specs)) =>
+                        {
+                            facts
+                        }
+                        Some((keys, facts)) => facts.union(gather(specs, keys).await?),
+                        None => gather(specs, Default::default()).await?,
+                    }
                 } else {
                     crate::verify::Facts::default()
                 };

@@ -10,13 +10,55 @@ use crate::aws::{self, Aws, Lookup};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 
+/// What a scope's targets make [`gather`] read: their roles, subnets, security groups and
+/// clusters. Facts gathered for one set of targets hold every fact about another whose keys
+/// they cover.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TargetKeys {
+    roles: BTreeSet<String>,
+    subnets: BTreeSet<String>,
+    groups: BTreeSet<String>,
+    clusters: BTreeSet<String>,
+}
+
+impl TargetKeys {
+    pub fn of(targets: &[super::TargetSpec]) -> Self {
+        let (subnets, groups) = network::wanted(targets);
+        Self {
+            roles: roles::wanted(std::iter::empty(), targets)
+                .into_iter()
+                .collect(),
+            subnets: subnets.into_iter().collect(),
+            groups: groups.into_iter().collect(),
+            clusters: targets.iter().filter_map(|t| t.cluster.clone()).collect(),
+        }
+    }
+
+    /// Every key of `other` is one of these.
+    pub fn covers(&self, other: &TargetKeys) -> bool {
+        other.roles.is_subset(&self.roles)
+            && other.subnets.is_subset(&self.subnets)
+            && other.groups.is_subset(&self.groups)
+            && other.clusters.is_subset(&self.clusters)
+    }
+}
+
 pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
+    gather_beyond(aws, scope, &TargetKeys::default()).await
+}
+
+/// [`gather`], leaving out the roles, subnets, security groups and clusters in `known` (read
+/// already, for targets met earlier): what to [`Facts::union`] with those facts.
+pub async fn gather_beyond(aws: &Aws, scope: &Scope<'_>, known: &TargetKeys) -> Result<Facts> {
     let bodies = || scope.families.iter().map(|(_, b)| *b);
-    let role_arns = roles::wanted(bodies(), &scope.targets);
+    let mut role_arns = roles::wanted(bodies(), &scope.targets);
+    role_arns.retain(|r| !known.roles.contains(r));
     let image_refs = image::wanted(bodies());
     let (parameter_names, secret_ids) = secrets::wanted(bodies(), &scope.region);
     let log_groups = logs::wanted(bodies(), &scope.region);
-    let (subnet_ids, group_ids) = network::wanted(&scope.targets);
+    let (mut subnet_ids, mut group_ids) = network::wanted(&scope.targets);
+    subnet_ids.retain(|id| !known.subnets.contains(id));
+    group_ids.retain(|id| !known.groups.contains(id));
     let mut cluster_names: Vec<String> = scope
         .targets
         .iter()
@@ -24,6 +66,7 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
         .collect();
     cluster_names.sort();
     cluster_names.dedup();
+    cluster_names.retain(|c| !known.clusters.contains(c));
     let n = aws.concurrency;
 
     let roles = async {
@@ -324,4 +367,45 @@ async fn read_network(
         routes,
         endpoints,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::TargetKeys;
+    use crate::model::{Owner, Trigger};
+    use crate::verify::TargetSpec;
+
+    fn target(role: &str, subnet: &str) -> TargetSpec {
+        let raw = json!({
+            "Id": "batch",
+            "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/batch",
+            "RoleArn": format!("arn:aws:iam::123456789012:role/{role}"),
+            "EcsParameters": {
+                "TaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1",
+                "LaunchType": "FARGATE",
+                "NetworkConfiguration": {"awsvpcConfiguration": {
+                    "Subnets": [subnet], "SecurityGroups": ["sg-1"]}}
+            }
+        });
+        let at = Trigger {
+            owner: Owner::Rule {
+                event_bus: "default".into(),
+                rule: "hourly".into(),
+            },
+            target_id: Some("batch".into()),
+        };
+        TargetSpec::of(&at, &raw, "web")
+    }
+
+    #[test]
+    fn keys_cover_targets_that_read_nothing_new() {
+        let first = TargetKeys::of(&[target("events", "subnet-a")]);
+        let same = TargetKeys::of(&[target("events", "subnet-a"), target("events", "subnet-a")]);
+        assert!(first.covers(&same));
+        assert!(!first.covers(&TargetKeys::of(&[target("other", "subnet-a")])));
+        assert!(!first.covers(&TargetKeys::of(&[target("events", "subnet-b")])));
+        assert!(first.covers(&TargetKeys::default()));
+    }
 }

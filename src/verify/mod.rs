@@ -457,6 +457,45 @@ pub struct Facts {
 impl Facts {
     /// What two gathers read (the families' and the targets'), as one. A key both read is
     /// the same fact; `other`'s network reads win where only it made them.
+    /// Facts of two reads of different things (the second left out what the first read):
+    /// both, the lookups by id joined. A refused lookup on either side stays refused.
+    pub fn union(self, other: Facts) -> Facts {
+        fn join<T>(
+            a: Option<Lookup<BTreeMap<String, T>>>,
+            b: Option<Lookup<BTreeMap<String, T>>>,
+        ) -> Option<Lookup<BTreeMap<String, T>>> {
+            use Lookup::{Denied, Found};
+            match (a, b) {
+                (Some(Found(mut a)), Some(Found(b))) => {
+                    a.extend(b);
+                    Some(Found(a))
+                }
+                (Some(Denied(p)), _) | (_, Some(Denied(p))) => Some(Denied(p)),
+                (a, None) => a,
+                (_, b) => b,
+            }
+        }
+        let subnets = join(self.subnets, other.subnets);
+        let security_groups = join(self.security_groups, other.security_groups);
+        let endpoint_groups = join(self.endpoint_groups, other.endpoint_groups);
+        let mut both = Facts {
+            subnets: None,
+            security_groups: None,
+            endpoint_groups: None,
+            ..self
+        }
+        .merge(Facts {
+            subnets: None,
+            security_groups: None,
+            endpoint_groups: None,
+            ..other
+        });
+        both.subnets = subnets;
+        both.security_groups = security_groups;
+        both.endpoint_groups = endpoint_groups;
+        both
+    }
+
     pub fn merge(mut self, other: Facts) -> Facts {
         self.roles.extend(other.roles);
         self.images.extend(other.images);

@@ -553,3 +553,41 @@ mod sound_shapes {
         assert!(has("windows", "cpu/memory"));
     }
 }
+
+/// Two reads of different targets join: the lookups by id of both, a refusal on either side
+/// kept (its checks are warnings, never "does not exist").
+#[test]
+fn facts_of_two_reads_join_by_id() {
+    use crate::aws::Lookup;
+    use crate::aws::ec2::Subnet;
+    let subnet = |id: &str| Subnet {
+        id: id.into(),
+        vpc: "vpc-1".into(),
+        cidr: None,
+    };
+    let with = |ids: &[&str]| Facts {
+        subnets: Some(Lookup::Found(
+            ids.iter().map(|id| (id.to_string(), subnet(id))).collect(),
+        )),
+        ..Facts::default()
+    };
+    let both = with(&["subnet-a"]).union(with(&["subnet-b"]));
+    match both.subnets {
+        Some(Lookup::Found(m)) => {
+            assert_eq!(m.keys().collect::<Vec<_>>(), ["subnet-a", "subnet-b"])
+        }
+        other => panic!("{other:?}"),
+    }
+    let refused = Facts {
+        subnets: Some(Lookup::Denied("ec2:DescribeSubnets")),
+        ..Facts::default()
+    };
+    assert!(matches!(
+        with(&["subnet-a"]).union(refused).subnets,
+        Some(Lookup::Denied(_))
+    ));
+    assert!(matches!(
+        with(&["subnet-a"]).union(Facts::default()).subnets,
+        Some(Lookup::Found(_))
+    ));
+}

@@ -658,3 +658,99 @@ fn an_ec2_target_on_a_cluster_without_container_instances_is_a_warning() {
     );
     assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
 }
+
+/// Verify's reads of a target's role and network start with the first target of ours the
+/// scan reads, beside the rest of the scan. A target whose role and subnet the first did not
+/// have is read after the scan: its broken role and subnet still fail the deploy, whichever
+/// rule the scan happened to read first, and nothing is written.
+#[test]
+fn a_later_target_with_its_own_role_and_network_is_still_checked() {
+    let (w, seed, app) = sound_world();
+    let (_, group) = seed.network("10.2.0.0/16", true);
+    let web = w.aws.revisions("web")[0].clone();
+    w.aws.rule(
+        "nightly",
+        "default",
+        RuleState::Enabled,
+        vec![awsvpc_target(
+            "batch",
+            &w.cluster,
+            &web,
+            "events-missing",
+            ("subnet-0000000000000dead", &group),
+            true,
+            "1.4.0",
+        )],
+    );
+    let before = (
+        w.aws.targets("hourly", "default"),
+        w.aws.targets("nightly", "default"),
+    );
+    w.proxy.clear();
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert_eq!(w.proxy.writes(), Vec::<String>::new(), "zero writes");
+    // Read, not assumed: the second role and subnet are missing, its security group is
+    // not (facts never read would make the group "missing" too).
+    assert!(
+        run.stdout.contains("role events-missing does not exist"),
+        "the second role is read: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("subnet subnet-0000000000000dead does not exist"),
+        "the second subnet is read: {}",
+        run.stdout
+    );
+    // Exactly these two, whichever rule came first: nothing of either target is taken as
+    // missing for not having been read.
+    let fails: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FAIL"))
+        .collect();
+    assert_eq!(fails.len(), 2, "{}", run.stdout);
+    assert!(
+        !run.stdout
+            .contains(&format!("security group {group} does not exist")),
+        "the second security group is read: {}",
+        run.stdout
+    );
+    // Each role, subnet and security group read once: the first target's beside the scan,
+    // after it only what the other adds (ecs-exec and web-task are the family's roles).
+    assert_eq!(w.proxy.count("GetRole"), 4, "{:?}", w.proxy.actions());
+    assert_eq!(
+        w.proxy.count("DescribeSubnets"),
+        2,
+        "{:?}",
+        w.proxy.actions()
+    );
+    assert_eq!(w.proxy.count("DescribeSecurityGroups"), 2);
+    assert_eq!(
+        w.proxy.count("DescribeClusters"),
+        2,
+        "the scan's and verify's"
+    );
+    assert_eq!(
+        (
+            w.aws.targets("hourly", "default"),
+            w.aws.targets("nightly", "default")
+        ),
+        before
+    );
+}
+
+/// When every target shares the first one's role, network and cluster, verify reads them
+/// once: one GetRole per role, one DescribeSubnets, one DescribeSecurityGroups.
+#[test]
+fn targets_sharing_a_role_and_network_are_read_once() {
+    let (w, _seed, app) = sound_world();
+    let hourly = w.aws.targets("hourly", "default");
+    w.aws.rule("nightly", "default", RuleState::Enabled, hourly);
+    w.proxy.clear();
+    w.run(&app, &["plan", "--tag", "v2"]).ok();
+    // ecs-exec, web-task (the family's) and events-ecs (the targets'), once each.
+    assert_eq!(w.proxy.count("GetRole"), 3, "{:?}", w.proxy.actions());
+    assert_eq!(w.proxy.count("DescribeSubnets"), 1);
+    assert_eq!(w.proxy.count("DescribeSecurityGroups"), 1);
+}
