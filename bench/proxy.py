@@ -1,5 +1,7 @@
 """A latency proxy in front of moto: every request waits LATENCY seconds, then is forwarded.
-Counts requests by AWS action; `GET /__stats` returns and `POST /__reset` clears the counts.
+Counts requests by AWS action, and answered ones by quota group (`__answered:<group>`);
+`GET /__stats` returns and `POST /__reset` clears the counts; `GET /__quotas` returns the
+default quotas it enforces with `quotas` (group: [rate per second, burst]).
 Runs in its own process so its work does not share a GIL with the benchmark driver.
 
 `POST /__throttle_once?action=A&nth=N` answers the N-th request of action A from then on with
@@ -154,6 +156,9 @@ class Handler(BaseHTTPRequestHandler):
         LOCAL.started = None
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/__quotas"):
+            payload = json.dumps(DEFAULT_QUOTAS).encode()
+            return self.reply(200, {"Content-Type": "application/json"}, payload)
         if self.path.startswith("/__stats"):
             with LOCK:
                 payload = json.dumps(dict(COUNTS)).encode()
@@ -179,8 +184,8 @@ class Handler(BaseHTTPRequestHandler):
         LOCAL.started, LOCAL.action = time.time(), action
         with LOCK:
             COUNTS[action] += 1
-            group = group_of(self, action) if QUOTAS else None
-            throttled = group is not None and not BUCKETS[group].take()
+            group = group_of(self, action)
+            throttled = QUOTAS and group is not None and not BUCKETS[group].take()
             if ONE_SHOT and ONE_SHOT[0] == action:
                 if ONE_SHOT[1] == 0:
                     throttled = True
@@ -190,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
             if throttled:
                 COUNTS["__throttled"] += 1
                 COUNTS[f"__throttled:{action}"] += 1
+            elif group is not None:
+                COUNTS[f"__answered:{group}"] += 1
         time.sleep(LATENCY)
         if throttled and LOCAL.query_action:
             xml = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"

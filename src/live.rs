@@ -128,7 +128,7 @@ pub async fn read_targets(
     config: &LoadedConfig,
     families: &[String],
 ) -> Result<LiveState> {
-    read_targets_tapped(aws, config, families, &|_| {}).await
+    read_targets_with(aws, config, families, None).await
 }
 
 /// [`read_targets`], telling `on_ours` of each target of ours as soon as its rule or
@@ -140,9 +140,21 @@ pub async fn read_targets_tapped(
     families: &[String],
     on_ours: &(dyn Fn(&LiveTarget) + Sync),
 ) -> Result<LiveState> {
+    read_targets_with(aws, config, families, Some(on_ours)).await
+}
+
+async fn read_targets_with(
+    aws: &Aws,
+    config: &LoadedConfig,
+    families: &[String],
+    on_ours: Option<&(dyn Fn(&LiveTarget) + Sync)>,
+) -> Result<LiveState> {
     let families: BTreeSet<String> = families.iter().cloned().collect();
     let cluster_arn = ecs::cluster_arn(&aws.ecs, &config.config.cluster).await?;
     let tap = |at: &Trigger, raw: &Value| {
+        let Some(on_ours) = on_ours else {
+            return;
+        };
         if let Classified::Ours(task_definition) =
             classify(at.owner.target_of(raw), &cluster_arn, &families)
         {
@@ -298,6 +310,10 @@ pub enum Found {
     Skipped(SkipKind, String),
 }
 
+/// Where a rule's slots go in [`rule_slots`]' result: excluded ones (`false`) first, then by
+/// bus (its place in the config) and the rule's place in the bus's listing.
+type RuleKey = (bool, usize, usize);
+
 /// Every target of every rule on the scope's buses with a target on our cluster.
 async fn rule_slots(
     aws: &Aws,
@@ -305,41 +321,41 @@ async fn rule_slots(
     reach: Reach<'_>,
     tap: Tap<'_>,
 ) -> Result<Vec<(Trigger, Found)>> {
-    let buses = scope.buses;
-    let per_bus: Vec<Vec<String>> = stream::iter(buses.iter())
-        .map(|bus| async move {
-            match reach {
-                Reach::Cluster(cluster_arn) => {
-                    events::rule_names_by_target(&aws.events, cluster_arn, bus).await
-                }
-                Reach::Account => events::list_rules(&aws.events, bus).await,
+    // Each bus's rule names arrive a page (100) at a time, the buses side by side; a page's
+    // rules are read while the next page is asked for. Everything is keyed by (bus, position)
+    // and put back in that order: the result does not depend on the network's.
+    let per_bus = scope.buses.iter().enumerate().map(|(b, bus)| {
+        let pages = match reach {
+            Reach::Cluster(cluster_arn) => {
+                events::rule_names_by_target(&aws.events, cluster_arn, bus).boxed()
             }
-        })
-        .buffered(aws.concurrency)
-        .try_collect()
-        .await?;
-    let mut found = Vec::new();
-    let mut rules = Vec::new();
-    for (bus, names) in buses.iter().zip(per_bus) {
-        for rule in names {
+            Reach::Account => stream::once(events::list_rules(&aws.events, bus)).boxed(),
+        };
+        pages
+            .scan(0usize, move |seen, page| {
+                let first = *seen;
+                *seen += page.as_ref().map_or(0, Vec::len);
+                futures::future::ready(Some(page.map(|names| {
+                    stream::iter(
+                        names
+                            .into_iter()
+                            .enumerate()
+                            .map(move |(i, rule)| Ok((b, first + i, bus, rule))),
+                    )
+                })))
+            })
+            .try_flatten()
+    });
+    let mut found: Vec<(RuleKey, Trigger, Found)> = Vec::new();
+    let mut listed: Vec<(RuleKey, Owner, Vec<Value>)> = stream::select_all(per_bus)
+        .map_ok(|(b, i, bus, rule)| async move {
             let owner = Owner::Rule {
                 event_bus: bus.clone(),
                 rule: rule.clone(),
             };
             if scope.rule_exclude.is_some_and(|g| g.is_match(&rule)) {
-                let reason = "excluded by rules.exclude".to_string();
-                let at = Trigger {
-                    owner,
-                    target_id: None,
-                };
-                found.push((at, Found::Skipped(SkipKind::Excluded, reason)));
-            } else {
-                rules.push(owner);
+                return Ok(((false, b, i), owner, None));
             }
-        }
-    }
-    let listed: Vec<(Owner, Vec<Value>)> = stream::iter(rules)
-        .map(|owner| async move {
             let targets = crate::aws::owner::read(aws, &owner).await?;
             for raw in &targets {
                 let at = Trigger {
@@ -348,21 +364,41 @@ async fn rule_slots(
                 };
                 tap(&at, raw);
             }
-            Ok::<_, crate::error::Error>((owner, targets))
+            Ok::<_, crate::error::Error>(((true, b, i), owner, Some(targets)))
         })
-        .buffered(aws.concurrency)
+        .try_buffer_unordered(aws.concurrency)
+        .try_filter_map(|(key, owner, targets)| {
+            futures::future::ready(Ok(match targets {
+                Some(targets) => Some((key, owner, targets)),
+                None => {
+                    // Excluded: no read. Kept ahead of the rules read, as before.
+                    found.push((
+                        key,
+                        Trigger {
+                            owner,
+                            target_id: None,
+                        },
+                        Found::Skipped(SkipKind::Excluded, "excluded by rules.exclude".to_string()),
+                    ));
+                    None
+                }
+            }))
+        })
         .try_collect()
         .await?;
-    for (owner, targets) in listed {
+    listed.sort_by_key(|(key, _, _)| *key);
+    for (key, owner, targets) in listed {
         for raw in targets {
             let target_id = raw.get("Id").and_then(Value::as_str).map(str::to_string);
             let at = Trigger {
                 owner: owner.clone(),
                 target_id,
             };
-            found.push((at, Found::Slot(raw)));
+            found.push((key, at, Found::Slot(raw)));
         }
     }
+    found.sort_by_key(|(key, _, _)| *key);
+    let found: Vec<(Trigger, Found)> = found.into_iter().map(|(_, at, f)| (at, f)).collect();
     Ok(found)
 }
 

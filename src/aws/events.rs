@@ -4,16 +4,16 @@ use serde_json::{Map, Value};
 
 use super::pace::{Group, Paced};
 use super::raw::RawJson;
-use super::{aws_error, failed, paginate};
+use super::{aws_error, failed, pages, paginate};
 use crate::error::{Error, Result};
 
 /// Names of the rules on `bus` with a target whose `Arn` is `target_arn` (our cluster).
-pub async fn rule_names_by_target(
-    events: &Paced<aws_sdk_eventbridge::Client>,
-    target_arn: &str,
-    bus: &str,
-) -> Result<Vec<String>> {
-    paginate(|token| async move {
+pub fn rule_names_by_target<'a>(
+    events: &'a Paced<aws_sdk_eventbridge::Client>,
+    target_arn: &'a str,
+    bus: &'a str,
+) -> impl futures::Stream<Item = Result<Vec<String>>> + 'a {
+    pages(move |token| async move {
         let out = events
             .call(Group::Eventbridge, "ListRuleNamesByTarget", || {
                 events
@@ -34,7 +34,6 @@ pub async fn rule_names_by_target(
             out.next_token().map(str::to_string),
         ))
     })
-    .await
 }
 
 /// Every target of a rule, exactly as EventBridge returns it.

@@ -306,6 +306,27 @@ where
     }
 }
 
+/// [`paginate`] as a stream of pages, each yielded as soon as it is answered: work on one
+/// page overlaps the reading of the next.
+pub fn pages<'a, T, F, Fut>(page: F) -> impl futures::Stream<Item = Result<Vec<T>>> + 'a
+where
+    T: 'a,
+    F: FnMut(Option<String>) -> Fut + 'a,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>)>> + 'a,
+{
+    // `Some(token)`: a page to read (`None` the first); `None`: no page left.
+    futures::stream::try_unfold(
+        (page, Some(None::<String>)),
+        |(mut page, state)| async move {
+            let Some(token) = state else {
+                return Ok(None);
+            };
+            let (items, next) = page(token).await?;
+            Ok(Some((items, (page, next_token(next.as_deref()).map(Some)))))
+        },
+    )
+}
+
 /// The token of the next page, as AWS answers it: absent or empty means there is none.
 pub fn next_token(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_string)
@@ -389,6 +410,11 @@ mod tests {
             }
         };
         assert_eq!(paginate(pages(None)).await.unwrap(), [1, 2, 3]);
+        let streamed: Vec<Vec<i32>> =
+            futures::TryStreamExt::try_collect(super::pages(pages(Some(""))))
+                .await
+                .unwrap();
+        assert_eq!(streamed, [vec![1, 2], vec![3]]);
         assert_eq!(paginate(pages(Some(""))).await.unwrap(), [1, 2, 3]);
         let failing = |_| async { Err::<(Vec<i32>, _), _>(Error::new("ListRules: down")) };
         assert_eq!(

@@ -270,7 +270,7 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
                 let seen = tokio::sync::Notify::new();
                 let scan = async {
                     let targets = live::read_targets_tapped(aws, &local.config, &families, &|t| {
-                        if verify && first.set(spec(t)).is_ok() {
+                        if verify && first.get().is_none() && first.set(spec(t)).is_ok() {
                             seen.notify_one();
                         }
                     })

@@ -455,8 +455,6 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// What two gathers read (the families' and the targets'), as one. A key both read is
-    /// the same fact; `other`'s network reads win where only it made them.
     /// Facts of two reads of different things (the second left out what the first read):
     /// both, the lookups by id joined. A refused lookup on either side stays refused.
     pub fn union(self, other: Facts) -> Facts {
@@ -496,6 +494,8 @@ impl Facts {
         both
     }
 
+    /// What two gathers read (the families' and the targets'), as one. A key both read is
+    /// the same fact; `other`'s network reads win where only it made them.
     pub fn merge(mut self, other: Facts) -> Facts {
         self.roles.extend(other.roles);
         self.images.extend(other.images);
