@@ -237,6 +237,9 @@ where
             match (e.code(), e.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
+                // Not an error AWS sends (no code, no message: a body the SDK could not
+                // read): the status and the start of what came, not the parser's dump.
+                (None, None) => unreadable_answer(service.raw()),
                 _ => DisplayErrorContext(e).to_string(),
             }
         }
@@ -253,6 +256,35 @@ where
             "{text} (still failing after {attempts} with backoff; an AWS outage? retry later)"
         ),
         pace::Failure::Final => text,
+    }
+}
+
+/// An answer with no AWS error in it: its HTTP status and the first line of its body.
+fn unreadable_answer(raw: &HttpResponse) -> String {
+    let status = raw.status().as_u16();
+    let body = raw
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(b).trim().to_string())
+        .unwrap_or_default();
+    // An HTML error page (a proxy's, an emulator's) says what it is in its title.
+    let title = body
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| format!("{} (an HTML page)", title.trim()));
+    let first: String = title
+        .as_deref()
+        .unwrap_or_else(|| body.lines().next().unwrap_or_default())
+        .chars()
+        .take(120)
+        .collect();
+    if first.is_empty() {
+        format!(
+            "HTTP {status} with an empty body, not an AWS error (does {} implement this call?)",
+            ENDPOINT.get().map_or("the endpoint", String::as_str)
+        )
+    } else {
+        format!("HTTP {status} that is not an AWS error: {first}")
     }
 }
 
