@@ -347,7 +347,7 @@ async fn rule_slots(
             .try_flatten()
     });
     let mut found: Vec<(RuleKey, Trigger, Found)> = Vec::new();
-    let mut listed: Vec<(RuleKey, Owner, Vec<Value>)> = stream::select_all(per_bus)
+    let mut listed: Vec<(RuleKey, Vec<(Trigger, Value)>)> = stream::select_all(per_bus)
         .map_ok(|(b, i, bus, rule)| async move {
             let owner = Owner::Rule {
                 event_bus: bus.clone(),
@@ -356,20 +356,24 @@ async fn rule_slots(
             if scope.rule_exclude.is_some_and(|g| g.is_match(&rule)) {
                 return Ok(((false, b, i), owner, None));
             }
-            let targets = crate::aws::owner::read(aws, &owner).await?;
-            for raw in &targets {
-                let at = Trigger {
-                    owner: owner.clone(),
-                    target_id: raw.get("Id").and_then(Value::as_str).map(str::to_string),
-                };
-                tap(&at, raw);
-            }
-            Ok::<_, crate::error::Error>(((true, b, i), owner, Some(targets)))
+            let slots: Vec<(Trigger, Value)> = crate::aws::owner::read(aws, &owner)
+                .await?
+                .into_iter()
+                .map(|raw| {
+                    let at = Trigger {
+                        owner: owner.clone(),
+                        target_id: raw.get("Id").and_then(Value::as_str).map(str::to_string),
+                    };
+                    tap(&at, &raw);
+                    (at, raw)
+                })
+                .collect();
+            Ok::<_, crate::error::Error>(((true, b, i), owner, Some(slots)))
         })
         .try_buffer_unordered(aws.concurrency)
-        .try_filter_map(|(key, owner, targets)| {
-            futures::future::ready(Ok(match targets {
-                Some(targets) => Some((key, owner, targets)),
+        .try_filter_map(|(key, owner, slots)| {
+            futures::future::ready(Ok(match slots {
+                Some(slots) => Some((key, slots)),
                 None => {
                     // Excluded: no read. Kept ahead of the rules read, as before.
                     found.push((
@@ -386,16 +390,13 @@ async fn rule_slots(
         })
         .try_collect()
         .await?;
-    listed.sort_by_key(|(key, _, _)| *key);
-    for (key, owner, targets) in listed {
-        for raw in targets {
-            let target_id = raw.get("Id").and_then(Value::as_str).map(str::to_string);
-            let at = Trigger {
-                owner: owner.clone(),
-                target_id,
-            };
-            found.push((key, at, Found::Slot(raw)));
-        }
+    listed.sort_by_key(|(key, _)| *key);
+    for (key, slots) in listed {
+        found.extend(
+            slots
+                .into_iter()
+                .map(|(at, raw)| (key, at, Found::Slot(raw))),
+        );
     }
     found.sort_by_key(|(key, _, _)| *key);
     let found: Vec<(Trigger, Found)> = found.into_iter().map(|(_, at, f)| (at, f)).collect();

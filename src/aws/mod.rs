@@ -321,21 +321,12 @@ where
 
 /// Every page of a next-token listing, in order. `page` fetches the page at a token (`None`:
 /// the first) and returns its items and the next token; no token, or an empty one, ends it.
-pub async fn paginate<T, F, Fut>(mut page: F) -> Result<Vec<T>>
+pub async fn paginate<T, F, Fut>(page: F) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>)>>,
 {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let (items, next) = page(token.take()).await?;
-        all.extend(items);
-        token = next_token(next.as_deref());
-        if token.is_none() {
-            return Ok(all);
-        }
-    }
+    futures::TryStreamExt::try_concat(pages(page)).await
 }
 
 /// [`paginate`] as a stream of pages, each yielded as soon as it is answered: work on one

@@ -304,7 +304,7 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
                         {
                             facts
                         }
-                        Some((keys, facts)) => facts.union(gather(specs, keys).await?),
+                        Some((keys, facts)) => facts.merge(gather(specs, keys).await?),
                         None => gather(specs, Default::default()).await?,
                     }
                 } else {

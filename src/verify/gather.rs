@@ -48,7 +48,7 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
 }
 
 /// [`gather`], leaving out the roles, subnets, security groups and clusters in `known` (read
-/// already, for targets met earlier): what to [`Facts::union`] with those facts.
+/// already, for targets met earlier): what to [`Facts::merge`] with those facts.
 pub async fn gather_beyond(aws: &Aws, scope: &Scope<'_>, known: &TargetKeys) -> Result<Facts> {
     let bodies = || scope.families.iter().map(|(_, b)| *b);
     let mut role_arns = roles::wanted(bodies(), &scope.targets);

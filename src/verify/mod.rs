@@ -455,9 +455,10 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Facts of two reads of different things (the second left out what the first read):
-    /// both, the lookups by id joined. A refused lookup on either side stays refused.
-    pub fn union(self, other: Facts) -> Facts {
+    /// What two gathers read (the families' and the targets', or the first target's and
+    /// what the others added), as one. A key both read is the same fact; the lookups by id
+    /// are joined, and a refused one on either side stays refused.
+    pub fn merge(mut self, other: Facts) -> Facts {
         fn join<T>(
             a: Option<Lookup<BTreeMap<String, T>>>,
             b: Option<Lookup<BTreeMap<String, T>>>,
@@ -473,39 +474,15 @@ impl Facts {
                 (_, b) => b,
             }
         }
-        let subnets = join(self.subnets, other.subnets);
-        let security_groups = join(self.security_groups, other.security_groups);
-        let endpoint_groups = join(self.endpoint_groups, other.endpoint_groups);
-        let mut both = Facts {
-            subnets: None,
-            security_groups: None,
-            endpoint_groups: None,
-            ..self
-        }
-        .merge(Facts {
-            subnets: None,
-            security_groups: None,
-            endpoint_groups: None,
-            ..other
-        });
-        both.subnets = subnets;
-        both.security_groups = security_groups;
-        both.endpoint_groups = endpoint_groups;
-        both
-    }
-
-    /// What two gathers read (the families' and the targets'), as one. A key both read is
-    /// the same fact; `other`'s network reads win where only it made them.
-    pub fn merge(mut self, other: Facts) -> Facts {
         self.roles.extend(other.roles);
         self.images.extend(other.images);
         self.parameters.extend(other.parameters);
         self.parameter_keys.extend(other.parameter_keys);
         self.secrets.extend(other.secrets);
         self.log_groups.extend(other.log_groups);
-        self.subnets = other.subnets.or(self.subnets);
-        self.security_groups = other.security_groups.or(self.security_groups);
-        self.endpoint_groups = other.endpoint_groups.or(self.endpoint_groups);
+        self.subnets = join(self.subnets, other.subnets);
+        self.security_groups = join(self.security_groups, other.security_groups);
+        self.endpoint_groups = join(self.endpoint_groups, other.endpoint_groups);
         self.routes.extend(other.routes);
         self.endpoints.extend(other.endpoints);
         self.clusters.extend(other.clusters);

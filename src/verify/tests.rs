@@ -571,7 +571,7 @@ fn facts_of_two_reads_join_by_id() {
         )),
         ..Facts::default()
     };
-    let both = with(&["subnet-a"]).union(with(&["subnet-b"]));
+    let both = with(&["subnet-a"]).merge(with(&["subnet-b"]));
     match both.subnets {
         Some(Lookup::Found(m)) => {
             assert_eq!(m.keys().collect::<Vec<_>>(), ["subnet-a", "subnet-b"])
@@ -583,11 +583,11 @@ fn facts_of_two_reads_join_by_id() {
         ..Facts::default()
     };
     assert!(matches!(
-        with(&["subnet-a"]).union(refused).subnets,
+        with(&["subnet-a"]).merge(refused).subnets,
         Some(Lookup::Denied(_))
     ));
     assert!(matches!(
-        with(&["subnet-a"]).union(Facts::default()).subnets,
+        with(&["subnet-a"]).merge(Facts::default()).subnets,
         Some(Lookup::Found(_))
     ));
 }
