@@ -15,7 +15,9 @@ use crate::model::{
     ADOPTED, LiveTaskDef, TAG_IMAGE_DIGEST, TAG_MANIFEST_COMMIT, TAG_PREFIX, TAG_REGISTERED_AT,
     TAG_RELEASE, TAG_SOURCE_COMMIT, Trigger, format_time, split_tags,
 };
-use crate::plan::{Destination, FamilyChange, Plan, PlanKind, TargetAction};
+use crate::plan::{
+    Destination, FamilyChange, FamilyPlan, Plan, PlanKind, TargetAction, TargetPlan,
+};
 use crate::progress::Progress;
 
 mod repoint;
@@ -65,12 +67,23 @@ pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<
 }
 
 /// Registers and repoints. [`preflight`] must have passed for the plan's release.
+///
+/// The first rule or schedule to change (the claim, see `repoint::repoint_all`) is written
+/// as soon as the revisions it runs are registered; the other families are registered while
+/// its write settles. Nothing else changes before the claim is read back, and a family that
+/// fails to register puts the claim back.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
-    deploy_gated(aws, input, progress, |_| async { Ok(()) }).await
+    deploy_with(
+        aws,
+        input,
+        progress,
+        None::<fn(Vec<Registered>) -> std::future::Ready<Result<()>>>,
+    )
+    .await
 }
 
 /// [`deploy`] with a gate between registering and the first repoint (`deploy --smoke`): it
-/// gets what was registered; its error stops the deploy with no target changed.
+/// gets everything registered; its error stops the deploy with no target changed.
 pub async fn deploy_gated<G, F>(
     aws: &Aws,
     input: DeployInput<'_>,
@@ -81,42 +94,129 @@ where
     G: FnOnce(Vec<Registered>) -> F,
     F: std::future::Future<Output = Result<()>>,
 {
+    deploy_with(aws, input, progress, Some(gate)).await
+}
+
+async fn deploy_with<G, F>(
+    aws: &Aws,
+    input: DeployInput<'_>,
+    progress: &Progress,
+    gate: Option<G>,
+) -> Result<Outcome>
+where
+    G: FnOnce(Vec<Registered>) -> F,
+    F: std::future::Future<Output = Result<()>>,
+{
     let plan = input.plan;
-    adopt(aws, plan, progress).await?;
-    let registered = register_all(aws, &input, progress).await?;
-    let new_arns: BTreeMap<&str, &LiveTaskDef> = registered
+    let (claim, others) = repoint::split_claim(changing(plan));
+    let registering: Vec<&FamilyPlan> = plan
+        .families
+        .iter()
+        .filter(|f| f.change == FamilyChange::Register)
+        .collect();
+    // Without a gate, only what the claim runs is registered before it is written; with
+    // one, everything is, since the gate (the smoke tasks) runs the registered revisions.
+    let (now, later): (Vec<&FamilyPlan>, Vec<&FamilyPlan>) = match gate {
+        None if !claim.is_empty() => registering
+            .into_iter()
+            .partition(|f| claim.iter().any(|t| t.family == f.family && is_new(t))),
+        _ => (registering, Vec::new()),
+    };
+    // Adoption only tags revisions the targets run; registering changes no target either,
+    // so the two go side by side.
+    let (adopted, (registered, failed)) =
+        futures::future::join(adopt(aws, plan, progress), register(aws, &input, now)).await;
+    // Said once both are done: the adoption (if any) first, whichever answered first.
+    say_registered(progress, &registered);
+    if let Some(err) = first_error(adopted.err(), failed) {
+        return Err(
+            with_registered_note(err.note("No target was changed."), &listed(&registered))
+                .hint("fix the cause and run `jobdeploy deploy` again"),
+        );
+    }
+    if let Some(gate) = gate {
+        let list = listed(&registered);
+        gate(list.clone())
+            .await
+            .map_err(|e| with_registered_note(e.note("No target was changed."), &list))?;
+    }
+    let claim_moves = moves(&claim, &by_family(&registered))?;
+    let registered_later = std::sync::Mutex::new(Vec::new());
+    let rest = async {
+        let (done, failed) = register(aws, &input, later).await;
+        say_registered(progress, &done);
+        let mut all = by_family(&registered);
+        all.extend(by_family(&done));
+        let rest_moves = moves(&others, &all);
+        if let Ok(mut later) = registered_later.lock() {
+            *later = done;
+        }
+        match failed {
+            Some(err) => Err(err),
+            None => rest_moves,
+        }
+    };
+    let repointed = repoint_all(aws, plan, claim_moves, rest, progress).await;
+    let mut all = registered;
+    if let Ok(mut later) = registered_later.lock() {
+        all.append(&mut later);
+    }
+    all.sort_by(|a, b| a.family.cmp(&b.family));
+    let registered = listed(&all);
+    let repointed = repointed.map_err(|e| with_registered_note(e, &registered))?;
+    Ok(Outcome {
+        kind: plan.kind,
+        release: plan.release.id.clone(),
+        registered,
+        repointed,
+        aws_calls: aws.pacer.stats(),
+    })
+}
+
+/// The targets the plan changes, in plan order.
+fn changing(plan: &Plan) -> Vec<&TargetPlan> {
+    plan.targets
+        .iter()
+        .filter(|t| t.action != TargetAction::Keep)
+        .collect()
+}
+
+fn is_new(target: &TargetPlan) -> bool {
+    matches!(target.to, Destination::New { .. })
+}
+
+fn by_family(registered: &[LiveTaskDef]) -> BTreeMap<&str, &LiveTaskDef> {
+    registered
         .iter()
         .map(|td| (td.family.as_str(), td))
-        .collect();
-    let registered_list: Vec<Registered> = registered
+        .collect()
+}
+
+fn listed(registered: &[LiveTaskDef]) -> Vec<Registered> {
+    registered
         .iter()
         .map(|td| Registered {
             family: td.family.clone(),
             revision: td.revision,
             arn: td.arn.clone(),
         })
-        .collect();
+        .collect()
+}
 
-    gate(registered_list.clone())
-        .await
-        .map_err(|e| with_registered_note(e.note("No target was changed."), &registered_list))?;
-    let moves = moves(plan, &new_arns)?;
-    let repointed = repoint_all(aws, plan, &moves, progress)
-        .await
-        .map_err(|e| with_registered_note(e, &registered_list))?;
-    Ok(Outcome {
-        kind: plan.kind,
-        release: plan.release.id.clone(),
-        registered: registered_list,
-        repointed,
-        aws_calls: aws.pacer.stats(),
-    })
+/// The first of two failures, the second kept as a note.
+fn first_error(first: Option<Error>, second: Option<Error>) -> Option<Error> {
+    match (first, second) {
+        (Some(a), Some(b)) => Some(a.note(format!("Also: {}", b.message()))),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Executes a rollback plan: every target to an existing revision; nothing is registered.
 pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Outcome> {
-    let moves = moves(plan, &BTreeMap::new())?;
-    let repointed = repoint_all(aws, plan, &moves, progress).await?;
+    let (claim, others) = repoint::split_claim(changing(plan));
+    let none = BTreeMap::new();
+    let (claim, others) = (moves(&claim, &none)?, moves(&others, &none));
+    let repointed = repoint_all(aws, plan, claim, async { others }, progress).await?;
     Ok(Outcome {
         kind: plan.kind,
         release: plan.release.id.clone(),
@@ -126,13 +226,15 @@ pub async fn rollback(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<Out
     })
 }
 
-/// Every target to change, with the ARN it goes to: an existing revision, or the one this
-/// run registered for its family.
-fn moves<'a>(plan: &'a Plan, registered: &BTreeMap<&str, &LiveTaskDef>) -> Result<Vec<Move<'a>>> {
-    plan.targets
+/// Each target with the ARN it goes to: an existing revision, or the one this run
+/// registered for its family.
+fn moves<'a>(
+    targets: &[&'a TargetPlan],
+    registered: &BTreeMap<&str, &LiveTaskDef>,
+) -> Result<Vec<Move<'a>>> {
+    targets
         .iter()
-        .filter(|t| t.action != TargetAction::Keep)
-        .map(|target| {
+        .map(|&target| {
             let to = match &target.to {
                 Destination::Existing { arn, .. } => arn.clone(),
                 Destination::New { .. } => registered
@@ -172,18 +274,15 @@ fn with_registered_note(err: Error, registered: &[Registered]) -> Error {
     ))
 }
 
-async fn register_all(
+/// Registers `families` side by side: what was registered (in family order), and the first
+/// failure.
+async fn register(
     aws: &Aws,
     input: &DeployInput<'_>,
-    progress: &Progress,
-) -> Result<Vec<LiveTaskDef>> {
+    families: Vec<&FamilyPlan>,
+) -> (Vec<LiveTaskDef>, Option<Error>) {
     let plan = input.plan;
-    let to_register: Vec<_> = plan
-        .families
-        .iter()
-        .filter(|f| f.change == FamilyChange::Register)
-        .collect();
-    let results: Vec<Result<LiveTaskDef>> = stream::iter(to_register)
+    let results: Vec<Result<LiveTaskDef>> = stream::iter(families)
         .map(|family| async move {
             let (body, mut tags) = split_tags(&family.body);
             tags.retain(|(k, _)| !k.starts_with(TAG_PREFIX));
@@ -203,28 +302,23 @@ async fn register_all(
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
-    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let mut ok: Vec<LiveTaskDef> = ok.into_iter().filter_map(Result::ok).collect();
+    let mut ok = Vec::new();
+    let mut failed = None;
+    for result in results {
+        match result {
+            Ok(td) => ok.push(td),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
     // Reported in family order, not in the order the calls finished: two runs diff cleanly.
     ok.sort_by(|a, b| a.family.cmp(&b.family));
-    for td in &ok {
+    (ok, failed)
+}
+
+fn say_registered(progress: &Progress, registered: &[LiveTaskDef]) {
+    for td in registered {
         progress.line(format!("registered {}:{}", td.family, td.revision));
     }
-    if let Some(Err(first)) = failed.into_iter().next() {
-        let done: Vec<String> = ok
-            .iter()
-            .map(|t| format!("{}:{}", t.family, t.revision))
-            .collect();
-        let mut err = first.note("No target was changed.");
-        if !done.is_empty() {
-            err = err.note(format!(
-                "Registered (unused, reused by the next deploy): {}",
-                done.join(", ")
-            ));
-        }
-        return Err(err.hint("fix the cause and run `jobdeploy deploy` again"));
-    }
-    Ok(ok)
 }
 
 /// First deploy: tags the revisions the targets run now as release `adopted` (see
@@ -271,10 +365,7 @@ async fn adopt(aws: &Aws, plan: &Plan, progress: &Progress) -> Result<()> {
         .collect()
         .await;
     for r in results {
-        r.map_err(|e| {
-            e.note("No target was changed and nothing was registered.")
-                .hint("fix the cause and run `jobdeploy deploy` again")
-        })?;
+        r?;
     }
     let list: Vec<String> = plan
         .adopt

@@ -340,56 +340,43 @@ async fn rule_slots(
                         names
                             .into_iter()
                             .enumerate()
-                            .map(move |(i, rule)| Ok((b, first + i, bus, rule))),
+                            .map(move |(i, rule)| Ok((b, first + i, bus.as_str(), rule))),
                     )
                 })))
             })
             .try_flatten()
     });
     let mut found: Vec<(RuleKey, Trigger, Found)> = Vec::new();
-    let mut listed: Vec<(RuleKey, Vec<(Trigger, Value)>)> = stream::select_all(per_bus)
-        .map_ok(|(b, i, bus, rule)| async move {
-            let owner = Owner::Rule {
-                event_bus: bus.clone(),
-                rule: rule.clone(),
-            };
-            if scope.rule_exclude.is_some_and(|g| g.is_match(&rule)) {
-                return Ok(((false, b, i), owner, None));
-            }
-            let slots: Vec<(Trigger, Value)> = crate::aws::owner::read(aws, &owner)
-                .await?
-                .into_iter()
-                .map(|raw| {
-                    let at = Trigger {
-                        owner: owner.clone(),
-                        target_id: raw.get("Id").and_then(Value::as_str).map(str::to_string),
-                    };
-                    tap(&at, &raw);
-                    (at, raw)
-                })
-                .collect();
-            Ok::<_, crate::error::Error>(((true, b, i), owner, Some(slots)))
-        })
-        .try_buffer_unordered(aws.concurrency)
-        .try_filter_map(|(key, owner, slots)| {
-            futures::future::ready(Ok(match slots {
-                Some(slots) => Some((key, slots)),
-                None => {
-                    // Excluded: no read. Kept ahead of the rules read, as before.
-                    found.push((
-                        key,
-                        Trigger {
-                            owner,
-                            target_id: None,
-                        },
-                        Found::Skipped(SkipKind::Excluded, "excluded by rules.exclude".to_string()),
-                    ));
-                    None
-                }
-            }))
-        })
-        .try_collect()
-        .await?;
+    // The names are read ahead of the reads of their rules: the next page is asked for as
+    // soon as the last is answered, not once its rules are nearly all read.
+    let excluded = &mut found;
+    let read_rules = move |names: futures::channel::mpsc::UnboundedReceiver<Result<_>>| {
+        names
+            .map_ok(move |(b, i, bus, rule)| read_rule(aws, scope, tap, (b, i), bus, rule))
+            .try_buffer_unordered(aws.concurrency)
+            .try_filter_map(move |(key, owner, slots)| {
+                futures::future::ready(Ok(match slots {
+                    Some(slots) => Some((key, slots)),
+                    None => {
+                        // Excluded: no read. Kept ahead of the rules read, as before.
+                        excluded.push((
+                            key,
+                            Trigger {
+                                owner,
+                                target_id: None,
+                            },
+                            Found::Skipped(
+                                SkipKind::Excluded,
+                                "excluded by rules.exclude".to_string(),
+                            ),
+                        ));
+                        None
+                    }
+                }))
+            })
+            .try_collect::<Vec<(RuleKey, Vec<(Trigger, Value)>)>>()
+    };
+    let mut listed = crate::aws::read_ahead(stream::select_all(per_bus), read_rules).await?;
     listed.sort_by_key(|(key, _)| *key);
     for (key, slots) in listed {
         found.extend(
@@ -401,6 +388,38 @@ async fn rule_slots(
     found.sort_by_key(|(key, _, _)| *key);
     let found: Vec<(Trigger, Found)> = found.into_iter().map(|(_, at, f)| (at, f)).collect();
     Ok(found)
+}
+
+/// One rule's slots, each given to `tap` as it is read; `None` when the rule is excluded (not
+/// read at all).
+async fn read_rule(
+    aws: &Aws,
+    scope: &Scope<'_>,
+    tap: Tap<'_>,
+    (b, i): (usize, usize),
+    bus: &str,
+    rule: String,
+) -> Result<(RuleKey, Owner, Option<Vec<(Trigger, Value)>>)> {
+    let owner = Owner::Rule {
+        event_bus: bus.to_string(),
+        rule: rule.clone(),
+    };
+    if scope.rule_exclude.is_some_and(|g| g.is_match(&rule)) {
+        return Ok(((false, b, i), owner, None));
+    }
+    let slots = crate::aws::owner::read(aws, &owner)
+        .await?
+        .into_iter()
+        .map(|raw| {
+            let at = Trigger {
+                owner: owner.clone(),
+                target_id: raw.get("Id").and_then(Value::as_str).map(str::to_string),
+            };
+            tap(&at, &raw);
+            (at, raw)
+        })
+        .collect();
+    Ok(((true, b, i), owner, Some(slots)))
 }
 
 /// Every schedule in the scope's groups whose target is our cluster, fetched whole.

@@ -50,18 +50,30 @@ enum WriteFailure {
     Partial(Error, Written),
 }
 
-pub(super) async fn repoint_all(
+/// The targets of the first rule or schedule to change (the claim), and the others.
+pub(super) fn split_claim(targets: Vec<&TargetPlan>) -> (Vec<&TargetPlan>, Vec<&TargetPlan>) {
+    let first = targets.iter().map(|t| &t.at.owner).min().cloned();
+    targets
+        .into_iter()
+        .partition(|t| Some(&t.at.owner) == first.as_ref())
+}
+
+/// Repoints the claim (the moves of one rule or schedule, see [`split_claim`]) alone and
+/// reads it back before any other write; `rest` gives the other moves. It is started once
+/// the claim is written and runs while the claim settles: a deploy registers its other
+/// families then. With no claim there is nothing to change, and `rest` gives no moves.
+pub(super) async fn repoint_all<'a, R>(
     aws: &Aws,
     plan: &Plan,
-    moves: &[Move<'_>],
+    claim: Vec<Move<'a>>,
+    rest: R,
     progress: &Progress,
-) -> Result<Vec<Repointed>> {
-    let mut by_owner: BTreeMap<&Owner, Vec<&Move<'_>>> = BTreeMap::new();
-    for m in moves {
-        by_owner.entry(&m.target.at.owner).or_default().push(m);
-    }
-    let announce = |owner: &Owner| {
-        for m in by_owner.get(owner).into_iter().flatten() {
+) -> Result<Vec<Repointed>>
+where
+    R: std::future::Future<Output = Result<Vec<Move<'a>>>>,
+{
+    let announce = |moves: &[&Move<'_>]| {
+        for m in moves {
             progress.line(format!(
                 "repointed {}: {} → {}",
                 m.target.at.describe(),
@@ -70,35 +82,52 @@ pub(super) async fn repoint_all(
             ));
         }
     };
-    let mut owners = by_owner.iter();
     let mut written = Vec::new();
     let mut failures = Vec::new();
+    let mut others = Vec::new();
     // The first rule or schedule is written alone and read back before any other: of two
     // deploys racing, the one whose write did not stick stops here, having changed nothing
     // else. The read-back waits until a racing deploy's write has landed (see
     // `settle_time`), so that two deploys cannot both see their own write.
-    if let Some((first, first_moves)) = owners.next() {
-        let claimed = std::time::Instant::now();
-        match repoint(aws, first, first_moves).await {
-            Ok(w) => {
-                announce(&w.owner);
-                tokio::time::sleep(settle_time(claimed.elapsed())).await;
-                if let Err(e) = confirm(aws, &w).await {
-                    failures.push(e);
+    match claim.first().map(|m| m.target.at.owner.clone()) {
+        None => match rest.await {
+            Ok(moves) => others = moves,
+            Err(e) => failures.push(e),
+        },
+        Some(owner) => {
+            let claim_moves: Vec<&Move<'_>> = claim.iter().collect();
+            let claimed = std::time::Instant::now();
+            match repoint(aws, &owner, &claim_moves).await {
+                Ok(w) => {
+                    announce(&claim_moves);
+                    let settled = async {
+                        tokio::time::sleep(settle_time(claimed.elapsed())).await;
+                        confirm(aws, &w).await
+                    };
+                    let (confirmed, later) = futures::future::join(settled, rest).await;
+                    failures.extend(confirmed.err());
+                    match later {
+                        Ok(moves) => others = moves,
+                        Err(e) => failures.push(e),
+                    }
+                    written.push(w);
                 }
-                written.push(w);
-            }
-            Err(WriteFailure::Untouched(e)) => failures.push(e),
-            Err(WriteFailure::Partial(e, w)) => {
-                failures.push(e);
-                written.push(w);
+                Err(WriteFailure::Untouched(e)) => failures.push(e),
+                Err(WriteFailure::Partial(e, w)) => {
+                    failures.push(e);
+                    written.push(w);
+                }
             }
         }
     }
     if failures.is_empty() {
+        let mut by_owner: BTreeMap<&Owner, Vec<&Move<'_>>> = BTreeMap::new();
+        for m in &others {
+            by_owner.entry(&m.target.at.owner).or_default().push(m);
+        }
         let abort = AtomicBool::new(false);
         let mut results: Vec<Option<(&Owner, Result<Written, WriteFailure>)>> =
-            stream::iter(owners)
+            stream::iter(&by_owner)
                 .map(|(owner, moves)| {
                     let abort = &abort;
                     async move {
@@ -117,10 +146,10 @@ pub(super) async fn repoint_all(
                 .await;
         // Completion order is the network's; report in rule and schedule order.
         results.sort_by(|a, b| a.as_ref().map(|r| r.0).cmp(&b.as_ref().map(|r| r.0)));
-        for (_, result) in results.into_iter().flatten() {
+        for (owner, result) in results.into_iter().flatten() {
             match result {
                 Ok(w) => {
-                    announce(&w.owner);
+                    announce(by_owner.get(owner).map_or(&[], Vec::as_slice));
                     written.push(w);
                 }
                 Err(WriteFailure::Untouched(e)) => failures.push(e),
@@ -135,8 +164,16 @@ pub(super) async fn repoint_all(
     // reports refused entries, and the first write's read-back settled any race. Reading
     // all back again would cost a request per rule for a window of milliseconds.
     if failures.is_empty() {
-        return Ok(moves
+        // In the plan's order.
+        let by_target: BTreeMap<&Trigger, &Move<'_>> = claim
             .iter()
+            .chain(&others)
+            .map(|m| (&m.target.at, m))
+            .collect();
+        return Ok(plan
+            .targets
+            .iter()
+            .filter_map(|t| by_target.get(&t.at))
             .map(|m| Repointed {
                 at: m.target.at.clone(),
                 from: m.target.from.arn.clone(),

@@ -350,6 +350,39 @@ where
     )
 }
 
+/// Reads `source` to its end beside `consume`, which gets its items through a channel as
+/// they come. A consumer bounded by `--concurrency` polls its source only when a slot is
+/// free, so a listing's next page would wait until the last page's items were nearly all
+/// taken; here it is asked for as soon as the last one is answered. Reading stops at the
+/// first error, or when `consume` is done (its error, or not wanting the rest).
+pub async fn read_ahead<T, S, C, Fut, R>(source: S, consume: C) -> R
+where
+    S: futures::Stream<Item = Result<T>>,
+    C: FnOnce(futures::channel::mpsc::UnboundedReceiver<Result<T>>) -> Fut,
+    Fut: Future<Output = R>,
+{
+    use futures::StreamExt;
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    let read = async move {
+        let mut source = std::pin::pin!(source);
+        while let Some(item) = source.next().await {
+            let failed = item.is_err();
+            if tx.unbounded_send(item).is_err() || failed {
+                break;
+            }
+            // A source that is always ready must still let the consumer run.
+            tokio::task::yield_now().await;
+        }
+    };
+    let read = std::pin::pin!(read);
+    let consumed = std::pin::pin!(consume(rx));
+    match futures::future::select(read, consumed).await {
+        futures::future::Either::Left(((), consumed)) => consumed.await,
+        // Done without the rest: a page still being read is not wanted.
+        futures::future::Either::Right((out, _)) => out,
+    }
+}
+
 /// The token of the next page, as AWS answers it: absent or empty means there is none.
 pub fn next_token(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_string)
@@ -444,5 +477,75 @@ mod tests {
             paginate(failing).await.unwrap_err().message(),
             "ListRules: down"
         );
+    }
+
+    /// The next page is asked for while the consumer still holds the last one (it waits for
+    /// that request before taking more): without reading ahead this would never end.
+    #[tokio::test]
+    async fn read_ahead_asks_for_the_next_page_before_the_last_is_consumed() {
+        use futures::{StreamExt, TryStreamExt};
+        let asked = std::sync::Mutex::new(Vec::new());
+        let seen = tokio::sync::Notify::new();
+        let page = |token: Option<String>| {
+            let n: usize = token.as_deref().map_or(0, |t| t.parse().unwrap_or(0));
+            asked.lock().map(|mut a| a.push(n)).ok();
+            seen.notify_waiters();
+            async move { Ok((vec![n], (n < 2).then(|| (n + 1).to_string()))) }
+        };
+        let consume = |items: futures::channel::mpsc::UnboundedReceiver<Result<Vec<usize>>>| {
+            let (asked, seen) = (&asked, &seen);
+            items
+                .then(move |item| async move {
+                    let n = item?[0];
+                    // Hold page n until page n + 1 was asked for (or there is none).
+                    while n < 2 && !asked.lock().map(|a| a.contains(&(n + 1))).unwrap_or(true) {
+                        seen.notified().await;
+                    }
+                    Ok::<_, Error>(n)
+                })
+                .try_collect::<Vec<_>>()
+        };
+        let out = tokio::time::timeout(Duration::from_secs(5), read_ahead(pages(page), consume))
+            .await
+            .expect("the next page was never asked for while the last was held");
+        assert_eq!(out.unwrap(), [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn read_ahead_stops_at_the_first_error_and_when_the_consumer_is_done() {
+        use futures::{StreamExt, TryStreamExt};
+        let asked = std::sync::atomic::AtomicUsize::new(0);
+        let failing = |token: Option<String>| {
+            asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match token {
+                    None => Ok((vec![1], Some("a".to_string()))),
+                    Some(_) => Err(Error::new("ListRuleNamesByTarget: down")),
+                }
+            }
+        };
+        let all =
+            |items: futures::channel::mpsc::UnboundedReceiver<Result<Vec<i32>>>| items.try_concat();
+        let err = read_ahead(pages(failing), all).await.unwrap_err();
+        assert_eq!(err.message(), "ListRuleNamesByTarget: down");
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A consumer that wants only the first page: the long listing is not read on.
+        let long = std::sync::atomic::AtomicUsize::new(0);
+        let endless = |_| {
+            let n = long.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { Ok((vec![7], (n < 1000).then(|| "more".to_string()))) }
+        };
+        let first = |items: futures::channel::mpsc::UnboundedReceiver<Result<Vec<i32>>>| async {
+            let mut items = items;
+            items.next().await
+        };
+        let got = tokio::time::timeout(Duration::from_secs(5), read_ahead(pages(endless), first))
+            .await
+            .expect("reading went on after the consumer was done");
+        assert_eq!(
+            got.map(|r| r.map_err(|e| e.message().to_string())),
+            Some(Ok(vec![7]))
+        );
+        assert!(long.load(std::sync::atomic::Ordering::SeqCst) <= 2);
     }
 }

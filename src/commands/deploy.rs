@@ -65,16 +65,23 @@ pub async fn run(ctx: &Context<'_>, args: &DeployArgs) -> Result<ExitCode> {
     }
     let source_commit = std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty());
     let aws = &planned.aws;
-    let apply = apply::deploy_gated(
-        aws,
-        DeployInput {
-            plan,
-            source_commit,
-        },
-        &ctx.progress,
-        |registered| async move {
-            crate::run::smoke::run_all(aws, &smokes, &registered, &ctx.progress).await
-        },
-    );
+    let input = DeployInput {
+        plan,
+        source_commit,
+    };
+    // Smoke tasks run every registered revision before any target changes; without them the
+    // first target changes once what it runs is registered (see `apply::deploy`).
+    let apply = if smokes.is_empty() {
+        futures::future::Either::Left(apply::deploy(aws, input, &ctx.progress))
+    } else {
+        futures::future::Either::Right(apply::deploy_gated(
+            aws,
+            input,
+            &ctx.progress,
+            |registered| async move {
+                crate::run::smoke::run_all(aws, &smokes, &registered, &ctx.progress).await
+            },
+        ))
+    };
     super::finish_apply(ctx, &planned.aws, plan, masker, k8s_line.as_deref(), apply).await
 }

@@ -124,3 +124,133 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
         );
     }
 }
+
+/// Two families, each run by its own rule; `a-first` (web) is the first rule repointed.
+fn two_families() -> (World, App, String, String) {
+    let w = World::new();
+    let web = w.aws.register("web", "v1");
+    let report = w.aws.register("report", "v1");
+    w.aws.rule(
+        "a-first",
+        "default",
+        RuleState::Enabled,
+        vec![full_target(&w.aws.net, &w.cluster, &web)],
+    );
+    w.aws.rule(
+        "b-second",
+        "default",
+        RuleState::Enabled,
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &report)],
+    );
+    let app = App::new(&tag_config(), &["web", "report"]);
+    (w, app, web, report)
+}
+
+/// Where in the proxy's log the first `action` request about `subject` (its rule or family) is.
+fn position(calls: &[(String, serde_json::Value)], action: &str, subject: &str) -> usize {
+    calls
+        .iter()
+        .position(|(a, body)| {
+            a == action
+                && [body.get("Rule"), body.get("family")]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v == subject)
+        })
+        .unwrap_or_else(|| panic!("no {action} of {subject} in {calls:?}"))
+}
+
+/// Without smoke tasks, the first rule is written once what it runs is registered; the other
+/// families register while that write settles, and no other rule is written before both.
+#[test]
+fn the_other_families_register_while_the_first_write_settles() {
+    let (w, app, _, _) = two_families();
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    let calls = w.proxy.calls();
+    let web = position(&calls, "RegisterTaskDefinition", "web");
+    let first = position(&calls, "PutTargets", "a-first");
+    let report = position(&calls, "RegisterTaskDefinition", "report");
+    let second = position(&calls, "PutTargets", "b-second");
+    assert!(web < first, "web registered before a-first is written");
+    assert!(first < report, "report registered after a-first is written");
+    assert!(
+        report < second,
+        "report registered before b-second is written"
+    );
+    // The read-back of the first write, before any other rule is written.
+    let read_back = calls
+        .iter()
+        .enumerate()
+        .position(|(i, (a, body))| {
+            i > first && a == "ListTargetsByRule" && body["Rule"] == "a-first"
+        })
+        .unwrap_or_else(|| panic!("no read-back of a-first in {calls:?}"));
+    assert!(
+        read_back < second,
+        "a-first read back before b-second is written"
+    );
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        td_arn("report", 2)
+    );
+}
+
+/// A family that fails to register once the first rule is written: that rule is put back,
+/// no other is written, and the revision registered for it is named (and reused by the rerun).
+#[test]
+fn a_family_failing_to_register_after_the_first_write_puts_it_back() {
+    let (w, app, web, report) = two_families();
+    w.proxy.inject(
+        fail("RegisterTaskDefinition")
+            .on_family("report")
+            .with(Reply::access_denied()),
+    );
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(
+        run.stderr.contains("AccessDeniedException"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("back on the revision it had before"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Registered (unused, harmless, reused by the next deploy): web:2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        w.aws.task_definition_of("a-first", "default", "nightly"),
+        web
+    );
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        report
+    );
+    let puts: Vec<String> = w
+        .proxy
+        .bodies("PutTargets")
+        .iter()
+        .map(|b| b["Rule"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(puts, ["a-first", "a-first"], "written, then put back");
+    w.proxy.heal();
+    let healthy = Proxy::start(&w.moto.url);
+    app.run(&healthy.url, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(
+        healthy.bodies("RegisterTaskDefinition").len(),
+        1,
+        "web:2 reused"
+    );
+    assert_eq!(
+        w.aws.task_definition_of("a-first", "default", "nightly"),
+        td_arn("web", 2)
+    );
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        td_arn("report", 2)
+    );
+}

@@ -47,6 +47,11 @@ impl FaultBuilder {
         self.on_rule(schedule)
     }
 
+    /// Only RegisterTaskDefinition requests of this family.
+    pub fn on_family(self, family: &'static str) -> Self {
+        self.on_rule(family)
+    }
+
     /// The first `n` matching requests go through untouched; the fault starts after them.
     pub fn after(mut self, n: usize) -> Self {
         self.skip = n;

@@ -93,9 +93,11 @@ pub(super) async fn forward(
             )))
             .unwrap_or_default());
     }
-    // What a fault's `rule` matches: the rule in the body, or the schedule in the path.
+    // What a fault's `rule` matches: the rule in the body, the schedule in the path, or the
+    // family a RegisterTaskDefinition registers.
     let subject = json
         .get("Rule")
+        .or_else(|| json.get("family"))
         .and_then(|v| v.as_str())
         .map(str::to_string)
         .or_else(|| schedule_in_path(parts.uri.path()));

@@ -205,6 +205,11 @@ impl Proxy {
             .unwrap_or_default()
     }
 
+    /// Every request so far, in order: its action and JSON body.
+    pub fn calls(&self) -> Vec<(String, serde_json::Value)> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
     /// The JSON bodies of every `action` request, in order.
     pub fn bodies(&self, action: &str) -> Vec<serde_json::Value> {
         self.log
