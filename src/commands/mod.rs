@@ -286,8 +286,8 @@ async fn make_plan(ctx: &Context<'_>, preflight: Preflight) -> Result<Planned> {
                     match first.get() {
                         Some(s) => {
                             let specs = vec![s.clone()];
-                            let keys = crate::verify::gather::TargetKeys::of(&specs);
-                            let facts = gather(specs, Default::default()).await?;
+                            let facts = gather(specs.clone(), Default::default()).await?;
+                            let keys = crate::verify::gather::TargetKeys::read(&specs, &facts);
                             Ok(Some((keys, facts)))
                         }
                         None => Ok::<_, crate::error::Error>(None),

@@ -19,6 +19,9 @@ pub struct TargetKeys {
     subnets: BTreeSet<String>,
     groups: BTreeSet<String>,
     clusters: BTreeSet<String>,
+    /// The VPCs whose endpoints were read (known only once their subnets were): a subnet of
+    /// another target in one of them needs its route table, not the VPC's endpoints again.
+    vpcs: BTreeSet<String>,
 }
 
 impl TargetKeys {
@@ -31,10 +34,20 @@ impl TargetKeys {
             subnets: subnets.into_iter().collect(),
             groups: groups.into_iter().collect(),
             clusters: targets.iter().filter_map(|t| t.cluster.clone()).collect(),
+            vpcs: BTreeSet::new(),
         }
     }
 
-    /// Every key of `other` is one of these.
+    /// The keys of `targets`, whose facts were read into `facts`: with the VPCs whose
+    /// endpoints those facts hold.
+    pub fn read(targets: &[super::TargetSpec], facts: &Facts) -> Self {
+        Self {
+            vpcs: facts.endpoints.keys().cloned().collect(),
+            ..Self::of(targets)
+        }
+    }
+
+    /// Every key of `other` is one of these (its VPCs aside: a target names none).
     pub fn covers(&self, other: &TargetKeys) -> bool {
         other.roles.is_subset(&self.roles)
             && other.subnets.is_subset(&self.subnets)
@@ -47,8 +60,8 @@ pub async fn gather(aws: &Aws, scope: &Scope<'_>) -> Result<Facts> {
     gather_beyond(aws, scope, &TargetKeys::default()).await
 }
 
-/// [`gather`], leaving out the roles, subnets, security groups and clusters in `known` (read
-/// already, for targets met earlier): what to [`Facts::merge`] with those facts.
+/// [`gather`], leaving out the roles, subnets, security groups, clusters and VPC endpoints in
+/// `known` (read already, for targets met earlier): what to [`Facts::merge`] with those facts.
 pub async fn gather_beyond(aws: &Aws, scope: &Scope<'_>, known: &TargetKeys) -> Result<Facts> {
     let bodies = || scope.families.iter().map(|(_, b)| *b);
     let mut role_arns = roles::wanted(bodies(), &scope.targets);
@@ -143,7 +156,7 @@ pub async fn gather_beyond(aws: &Aws, scope: &Scope<'_>, known: &TargetKeys) -> 
             .try_collect::<BTreeMap<_, _>>()
             .await
     };
-    let net = read_network(aws, subnet_ids, group_ids);
+    let net = read_network(aws, subnet_ids, group_ids, &known.vpcs);
     // One DescribeClusters for every cluster the targets name (in practice, one).
     let clusters = async {
         if cluster_names.is_empty() {
@@ -263,12 +276,13 @@ fn by_id<T>(l: Lookup<Vec<T>>, id: impl Fn(&T) -> String) -> Lookup<BTreeMap<Str
 }
 
 /// Subnets and security groups (one call each); then each found subnet's route table and
-/// every VPC's endpoints (one paged call for all VPCs); then the endpoints' security groups
-/// not read already (one call).
+/// the endpoints of every VPC not in `vpcs_read` (one paged call for all); then the
+/// endpoints' security groups not read already (one call).
 async fn read_network(
     aws: &Aws,
     subnet_ids: Vec<String>,
     group_ids: Vec<String>,
+    vpcs_read: &BTreeSet<String>,
 ) -> Result<Network> {
     if subnet_ids.is_empty() && group_ids.is_empty() {
         return Ok(Network::default());
@@ -299,6 +313,7 @@ async fn read_network(
     let mut vpcs: Vec<String> = found.iter().map(|(_, v)| v.clone()).collect();
     vpcs.sort();
     vpcs.dedup();
+    vpcs.retain(|v| !vpcs_read.contains(v));
     let n = aws.concurrency;
     let (routes, all_endpoints) = futures::future::try_join(
         stream::iter(found)

@@ -740,6 +740,39 @@ fn a_later_target_with_its_own_role_and_network_is_still_checked() {
     );
 }
 
+/// A later target in another subnet of the VPC the first target's read covered: its subnet
+/// and route table are read, the VPC's endpoints are not read again, whichever rule the scan
+/// read first.
+#[test]
+fn a_later_target_in_a_vpc_already_read_costs_only_its_subnet() {
+    let (w, _seed, app) = sound_world();
+    let web = w.aws.revisions("web")[0].clone();
+    let net = w.aws.net.clone();
+    for (rule, subnet) in [("hourly", &net.subnets[0]), ("nightly", &net.subnets[1])] {
+        w.aws.rule(
+            rule,
+            "default",
+            RuleState::Enabled,
+            vec![awsvpc_target(
+                "batch",
+                &w.cluster,
+                &web,
+                "events-ecs",
+                (subnet, &net.security_group),
+                false,
+                "1.4.0",
+            )],
+        );
+    }
+    w.proxy.clear();
+    let run = w.run(&app, &["plan", "--tag", "v2"]).ok();
+    assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
+    let actions = w.proxy.actions();
+    assert_eq!(w.proxy.count("DescribeSubnets"), 2, "{actions:?}");
+    assert_eq!(w.proxy.count("DescribeRouteTables"), 2, "{actions:?}");
+    assert_eq!(w.proxy.count("DescribeVpcEndpoints"), 1, "{actions:?}");
+}
+
 /// When every target shares the first one's role, network and cluster, verify reads them
 /// once: one GetRole per role, one DescribeSubnets, one DescribeSecurityGroups.
 #[test]
