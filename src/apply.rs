@@ -1,6 +1,7 @@
 //! Executes a plan: check the image, register changed families, repoint every target by
-//! compare-and-swap read–modify–write (the first write read back before any other); on any
-//! failure put back every target already repointed, exactly as it was.
+//! compare-and-swap read–modify–write (the first write read back before any other, a last
+//! round of registrations made while it settles); on any failure put back every target
+//! already repointed, exactly as it was.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use futures::{StreamExt, stream};
 use serde::Serialize;
 
 use crate::aws::ecs;
-use crate::aws::pace::CallStats;
+use crate::aws::pace::{CallStats, Group};
 use crate::aws::{Aws, ecr};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -69,9 +70,9 @@ pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<
 /// Registers and repoints. [`preflight`] must have passed for the plan's release.
 ///
 /// The first rule or schedule to change (the claim, see `repoint::repoint_all`) is written
-/// as soon as the revisions it runs are registered; the other families are registered while
-/// its write settles. Nothing else changes before the claim is read back, and a family that
-/// fails to register puts the claim back.
+/// once the revisions it runs are registered; a last round of the other families may
+/// register while its write settles (see [`settle_round`]). Nothing else changes before the
+/// claim is read back, and a family that fails to register puts the claim back.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
     deploy_with(
         aws,
@@ -114,21 +115,22 @@ where
         .iter()
         .filter(|f| f.change == FamilyChange::Register)
         .collect();
-    // Without a gate, only what the claim runs is registered before it is written; with
-    // one, everything is, since the gate (the smoke tasks) runs the registered revisions.
-    let (now, later): (Vec<&FamilyPlan>, Vec<&FamilyPlan>) = match gate {
-        None if !claim.is_empty() => registering
-            .into_iter()
-            .partition(|f| claim.iter().any(|t| t.family == f.family && is_new(t))),
-        _ => (registering, Vec::new()),
+    // With a gate, everything registers first: the gate (the smoke tasks) runs the new
+    // revisions. Without one, a round of families may register while the claim settles.
+    let (now, later) = match gate {
+        None => settle_round(aws, registering, &claim),
+        Some(_) => (registering, Vec::new()),
     };
-    // Adoption only tags revisions the targets run; registering changes no target either,
-    // so the two go side by side.
-    let (adopted, (registered, failed)) =
-        futures::future::join(adopt(aws, plan, progress), register(aws, &input, now)).await;
-    // Said once both are done: the adoption (if any) first, whichever answered first.
+    // Adoption first: a revision registered for this release would make the next deploy
+    // take jobdeploy as having released already, and an adoption cut short by a failure
+    // would then never be completed.
+    adopt(aws, plan, progress).await.map_err(|e| {
+        e.note("No target was changed and nothing was registered.")
+            .hint("fix the cause and run `jobdeploy deploy` again")
+    })?;
+    let (registered, failed) = register(aws, &input, now).await;
     say_registered(progress, &registered);
-    if let Some(err) = first_error(adopted.err(), failed) {
+    if let Some(err) = failed {
         return Err(
             with_registered_note(err.note("No target was changed."), &listed(&registered))
                 .hint("fix the cause and run `jobdeploy deploy` again"),
@@ -140,7 +142,8 @@ where
             .await
             .map_err(|e| with_registered_note(e.note("No target was changed."), &list))?;
     }
-    let claim_moves = moves(&claim, &by_family(&registered))?;
+    let claim_moves = moves(&claim, &by_family(&registered))
+        .map_err(|e| with_registered_note(e, &listed(&registered)))?;
     let registered_later = std::sync::Mutex::new(Vec::new());
     let rest = async {
         let (done, failed) = register(aws, &input, later).await;
@@ -173,6 +176,32 @@ where
     })
 }
 
+/// Which families register before the claim is written, and which while it settles (when
+/// the settle wait would otherwise be idle). Only a family whose registration is as sure as
+/// one can be goes after the claim, since a failure there puts the claim back: one the
+/// claim does not run, whose body differs from its live revision in container images and
+/// environment values alone (ECS accepted the rest before; the image was checked; see
+/// `FamilyPlan::same_shape`). And only a round of them
+/// (`--concurrency`), when the RegisterTaskDefinition budget covers every registration
+/// without waiting: the claim runs the release alone for its settle wait and a round trip
+/// at most, as it did when everything registered first.
+fn settle_round<'a>(
+    aws: &Aws,
+    registering: Vec<&'a FamilyPlan>,
+    claim: &[&TargetPlan],
+) -> (Vec<&'a FamilyPlan>, Vec<&'a FamilyPlan>) {
+    let budget = aws.pacer.available(Group::EcsTaskDefinitionWrites);
+    if claim.is_empty() || registering.len() as f64 > budget {
+        return (registering, Vec::new());
+    }
+    let (mut later, mut now): (Vec<_>, Vec<_>) = registering
+        .into_iter()
+        .partition(|f| f.same_shape && !claim.iter().any(|t| t.family == f.family && is_new(t)));
+    now.extend(later.drain(..later.len().saturating_sub(aws.concurrency)));
+    now.sort_by(|a, b| a.family.cmp(&b.family));
+    (now, later)
+}
+
 /// The targets the plan changes, in plan order.
 fn changing(plan: &Plan) -> Vec<&TargetPlan> {
     plan.targets
@@ -201,14 +230,6 @@ fn listed(registered: &[LiveTaskDef]) -> Vec<Registered> {
             arn: td.arn.clone(),
         })
         .collect()
-}
-
-/// The first of two failures, the second kept as a note.
-fn first_error(first: Option<Error>, second: Option<Error>) -> Option<Error> {
-    match (first, second) {
-        (Some(a), Some(b)) => Some(a.note(format!("Also: {}", b.message()))),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Executes a rollback plan: every target to an existing revision; nothing is registered.
@@ -310,7 +331,8 @@ async fn register(
             Err(e) => failed = failed.or(Some(e)),
         }
     }
-    // Reported in family order, not in the order the calls finished: two runs diff cleanly.
+    // Reported in family order (each batch: before the claim, then while it settles), not in
+    // the order the calls finished: two runs diff cleanly.
     ok.sort_by(|a, b| a.family.cmp(&b.family));
     (ok, failed)
 }

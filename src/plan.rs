@@ -75,6 +75,10 @@ pub struct FamilyPlan {
     /// The rendered request body that will be registered.
     #[serde(skip)]
     pub body: Value,
+    /// It registers, and differs from the live revision only in container images and
+    /// environment values: the body ECS accepted, with new strings in it.
+    #[serde(skip)]
+    pub same_shape: bool,
 }
 
 /// Where a target should point after the release.
@@ -203,6 +207,7 @@ impl Plan {
                 change: FamilyChange::Reuse,
                 diff: None,
                 body: Value::Null,
+                same_shape: false,
             })
             .collect();
         let targets: Vec<TargetPlan> = targets
@@ -335,7 +340,65 @@ fn family_plan(rendered: &Rendered, live: Option<&LiveTaskDef>) -> FamilyPlan {
         },
         diff,
         body: rendered.body.clone(),
+        same_shape: !unchanged && same_shape(rendered, live),
     }
+}
+
+/// Whether `rendered` differs from `live` only in container images and environment values:
+/// `live`, with each container's image and environment values set to those of the rendered
+/// container of the same name (values by variable name), normalizes to the same body.
+fn same_shape(rendered: &Rendered, live: Option<&LiveTaskDef>) -> bool {
+    let Some(live) = live else {
+        return false;
+    };
+    let new: BTreeMap<&str, &Value> = rendered
+        .body
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c.get("name")?.as_str()?, c)))
+        .collect();
+    let mut body = live.body.clone();
+    let containers = body
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut);
+    for container in containers.into_iter().flatten() {
+        let Some(new) = container
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| new.get(n))
+        else {
+            continue;
+        };
+        let Some(container) = container.as_object_mut() else {
+            continue;
+        };
+        if let Some(image) = new.get("image") {
+            container.insert("image".to_string(), image.clone());
+        }
+        let values: BTreeMap<&str, &Value> = new
+            .get("environment")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.get("name")?.as_str()?, e.get("value")?)))
+            .collect();
+        let environment = container
+            .get_mut("environment")
+            .and_then(Value::as_array_mut);
+        for variable in environment.into_iter().flatten() {
+            let value = variable
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|n| values.get(n))
+                .map(|v| (*v).clone());
+            if let (Some(value), Some(variable)) = (value, variable.as_object_mut()) {
+                variable.insert("value".to_string(), value);
+            }
+        }
+    }
+    normalize(&body) == normalize(&rendered.body)
 }
 
 /// Where targets of a family go in a deploy.

@@ -512,7 +512,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn read_ahead_stops_at_the_first_error_and_when_the_consumer_is_done() {
+    async fn read_ahead_passes_a_source_error_on_and_stops_when_the_consumer_is_done() {
         use futures::{StreamExt, TryStreamExt};
         let asked = std::sync::atomic::AtomicUsize::new(0);
         let failing = |token: Option<String>| {

@@ -89,6 +89,11 @@ impl Pacer {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// How many calls of `group` may be sent now without waiting for a token.
+    pub fn available(&self, group: Group) -> f64 {
+        self.with_bucket(group, Bucket::available).unwrap_or(0.0)
+    }
+
     /// Waits for a token of `group`.
     async fn token(&self, group: Group) -> Duration {
         let wait = self.with_bucket(group, Bucket::reserve).unwrap_or(0.0);

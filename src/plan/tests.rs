@@ -294,3 +294,35 @@ fn a_target_runs_the_registered_or_the_existing_revision_after_the_deploy() {
         Some(format!("{ACCOUNT}:task-definition/web:4").as_str())
     );
 }
+
+#[test]
+fn a_family_whose_containers_changed_only_images_and_environment_values_says_so() {
+    let with_env = |tag: &str| {
+        let mut r = rendered("web", tag);
+        r.body["containerDefinitions"][0]["environment"] =
+            json!([{"name": "RELEASE", "value": tag}, {"name": "MODE", "value": "batch"}]);
+        r
+    };
+    let mut was = live_td("web", 3, "v1");
+    was.body["containerDefinitions"][0]["environment"] =
+        with_env("v1").body["containerDefinitions"][0]["environment"].clone();
+    assert!(same_shape(&with_env("v2"), Some(&was)));
+    let mut more = with_env("v2");
+    more.body["containerDefinitions"][0]["memory"] = json!(512);
+    assert!(!same_shape(&more, Some(&was)), "a memory change too");
+    let mut added = with_env("v2");
+    if let Some(env) = added.body["containerDefinitions"][0]["environment"].as_array_mut() {
+        env.push(json!({"name": "NEW", "value": "1"}));
+    }
+    assert!(!same_shape(&added, Some(&was)), "a variable added");
+    let mut renamed = with_env("v2");
+    renamed.body["containerDefinitions"][0]["name"] = json!("main");
+    assert!(!same_shape(&renamed, Some(&was)), "a container renamed");
+    assert!(!same_shape(&with_env("v2"), None), "nothing live");
+    let plan = Plan::compute(
+        &release("v2"),
+        &[rendered("web", "v2")],
+        &live(vec![live_td("web", 3, "v1")], vec![]),
+    );
+    assert!(plan.families[0].same_shape);
+}

@@ -125,8 +125,13 @@ fn a_target_changed_since_the_plan_stops_the_deploy() {
     }
 }
 
-/// Two families, each run by its own rule; `a-first` (web) is the first rule repointed.
+/// Two families at revision 1 (not released by jobdeploy), each run by its own rule;
+/// `a-first` (web) is the first rule repointed.
 fn two_families() -> (World, App, String, String) {
+    two_families_with("")
+}
+
+fn two_families_with(more_config: &str) -> (World, App, String, String) {
     let w = World::new();
     let web = w.aws.register("web", "v1");
     let report = w.aws.register("report", "v1");
@@ -142,7 +147,10 @@ fn two_families() -> (World, App, String, String) {
         RuleState::Enabled,
         vec![ecs_target(&w.aws.net, "batch", &w.cluster, &report)],
     );
-    let app = App::new(&tag_config(), &["web", "report"]);
+    let app = App::new(
+        &format!("{}{more_config}", tag_config()),
+        &["web", "report"],
+    );
     (w, app, web, report)
 }
 
@@ -160,8 +168,9 @@ fn position(calls: &[(String, serde_json::Value)], action: &str, subject: &str) 
         .unwrap_or_else(|| panic!("no {action} of {subject} in {calls:?}"))
 }
 
-/// Without smoke tasks, the first rule is written once what it runs is registered; the other
-/// families register while that write settles, and no other rule is written before both.
+/// Without smoke tasks, the first rule is written once what it runs is registered; `report`,
+/// whose template differs from its live revision in the image and the RELEASE value alone,
+/// registers while that write settles, and no other rule is written before both.
 #[test]
 fn the_other_families_register_while_the_first_write_settles() {
     let (w, app, _, _) = two_families();
@@ -188,6 +197,10 @@ fn the_other_families_register_while_the_first_write_settles() {
     assert!(
         read_back < second,
         "a-first read back before b-second is written"
+    );
+    assert!(
+        report < read_back,
+        "report registered while a-first settles"
     );
     assert_eq!(
         w.aws.task_definition_of("b-second", "default", "batch"),
@@ -249,6 +262,85 @@ fn a_family_failing_to_register_after_the_first_write_puts_it_back() {
         w.aws.task_definition_of("a-first", "default", "nightly"),
         td_arn("web", 2)
     );
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        td_arn("report", 2)
+    );
+}
+
+/// Only a family whose body ECS accepted before, with new strings, waits for the first
+/// write: one whose template changed otherwise registers before any target changes.
+#[test]
+fn a_family_whose_template_changed_registers_before_the_first_write() {
+    let (w, app, _, _) = two_families();
+    app.write(
+        "taskdefs/report.json",
+        &APP_TEMPLATE
+            .replace("FAMILY", "report")
+            .replace("\"memory\": \"512\"", "\"memory\": \"1024\""),
+    );
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    let calls = w.proxy.calls();
+    let first = position(&calls, "PutTargets", "a-first");
+    assert!(position(&calls, "RegisterTaskDefinition", "report") < first);
+}
+
+/// When the RegisterTaskDefinition budget does not cover every registration at once, none
+/// waits for the first write: the first rule would run the release alone while the others
+/// wait for tokens.
+#[test]
+fn more_families_than_the_registration_burst_all_register_before_the_first_write() {
+    let (w, app, _, _) = two_families_with(
+        "\n[aws.quotas]\necs_task_definition_writes = { rate = 2.0, burst = 1.0 }\n",
+    );
+    w.run(&app, &["deploy", "--tag", "v2"]).ok();
+    let calls = w.proxy.calls();
+    let first = position(&calls, "PutTargets", "a-first");
+    assert!(position(&calls, "RegisterTaskDefinition", "report") < first);
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        td_arn("report", 2)
+    );
+}
+
+/// A first deploy tags what the targets ran (adoption) before it registers anything: a
+/// revision registered for the release would make the next deploy take jobdeploy as having
+/// released already, and the adoption would never be completed (no `rollback adopted`).
+#[test]
+fn a_failed_adoption_registers_nothing_and_the_next_deploy_completes_it() {
+    let (w, app, web, report) = two_families();
+    w.proxy
+        .inject(fail("TagResource").with(Reply::access_denied()));
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(
+        run.stderr.contains("AccessDeniedException"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("No target was changed and nothing was registered."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.proxy.count("RegisterTaskDefinition"), 0);
+    assert_eq!(w.proxy.count("PutTargets"), 0, "{:?}", w.proxy.actions());
+    assert_eq!(
+        w.aws.task_definition_of("a-first", "default", "nightly"),
+        web
+    );
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        report
+    );
+    let healthy = Proxy::start(&w.moto.url);
+    app.run(&healthy.url, &["deploy", "--tag", "v2"]).ok();
+    assert_eq!(
+        healthy.count("TagResource"),
+        2,
+        "the adoption done this time"
+    );
+    assert_eq!(healthy.count("RegisterTaskDefinition"), 2);
     assert_eq!(
         w.aws.task_definition_of("b-second", "default", "batch"),
         td_arn("report", 2)

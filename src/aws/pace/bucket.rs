@@ -82,6 +82,12 @@ impl Bucket {
         self.updated = now;
     }
 
+    /// The tokens free now (negative when calls are waiting for theirs).
+    pub fn available(&mut self, now: f64) -> f64 {
+        self.advance(now);
+        self.tokens
+    }
+
     /// Takes one token; returns how many seconds to wait before the call may be sent.
     pub fn reserve(&mut self, now: f64) -> f64 {
         self.advance(now);

@@ -22,6 +22,7 @@ fn family(name: &str, live: Option<i64>, change: FamilyChange, diff: Option<&str
         change,
         diff: diff.map(str::to_string),
         body: Value::Null,
+        same_shape: false,
     }
 }
 
