@@ -72,7 +72,8 @@ pub async fn preflight(aws: &Aws, release: &crate::manifest::Release) -> Result<
 /// The first rule or schedule to change (the claim, see `repoint::repoint_all`) is written
 /// once the revisions it runs are registered; a last round of the other families may
 /// register while its write settles (see [`settle_round`]). Nothing else changes before the
-/// claim is read back, and a family that fails to register puts the claim back.
+/// claim is read back, and a family of that round that fails to register puts the claim
+/// back.
 pub async fn deploy(aws: &Aws, input: DeployInput<'_>, progress: &Progress) -> Result<Outcome> {
     deploy_with(
         aws,
@@ -177,26 +178,30 @@ where
 }
 
 /// Which families register before the claim is written, and which while it settles (when
-/// the settle wait would otherwise be idle). Only a family whose registration is as sure as
-/// one can be goes after the claim, since a failure there puts the claim back: one the
-/// claim does not run, whose body differs from its live revision in container images and
-/// environment values alone (ECS accepted the rest before; the image was checked; see
-/// `FamilyPlan::same_shape`). And only a round of them
+/// the settle wait would otherwise be idle). A failure after the claim puts the claim back,
+/// so only registrations ECS has all but accepted already go then: of families the claim
+/// does not run, whose body differs from its live revision in container images and
+/// environment values alone (`FamilyPlan::same_shape`: the body ECS accepted, with new
+/// strings), and only when the claim registers one of its own first (so a permission or
+/// quota problem shows before any target changes). And only one round of them
 /// (`--concurrency`), when the RegisterTaskDefinition budget covers every registration
-/// without waiting: the claim runs the release alone for its settle wait and a round trip
-/// at most, as it did when everything registered first.
+/// without waiting: unless a call is retried, the claim runs the release alone for its
+/// settle wait and a round trip, as it did when everything registered first.
 fn settle_round<'a>(
     aws: &Aws,
     registering: Vec<&'a FamilyPlan>,
     claim: &[&TargetPlan],
 ) -> (Vec<&'a FamilyPlan>, Vec<&'a FamilyPlan>) {
     let budget = aws.pacer.available(Group::EcsTaskDefinitionWrites);
-    if claim.is_empty() || registering.len() as f64 > budget {
+    let claim_runs = |f: &FamilyPlan| claim.iter().any(|t| t.family == f.family && is_new(t));
+    // A claim that registers nothing of its own: nothing would have been registered before
+    // the first write, and what fails every registration (a permission) would fail after it.
+    if !registering.iter().any(|f| claim_runs(f)) || registering.len() as f64 > budget {
         return (registering, Vec::new());
     }
     let (mut later, mut now): (Vec<_>, Vec<_>) = registering
         .into_iter()
-        .partition(|f| f.same_shape && !claim.iter().any(|t| t.family == f.family && is_new(t)));
+        .partition(|f| f.same_shape && !claim_runs(f));
     now.extend(later.drain(..later.len().saturating_sub(aws.concurrency)));
     now.sort_by(|a, b| a.family.cmp(&b.family));
     (now, later)
@@ -303,7 +308,7 @@ async fn register(
     families: Vec<&FamilyPlan>,
 ) -> (Vec<LiveTaskDef>, Option<Error>) {
     let plan = input.plan;
-    let results: Vec<Result<LiveTaskDef>> = stream::iter(families)
+    let results: Vec<(&str, Result<LiveTaskDef>)> = stream::iter(families)
         .map(|family| async move {
             let (body, mut tags) = split_tags(&family.body);
             tags.retain(|(k, _)| !k.starts_with(TAG_PREFIX));
@@ -318,19 +323,27 @@ async fn register(
                 tags.push((TAG_SOURCE_COMMIT.into(), commit.clone()));
             }
             tags.push((TAG_REGISTERED_AT.into(), format_time(now_seconds())));
-            ecs::register(&aws.ecs, &body, &tags).await
+            (
+                family.family.as_str(),
+                ecs::register(&aws.ecs, &body, &tags).await,
+            )
         })
         .buffer_unordered(aws.concurrency)
         .collect()
         .await;
     let mut ok = Vec::new();
-    let mut failed = None;
-    for result in results {
+    // The failure reported is the first family's that failed, not the first to answer.
+    let mut failed: Option<(&str, Error)> = None;
+    for (family, result) in results {
         match result {
             Ok(td) => ok.push(td),
-            Err(e) => failed = failed.or(Some(e)),
+            Err(e) if failed.as_ref().is_none_or(|(f, _)| family < *f) => {
+                failed = Some((family, e));
+            }
+            Err(_) => {}
         }
     }
+    let failed = failed.map(|(_, e)| e);
     // Reported in family order (each batch: before the claim, then while it settles), not in
     // the order the calls finished: two runs diff cleanly.
     ok.sort_by(|a, b| a.family.cmp(&b.family));

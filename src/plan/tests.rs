@@ -319,6 +319,17 @@ fn a_family_whose_containers_changed_only_images_and_environment_values_says_so(
     renamed.body["containerDefinitions"][0]["name"] = json!("main");
     assert!(!same_shape(&renamed, Some(&was)), "a container renamed");
     assert!(!same_shape(&with_env("v2"), None), "nothing live");
+    let mut secret = with_env("v2");
+    secret.body["containerDefinitions"][0]["secrets"] = json!([{"name": "DB", "valueFrom": "/db"}]);
+    assert!(!same_shape(&secret, Some(&was)), "a secret added");
+    let mut task_level = with_env("v2");
+    task_level.body["cpu"] = json!("1024");
+    assert!(!same_shape(&task_level, Some(&was)), "a task-level change");
+    let mut sidecar = with_env("v2");
+    if let Some(containers) = sidecar.body["containerDefinitions"].as_array_mut() {
+        containers.push(json!({"name": "agent", "image": "agent:1"}));
+    }
+    assert!(!same_shape(&sidecar, Some(&was)), "a container added");
     let plan = Plan::compute(
         &release("v2"),
         &[rendered("web", "v2")],

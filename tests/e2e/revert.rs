@@ -208,6 +208,62 @@ fn the_other_families_register_while_the_first_write_settles() {
     );
 }
 
+/// Three families, each run by its own rule (`a-first` web, `b-second` report, `c-third`
+/// extra): `a-first` is the claim; report and extra differ from live in image and RELEASE.
+fn three_families() -> (World, App, String) {
+    let (w, _, _, _) = two_families();
+    let extra = w.aws.register("extra", "v1");
+    w.aws.rule(
+        "c-third",
+        "default",
+        RuleState::Enabled,
+        vec![ecs_target(&w.aws.net, "batch", &w.cluster, &extra)],
+    );
+    let app = App::new(&tag_config(), &["web", "report", "extra"]);
+    (w, app, extra)
+}
+
+/// The round registered while the first write settles is one round of `--concurrency`.
+#[test]
+fn the_round_registered_while_the_first_write_settles_is_one_round() {
+    let (w, app, _) = three_families();
+    let run = w
+        .run(&app, &["deploy", "--tag", "v2", "--concurrency", "1"])
+        .ok();
+    let calls = w.proxy.calls();
+    let first = position(&calls, "PutTargets", "a-first");
+    let after: Vec<&str> = calls[first..]
+        .iter()
+        .filter(|(a, _)| a == "RegisterTaskDefinition")
+        .filter_map(|(_, b)| b["family"].as_str())
+        .collect();
+    assert_eq!(after, ["report"], "{}", run.stderr);
+    assert!(position(&calls, "RegisterTaskDefinition", "extra") < first);
+}
+
+/// A family of that round failing to register puts the first rule back; the message names
+/// every revision registered, those of the round included.
+#[test]
+fn a_failure_in_the_round_names_every_revision_registered() {
+    let (w, app, extra) = three_families();
+    w.proxy.inject(
+        fail("RegisterTaskDefinition")
+            .on_family("report")
+            .with(Reply::access_denied()),
+    );
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(
+        run.stderr
+            .contains("Registered (unused, harmless, reused by the next deploy): extra:2, web:2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        w.aws.task_definition_of("c-third", "default", "batch"),
+        extra
+    );
+}
+
 /// A family that fails to register once the first rule is written: that rule is put back,
 /// no other is written, and the revision registered for it is named (and reused by the rerun).
 #[test]
