@@ -85,6 +85,8 @@ where
     let mut written = Vec::new();
     let mut failures = Vec::new();
     let mut others = Vec::new();
+    // Where the claim's write is in `written`, once made: read back below.
+    let mut claim_written = None;
     // The first rule or schedule is written alone and read back before any other: of two
     // deploys racing, the one whose write did not stick stops here, having changed nothing
     // else. The read-back waits until a racing deploy's write has landed (see
@@ -100,16 +102,13 @@ where
             match repoint(aws, &owner, &claim_moves).await {
                 Ok(w) => {
                     announce(&claim_moves);
-                    let settled = async {
-                        tokio::time::sleep(settle_time(claimed.elapsed())).await;
-                        confirm(aws, &w).await
-                    };
-                    let (confirmed, later) = futures::future::join(settled, rest).await;
-                    failures.extend(confirmed.err());
+                    let settle = tokio::time::sleep(settle_time(claimed.elapsed()));
+                    let ((), later) = futures::future::join(settle, rest).await;
                     match later {
                         Ok(moves) => others = moves,
                         Err(e) => failures.push(e),
                     }
+                    claim_written = Some(written.len());
                     written.push(w);
                 }
                 Err(WriteFailure::Untouched(e)) => failures.push(e),
@@ -125,25 +124,49 @@ where
         for m in &others {
             by_owner.entry(&m.target.at.owner).or_default().push(m);
         }
+        // The claim is read back beside the other rules' compare-and-swap reads, and none of
+        // them is written before the read-back says the claim stuck: each write still follows
+        // its own read by a round trip, as it would one after the other.
+        let (claimed, confirmed) = tokio::sync::watch::channel(None::<bool>);
+        let read_back = async {
+            let result = match claim_written.and_then(|i| written.get(i)) {
+                Some(w) => confirm(aws, w).await,
+                None => Ok(()),
+            };
+            claimed.send_replace(Some(result.is_ok()));
+            result
+        };
         let abort = AtomicBool::new(false);
-        let mut results: Vec<Option<(&Owner, Result<Written, WriteFailure>)>> =
-            stream::iter(&by_owner)
-                .map(|(owner, moves)| {
-                    let abort = &abort;
-                    async move {
-                        if abort.load(Ordering::SeqCst) {
-                            return None;
-                        }
-                        let result = repoint(aws, owner, moves).await;
-                        if result.is_err() {
-                            abort.store(true, Ordering::SeqCst);
-                        }
-                        Some((*owner, result))
+        let repointing = stream::iter(&by_owner)
+            .map(|(owner, moves)| {
+                let abort = &abort;
+                let mut confirmed = confirmed.clone();
+                async move {
+                    if abort.load(Ordering::SeqCst) {
+                        return None;
                     }
-                })
-                .buffer_unordered(aws.concurrency)
-                .collect()
-                .await;
+                    let prepared = prepare(aws, owner, moves).await;
+                    let stuck = confirmed
+                        .wait_for(Option::is_some)
+                        .await
+                        .is_ok_and(|c| *c == Some(true));
+                    if !stuck || (prepared.is_ok() && abort.load(Ordering::SeqCst)) {
+                        return None;
+                    }
+                    let result = match prepared {
+                        Ok(p) => commit(aws, p).await,
+                        Err(e) => Err(e),
+                    };
+                    if result.is_err() {
+                        abort.store(true, Ordering::SeqCst);
+                    }
+                    Some((*owner, result))
+                }
+            })
+            .buffer_unordered(aws.concurrency)
+            .collect::<Vec<Option<(&Owner, Result<Written, WriteFailure>)>>>();
+        let (read_back, mut results) = futures::future::join(read_back, repointing).await;
+        failures.extend(read_back.err());
         // Completion order is the network's; report in rule and schedule order.
         results.sort_by(|a, b| a.as_ref().map(|r| r.0).cmp(&b.as_ref().map(|r| r.0)));
         for (owner, result) in results.into_iter().flatten() {
@@ -185,7 +208,12 @@ where
 }
 
 async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Written, WriteFailure> {
-    // Compare-and-swap: each slot must still be what the plan saw.
+    commit(aws, prepare(aws, owner, moves).await?).await
+}
+
+/// The compare-and-swap read: the rule or schedule read again, each slot still what the plan
+/// saw, and what to write in its place.
+async fn prepare(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Written, WriteFailure> {
     let current = owner::read(aws, owner)
         .await
         .map_err(WriteFailure::Untouched)?;
@@ -214,16 +242,23 @@ async fn repoint(aws: &Aws, owner: &Owner, moves: &[&Move<'_>]) -> Result<Writte
             }
         }
     }
-    let updated: Vec<Value> = changes.iter().map(|c| c.written.clone()).collect();
-    let written = Written {
+    Ok(Written {
         owner: owner.clone(),
         changes,
-    };
-    match owner::write(aws, owner, &updated).await {
+    })
+}
+
+/// The write of what [`prepare`] read.
+async fn commit(aws: &Aws, written: Written) -> Result<Written, WriteFailure> {
+    let updated: Vec<Value> = written.changes.iter().map(|c| c.written.clone()).collect();
+    match owner::write(aws, &written.owner, &updated).await {
         Ok(()) => Ok(written),
         // FailedEntryCount may leave part of a rule written, and a call that errored may
         // still have been applied (a timeout after the write): both are reverted.
-        Err(e) => Err(WriteFailure::Partial(e.context(owner.describe()), written)),
+        Err(e) => {
+            let e = e.context(written.owner.describe());
+            Err(WriteFailure::Partial(e, written))
+        }
     }
 }
 

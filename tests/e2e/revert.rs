@@ -402,3 +402,47 @@ fn a_failed_adoption_registers_nothing_and_the_next_deploy_completes_it() {
         td_arn("report", 2)
     );
 }
+
+/// The claim's read-back finds another deploy's write: the other rules' compare-and-swap
+/// reads went out beside it, but none of them is written, and the claim is left to the
+/// writer that won.
+#[test]
+fn a_lost_claim_writes_no_other_rule() {
+    let (w, app, web, report) = two_families();
+    // a-first is read by the plan, then right before its write; the third read is the
+    // read-back, which sees a revision another deploy wrote.
+    let theirs = serde_json::json!({"Targets": [{
+        "Id": "nightly",
+        "Arn": w.cluster,
+        "EcsParameters": {"TaskDefinitionArn": td_arn("web", 7), "TaskCount": 1}
+    }]});
+    w.proxy.inject(
+        fail("ListTargetsByRule")
+            .on_rule("a-first")
+            .after(2)
+            .with(Reply::Json(theirs)),
+    );
+    let run = w.run(&app, &["deploy", "--tag", "v2"]).fails();
+    assert!(
+        run.stderr.contains("another deploy may be running"),
+        "{}",
+        run.stderr
+    );
+    let puts: Vec<String> = w
+        .proxy
+        .bodies("PutTargets")
+        .iter()
+        .map(|b| b["Rule"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!puts.contains(&"b-second".to_string()), "{puts:?}");
+    assert_eq!(
+        w.aws.task_definition_of("b-second", "default", "batch"),
+        report
+    );
+    // What the proxy answered was "theirs"; moto holds our write, which the revert reads
+    // through the same fault and so leaves alone as another writer's.
+    assert_ne!(
+        w.aws.task_definition_of("a-first", "default", "nightly"),
+        web
+    );
+}
