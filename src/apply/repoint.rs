@@ -1,6 +1,5 @@
 //! Repointing: every target's rule or schedule written by compare-and-swap read–modify–write,
-//! the first write read back before any other, and on failure every written slot put back as
-//! it was.
+//! each write read back, and on failure every written slot put back as it was.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,24 +145,13 @@ where
                     if abort.load(Ordering::SeqCst) {
                         return None;
                     }
-                    let asked = std::time::Instant::now();
-                    let mut prepared = prepare(aws, owner, moves).await;
-                    let read_took = asked.elapsed();
-                    if prepared.is_err() {
-                        abort.store(true, Ordering::SeqCst);
-                    }
-                    let read = std::time::Instant::now();
+                    let prepared = prepare(aws, owner, moves).await;
                     let stuck = confirmed
                         .wait_for(Option::is_some)
                         .await
                         .is_ok_and(|c| *c == Some(true));
                     if !stuck || (prepared.is_ok() && abort.load(Ordering::SeqCst)) {
                         return None;
-                    }
-                    // A read-back slower than this rule's own read (retried, throttled) left
-                    // the read stale: read it again, right before the write.
-                    if prepared.is_ok() && read.elapsed() > read_took {
-                        prepared = prepare(aws, owner, moves).await;
                     }
                     let result = match prepared {
                         Ok(p) => commit(aws, p).await,
